@@ -2,7 +2,5 @@
 
 /// Starts the desktop app and blocks until it exits.
 pub fn run() {
-    tauri::Builder::default()
-        .run(tauri::generate_context!())
-        .expect("error while running the Duet desktop app");
+    tauri::Builder::default().run(tauri::generate_context!()).expect("error while running the Duet desktop app");
 }

@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{ClientMessage, ServerMessage, CLIENT_TYPES, MAX_FRAME_BYTES, SERVER_TYPES};
+use crate::{CLIENT_TYPES, ClientMessage, MAX_FRAME_BYTES, SERVER_TYPES, ServerMessage};
 
 /// Why a frame is not a valid message. The server answers it with `bad_request`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,8 +31,8 @@ fn decode<T: DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, DecodeEr
             message: format!("frame of {} bytes exceeds the limit of {MAX_FRAME_BYTES} bytes", text.len()),
         });
     }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| DecodeError { req: None, message: format!("invalid JSON: {e}") })?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| DecodeError { req: None, message: format!("invalid JSON: {e}") })?;
     let Value::Object(map) = &value else {
         return Err(DecodeError { req: None, message: "a message must be a JSON object".into() });
     };

@@ -11,9 +11,9 @@ mod client;
 mod decode;
 mod server;
 
-pub use call::{AvCall, CallType, RejectReason, AV_CALL};
+pub use call::{AV_CALL, AvCall, CallType, RejectReason};
 pub use client::*;
-pub use decode::{decode_client, decode_server, DecodeError};
+pub use decode::{DecodeError, decode_client, decode_server};
 pub use server::*;
 
 use serde::{Deserialize, Serialize};
@@ -177,9 +177,7 @@ pub mod perm {
 /// Whether `id` is a valid user id: `[a-z0-9_.-]{1,64}`.
 pub fn is_valid_user_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Body of `POST /v1/register`.

@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 
 use duet_protocol::{
-    decode_client, decode_server, HttpError, LoginRequest, PushNotice, RegisterRequest, TokenResponse,
-    WebhookEvent, CLIENT_TYPES, SERVER_TYPES,
+    CLIENT_TYPES, HttpError, LoginRequest, PushNotice, RegisterRequest, SERVER_TYPES, TokenResponse, WebhookEvent,
+    decode_client, decode_server,
 };
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 fn protocol_doc() -> String {
@@ -105,9 +105,9 @@ fn every_documented_example_round_trips() {
             if let Some(kind) = value.get("type").and_then(Value::as_str) {
                 let encoded = match decode_client(&text) {
                     Ok(msg) => msg.encode(),
-                    Err(_) => decode_server(&text)
-                        .unwrap_or_else(|e| panic!("{text} decodes as neither side: {e}"))
-                        .encode(),
+                    Err(_) => {
+                        decode_server(&text).unwrap_or_else(|e| panic!("{text} decodes as neither side: {e}")).encode()
+                    }
                 };
                 let back: Value = serde_json::from_str(&encoded).expect("encoded JSON");
                 assert_eq!(back, value, "round trip changed {text}");
@@ -127,11 +127,7 @@ fn every_documented_example_round_trips() {
         }
     }
     assert!(checked > 40, "only {checked} examples found");
-    let missing: Vec<_> = CLIENT_TYPES
-        .iter()
-        .chain(SERVER_TYPES)
-        .filter(|t| !seen.contains(**t))
-        .collect();
+    let missing: Vec<_> = CLIENT_TYPES.iter().chain(SERVER_TYPES).filter(|t| !seen.contains(**t)).collect();
     assert!(missing.is_empty(), "message types without an example in docs/protocol.md: {missing:?}");
 }
 

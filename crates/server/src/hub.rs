@@ -1,0 +1,920 @@
+//! The signaling logic: presence, contacts, invitations, rooms and history.
+//!
+//! All live state sits behind one lock and every handler is synchronous, so each
+//! invitation answer, cancel and timeout is decided atomically: every invitee
+//! reaches exactly one outcome, whatever the race.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use duet_protocol::{
+    self as p, AvCall, CallOutcome, CallType, ClientMessage, Direction, ErrorCode, HistoryEntry, IceServer, Outcome,
+    RejectReason, ServerMessage, Status, perm, webhook,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{Bus, ConnId, Frame, Outbox};
+use crate::config::Config;
+use crate::crypto::{Signer, TicketClaims, TokenError, turn_credentials};
+use crate::deliver::Deliveries;
+use crate::metrics::Metrics;
+use crate::store::{DeliveryKind, HistoryRow, Store, StoredInvitation};
+use crate::{Result, now_ms};
+
+/// One authenticated connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: String,
+    pub conn: ConnId,
+}
+
+/// Most invitees one invitation may name.
+const MAX_INVITEES: usize = 16;
+/// Most users one connection may watch.
+const MAX_SUBSCRIPTIONS: usize = 2000;
+
+/// The shared server state and its handlers.
+#[derive(Debug)]
+pub struct Hub {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn crate::bus::Bus>,
+    pub signer: Signer,
+    pub metrics: Arc<Metrics>,
+    pub deliveries: Arc<Deliveries>,
+    /// Cancelled when the server stops; timers end with it.
+    pub stop: CancellationToken,
+    next_conn: AtomicU64,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for dyn Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bus")
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    invitations: HashMap<String, Invitation>,
+    /// Invitee → ids of invitations still pending for them.
+    pending: HashMap<String, HashSet<String>>,
+    rooms: HashMap<String, Room>,
+    /// User → rooms they are a member of (they are busy while in one).
+    in_rooms: HashMap<String, HashSet<String>>,
+    /// Watched user → the connections watching them.
+    watchers: HashMap<String, HashMap<ConnId, String>>,
+    /// Connection → users it watches.
+    watching: HashMap<ConnId, HashSet<String>>,
+    /// Last status announced per user; absent means offline.
+    announced: HashMap<String, Status>,
+}
+
+#[derive(Debug)]
+struct Invitation {
+    stored: StoredInvitation,
+    online_only: bool,
+}
+
+impl Invitation {
+    fn outcome_of(&mut self, user: &str) -> Option<&mut Outcome> {
+        self.stored.invitees.iter_mut().find(|(u, _)| u == user).map(|(_, o)| o)
+    }
+
+    fn is_open(&self) -> bool {
+        self.stored.invitees.iter().any(|(_, o)| *o == Outcome::Pending)
+    }
+}
+
+#[derive(Debug)]
+struct Room {
+    invite_id: Option<String>,
+    /// Users allowed in; empty when the room's invitation is unknown (after a restart).
+    allowed: Vec<String>,
+    members: Vec<Member>,
+    /// Whether anyone has joined yet.
+    used: bool,
+}
+
+#[derive(Debug)]
+struct Member {
+    user: String,
+    conn: ConnId,
+    /// When the remote member was first present together with this one (unix ms).
+    peer_seen_at: Option<u64>,
+    audio: bool,
+    video: bool,
+    /// Bumped on every disconnect so a stale watchdog does nothing.
+    generation: u64,
+    gone: bool,
+}
+
+type Reply = ServerMessage;
+
+fn error(req: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Reply {
+    ServerMessage::error(req, code, message)
+}
+
+fn frame(msg: &ServerMessage) -> Frame {
+    Frame::from(msg.encode())
+}
+
+impl Hub {
+    pub fn new(config: Config, store: Arc<dyn Store>, bus: Arc<dyn Bus>, signer: Signer) -> Hub {
+        let metrics = Arc::new(Metrics::default());
+        let deliveries =
+            Arc::new(Deliveries::new(store.clone(), config.webhooks.clone(), config.push.clone(), metrics.clone()));
+        Hub {
+            config,
+            store,
+            bus,
+            signer,
+            metrics,
+            deliveries,
+            stop: CancellationToken::new(),
+            next_conn: AtomicU64::new(1),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Loads the open invitations from the store: expired ones time out now, the
+    /// others ring again when their invitees connect and time out on schedule.
+    pub fn restore(self: &Arc<Self>) -> Result<()> {
+        let now = now_ms();
+        for stored in self.store.open_invitations()? {
+            let id = stored.id.clone();
+            let expires_at = stored.expires_at;
+            let mut st = self.state();
+            for (user, outcome) in &stored.invitees {
+                if *outcome == Outcome::Pending {
+                    st.pending.entry(user.clone()).or_default().insert(id.clone());
+                }
+            }
+            if let Some(room_id) = &stored.room_id {
+                st.rooms.insert(room_id.clone(), Room::for_invitation(&stored));
+            }
+            st.invitations.insert(id.clone(), Invitation { stored, online_only: false });
+            drop(st);
+            match expires_at {
+                Some(at) if at <= now => self.expire(&id),
+                Some(at) => self.schedule_expiry(id, at),
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers an authenticated connection and rings it for every pending invitation.
+    pub fn connect(&self, session: &Session, outbox: Arc<Outbox>) {
+        self.metrics.connection_opened();
+        self.bus.attach(&session.user, session.conn, outbox.clone());
+        let mut st = self.state();
+        self.announce(&mut st, &session.user);
+        let now = now_ms();
+        let Some(ids) = st.pending.get(&session.user) else { return };
+        let mut ringing: Vec<&Invitation> = ids
+            .iter()
+            .filter_map(|id| st.invitations.get(id))
+            .filter(|inv| inv.stored.expires_at.is_none_or(|at| at > now))
+            .collect();
+        ringing.sort_by_key(|inv| inv.stored.created_at);
+        for inv in ringing {
+            outbox.push(frame(&invitation_event(&inv.stored)));
+        }
+    }
+
+    /// Unregisters a connection. Rooms keep a vanished member until the watchdog fires.
+    pub fn disconnect(self: &Arc<Self>, session: &Session) {
+        self.metrics.connection_closed();
+        self.bus.detach(&session.user, session.conn);
+        let mut st = self.state();
+        if let Some(watched) = st.watching.remove(&session.conn) {
+            for user in watched {
+                if let Some(w) = st.watchers.get_mut(&user) {
+                    w.remove(&session.conn);
+                    if w.is_empty() {
+                        st.watchers.remove(&user);
+                    }
+                }
+            }
+        }
+        let rooms: Vec<String> = st.in_rooms.get(&session.user).into_iter().flatten().cloned().collect();
+        for room_id in rooms {
+            let Some(room) = st.rooms.get_mut(&room_id) else { continue };
+            let Some(member) = room.members.iter_mut().find(|m| m.user == session.user && m.conn == session.conn)
+            else {
+                continue;
+            };
+            member.gone = true;
+            member.generation += 1;
+            self.schedule_watchdog(room_id, session.user.clone(), member.generation);
+        }
+        self.announce(&mut st, &session.user);
+    }
+
+    /// Handles one request of an authenticated connection; returns the reply, if any.
+    pub fn handle(self: &Arc<Self>, s: &Session, msg: ClientMessage) -> Option<Reply> {
+        let req = msg.req();
+        let reply = match msg {
+            ClientMessage::Auth(_) => error(None, ErrorCode::BadRequest, "already authenticated"),
+            ClientMessage::PresenceQuery(m) => self.presence_query(m.req, &m.users),
+            ClientMessage::PresenceSubscribe(m) => return self.subscribe(s, m.req, m.users),
+            ClientMessage::PresenceUnsubscribe(m) => return self.unsubscribe(s, m.req, &m.users),
+            ClientMessage::ContactsList(m) => self.contacts(s, m.req),
+            ClientMessage::ContactsAdd(m) => self.add_contact(s, m.req, &m.user),
+            ClientMessage::ContactsRemove(m) => self.remove_contact(s, m.req, &m.user),
+            ClientMessage::Invite(m) => self.invite(s, m),
+            ClientMessage::Accept(m) => self.answer(s, m, true),
+            ClientMessage::Reject(m) => self.answer(s, m, false),
+            ClientMessage::Cancel(m) => self.cancel(s, m),
+            ClientMessage::RoomJoin(m) => self.join(s, m),
+            ClientMessage::RoomSignal(m) => return self.signal(s, m),
+            ClientMessage::RoomMedia(m) => return self.media(s, m),
+            ClientMessage::RoomLeave(m) => return self.leave(s, m),
+            ClientMessage::HistoryList(m) => self.history(s, m),
+        };
+        Some(match reply {
+            ServerMessage::Error(mut e) => {
+                e.req = e.req.or(req);
+                ServerMessage::Error(e)
+            }
+            other => other,
+        })
+    }
+
+    // ---- presence and contacts ----
+
+    fn status(&self, st: &State, user: &str) -> Status {
+        if !self.bus.is_online(user) {
+            Status::Offline
+        } else if st.in_rooms.get(user).is_some_and(|r| !r.is_empty()) {
+            Status::Busy
+        } else {
+            Status::Online
+        }
+    }
+
+    /// Tells the watchers of `user` when their status changed.
+    fn announce(&self, st: &mut State, user: &str) {
+        let status = self.status(st, user);
+        let before = st.announced.get(user).copied().unwrap_or(Status::Offline);
+        if status == before {
+            return;
+        }
+        if status == Status::Offline {
+            st.announced.remove(user);
+        } else {
+            st.announced.insert(user.to_string(), status);
+        }
+        let Some(watchers) = st.watchers.get(user) else { return };
+        let event = frame(&ServerMessage::PresenceChanged(p::PresenceChanged { user: user.into(), status }));
+        for (conn, watcher) in watchers {
+            self.bus.send_conn(watcher, *conn, &event);
+        }
+    }
+
+    fn statuses(&self, st: &State, users: &[String]) -> BTreeMap<String, Status> {
+        users.iter().map(|u| (u.clone(), self.status(st, u))).collect()
+    }
+
+    fn presence_query(&self, req: Option<u64>, users: &[String]) -> Reply {
+        let st = self.state();
+        ServerMessage::PresenceOk(p::PresenceOk { req, users: self.statuses(&st, users) })
+    }
+
+    fn subscribe(&self, s: &Session, req: Option<u64>, users: Vec<String>) -> Option<Reply> {
+        let mut st = self.state();
+        let count = st.watching.get(&s.conn).map_or(0, HashSet::len);
+        if count + users.len() > MAX_SUBSCRIPTIONS {
+            return Some(error(
+                req,
+                ErrorCode::BadRequest,
+                format!("at most {MAX_SUBSCRIPTIONS} users can be watched"),
+            ));
+        }
+        for user in &users {
+            st.watchers.entry(user.clone()).or_default().insert(s.conn, s.user.clone());
+            st.watching.entry(s.conn).or_default().insert(user.clone());
+        }
+        req.map(|req| ServerMessage::PresenceOk(p::PresenceOk { req: Some(req), users: self.statuses(&st, &users) }))
+    }
+
+    fn unsubscribe(&self, s: &Session, req: Option<u64>, users: &[String]) -> Option<Reply> {
+        let mut st = self.state();
+        for user in users {
+            if let Some(w) = st.watchers.get_mut(user) {
+                w.remove(&s.conn);
+                if w.is_empty() {
+                    st.watchers.remove(user);
+                }
+            }
+            if let Some(w) = st.watching.get_mut(&s.conn) {
+                w.remove(user);
+            }
+        }
+        req.map(|req| ServerMessage::ok(Some(req)))
+    }
+
+    fn contacts(&self, s: &Session, req: Option<u64>) -> Reply {
+        let records = match self.store.contacts(&s.user) {
+            Ok(records) => records,
+            Err(e) => return internal(req, e),
+        };
+        let st = self.state();
+        let contacts = records
+            .into_iter()
+            .map(|u| p::Contact {
+                status: self.status(&st, &u.id),
+                user_id: u.id,
+                display_name: u.display_name,
+                avatar_url: u.avatar_url,
+            })
+            .collect();
+        ServerMessage::ContactsOk(p::ContactsOk { req, contacts })
+    }
+
+    fn add_contact(&self, s: &Session, req: Option<u64>, user: &str) -> Reply {
+        if user == s.user {
+            return error(req, ErrorCode::BadRequest, "you cannot add yourself as a contact");
+        }
+        match self.store.user(user) {
+            Ok(Some(_)) => {}
+            Ok(None) => return error(req, ErrorCode::NotFound, format!("no user `{user}`")),
+            Err(e) => return internal(req, e),
+        }
+        match self.store.add_contact(&s.user, user) {
+            Ok(()) => ServerMessage::ok(req),
+            Err(e) => internal(req, e),
+        }
+    }
+
+    fn remove_contact(&self, s: &Session, req: Option<u64>, user: &str) -> Reply {
+        match self.store.remove_contact(&s.user, user) {
+            Ok(true) => ServerMessage::ok(req),
+            Ok(false) => error(req, ErrorCode::NotFound, format!("`{user}` is not in your contacts")),
+            Err(e) => internal(req, e),
+        }
+    }
+
+    // ---- invitations ----
+
+    fn invite(self: &Arc<Self>, s: &Session, m: p::Invite) -> Reply {
+        let req = m.req;
+        let mut to: Vec<String> = Vec::new();
+        for user in m.to {
+            if !to.contains(&user) {
+                to.push(user);
+            }
+        }
+        if to.is_empty() || to.len() > MAX_INVITEES {
+            return error(req, ErrorCode::BadRequest, format!("`to` must name 1 to {MAX_INVITEES} users"));
+        }
+        if to.contains(&s.user) {
+            return error(req, ErrorCode::BadRequest, "you cannot invite yourself");
+        }
+        for user in &to {
+            match self.store.user(user) {
+                Ok(Some(_)) => {}
+                Ok(None) => return error(req, ErrorCode::NotFound, format!("no user `{user}`")),
+                Err(e) => return internal(req, e),
+            }
+        }
+        if let Some(room_id) = &m.room_id
+            && !is_valid_room_id(room_id)
+        {
+            return error(
+                req,
+                ErrorCode::BadRequest,
+                "`room_id` must be 1-128 characters of A-Z, a-z, 0-9, `_`, `.` and `-`",
+            );
+        }
+        let call_type = AvCall::parse(&m.data).and_then(|c| c.call_type).unwrap_or(CallType::Video);
+        let now = now_ms();
+        let push = m.push.unwrap_or_default();
+        let stored = StoredInvitation {
+            id: uuid::Uuid::new_v4().to_string(),
+            inviter: s.user.clone(),
+            invitees: to.iter().map(|u| (u.clone(), Outcome::Pending)).collect(),
+            room_id: m.room_id,
+            data: m.data,
+            call_type,
+            created_at: now,
+            expires_at: (m.timeout_s > 0).then(|| now + u64::from(m.timeout_s) * 1000),
+            push_title: push.title,
+            push_desc: push.desc,
+            push_ext: push.ext,
+        };
+        let id = stored.id.clone();
+        let mut st = self.state();
+        if let Some(room_id) = &stored.room_id
+            && let Some(room) = st.rooms.get(room_id)
+            && !room.allowed.is_empty()
+            && !room.allowed.contains(&s.user)
+        {
+            return error(req, ErrorCode::Forbidden, "that room id belongs to another call; use a fresh one");
+        }
+        if !m.online_only
+            && let Err(e) = self.store.save_invitation(&stored)
+        {
+            return internal(req, e);
+        }
+        self.metrics.invitation_sent();
+        let event = frame(&invitation_event(&stored));
+        for user in &to {
+            st.pending.entry(user.clone()).or_default().insert(id.clone());
+            let reached = self.bus.send_user(user, &event, None);
+            if reached == 0 && !m.online_only {
+                self.send_push(&stored, user);
+            }
+        }
+        if let Some(room_id) = &stored.room_id {
+            let room = st.rooms.entry(room_id.clone()).or_insert_with(|| Room::for_invitation(&stored));
+            room.invite_id = Some(id.clone());
+            room.allowed = std::iter::once(s.user.clone()).chain(to.iter().cloned()).collect();
+        }
+        let ticket = stored.room_id.as_ref().map(|room| self.ticket(room, &s.user, call_type));
+        let expires_at = stored.expires_at;
+        st.invitations.insert(id.clone(), Invitation { stored, online_only: m.online_only });
+        drop(st);
+        if let Some(at) = expires_at {
+            self.schedule_expiry(id.clone(), at);
+        }
+        ServerMessage::InviteOk(p::InviteOk { req, invite_id: id, room_ticket: ticket })
+    }
+
+    fn send_push(&self, inv: &StoredInvitation, user: &str) {
+        if !self.deliveries.enabled(DeliveryKind::Push) {
+            return;
+        }
+        let notice = p::PushNotice {
+            user: user.to_string(),
+            invite_id: inv.id.clone(),
+            title: if inv.push_title.is_empty() { inv.inviter.clone() } else { inv.push_title.clone() },
+            desc: if inv.push_desc.is_empty() {
+                format!("Incoming {} call", inv.call_type.as_str())
+            } else {
+                inv.push_desc.clone()
+            },
+            ext: inv.push_ext.clone(),
+            deep_link: format!("duet://invite/{}", inv.id),
+            expires_at: inv.expires_at,
+        };
+        let body = serde_json::to_string(&notice).expect("push notices serialize");
+        if let Err(e) = self.deliveries.enqueue(DeliveryKind::Push, &body) {
+            tracing::error!("cannot queue push for {user}: {e}");
+        }
+    }
+
+    fn ticket(&self, room: &str, user: &str, call_type: CallType) -> String {
+        let perm = if call_type == CallType::Audio { perm::AUDIO_CALL } else { perm::VIDEO_CALL };
+        let exp = now_ms() + self.config.ticket_ttl.as_millis() as u64;
+        self.signer.issue_ticket(&TicketClaims { room: room.into(), sub: user.into(), perm, exp })
+    }
+
+    fn answer(self: &Arc<Self>, s: &Session, m: p::Answer, accept: bool) -> Reply {
+        let req = m.req;
+        let mut st = self.state();
+        let Some(inv) = st.invitations.get_mut(&m.invite_id) else {
+            return error(req, ErrorCode::InvitationClosed, "this invitation is no longer open");
+        };
+        let Some(outcome) = inv.outcome_of(&s.user) else {
+            return error(req, ErrorCode::NotInvited, "you are not invited to this call");
+        };
+        if *outcome != Outcome::Pending {
+            return error(req, ErrorCode::InvitationClosed, format!("this invitation is already {}", outcome.as_str()));
+        }
+        let decided = if accept { Outcome::Accepted } else { Outcome::Rejected };
+        *outcome = decided;
+        if !inv.online_only
+            && let Err(e) = self.store.save_invitation(&inv.stored)
+        {
+            *inv.outcome_of(&s.user).expect("invitee exists") = Outcome::Pending;
+            return internal(req, e);
+        }
+        self.metrics.invitee_outcome(decided);
+        let answer = p::InviteeAnswer { invite_id: m.invite_id.clone(), invitee: s.user.clone(), data: m.data.clone() };
+        let (event, call_outcome) = if accept {
+            (ServerMessage::InviteeAccepted(answer), CallOutcome::Completed)
+        } else {
+            let busy = AvCall::parse(&m.data).and_then(|c| c.reason) == Some(RejectReason::Busy);
+            (ServerMessage::InviteeRejected(answer), if busy { CallOutcome::Busy } else { CallOutcome::Rejected })
+        };
+        self.bus.send_user(&inv.stored.inviter, &frame(&event), None);
+        let elsewhere =
+            ServerMessage::AnsweredElsewhere(p::AnsweredElsewhere { invite_id: m.invite_id.clone(), outcome: decided });
+        self.bus.send_user(&s.user, &frame(&elsewhere), Some(s.conn));
+        if !inv.online_only {
+            self.record(&inv.stored, &s.user, call_outcome, call_outcome);
+        }
+        let reply = if accept {
+            let ticket = inv.stored.room_id.as_ref().map(|room| self.ticket(room, &s.user, inv.stored.call_type));
+            ServerMessage::AcceptOk(p::AcceptOk { req, room_ticket: ticket })
+        } else {
+            ServerMessage::ok(req)
+        };
+        self.settle(&mut st, &m.invite_id, &s.user);
+        reply
+    }
+
+    fn cancel(self: &Arc<Self>, s: &Session, m: p::Answer) -> Reply {
+        let req = m.req;
+        let mut st = self.state();
+        let Some(inv) = st.invitations.get_mut(&m.invite_id) else {
+            return error(req, ErrorCode::InvitationClosed, "this invitation is no longer open");
+        };
+        if inv.stored.inviter != s.user {
+            return error(req, ErrorCode::Forbidden, "only the inviter can cancel an invitation");
+        }
+        let pending = self.close_pending(inv, Outcome::Cancelled);
+        if pending.is_empty() {
+            return error(req, ErrorCode::InvitationClosed, "every invitee has already answered");
+        }
+        let event = frame(&ServerMessage::InvitationCancelled(p::InvitationCancelled {
+            invite_id: m.invite_id.clone(),
+            inviter: s.user.clone(),
+            data: m.data,
+        }));
+        for user in &pending {
+            self.bus.send_user(user, &event, None);
+            if !inv.online_only {
+                self.record(&inv.stored, user, CallOutcome::Cancelled, CallOutcome::Missed);
+            }
+        }
+        for user in &pending {
+            self.settle(&mut st, &m.invite_id, user);
+        }
+        ServerMessage::ok(req)
+    }
+
+    /// Times out whatever is still pending of an invitation whose time is up.
+    fn expire(&self, invite_id: &str) {
+        let mut st = self.state();
+        let Some(inv) = st.invitations.get_mut(invite_id) else { return };
+        if inv.stored.expires_at.is_none_or(|at| at > now_ms()) {
+            return;
+        }
+        let timed_out = self.close_pending(inv, Outcome::Timeout);
+        if timed_out.is_empty() {
+            return;
+        }
+        let event = frame(&ServerMessage::InvitationTimeout(p::InvitationTimeout {
+            invite_id: invite_id.to_string(),
+            invitees: timed_out.clone(),
+        }));
+        self.bus.send_user(&inv.stored.inviter, &event, None);
+        for user in &timed_out {
+            self.bus.send_user(user, &event, None);
+            if !inv.online_only {
+                self.record(&inv.stored, user, CallOutcome::Timeout, CallOutcome::Missed);
+            }
+        }
+        for user in &timed_out {
+            self.settle(&mut st, invite_id, user);
+        }
+    }
+
+    /// Moves every pending invitee to `outcome` and stores it; returns who moved.
+    fn close_pending(&self, inv: &mut Invitation, outcome: Outcome) -> Vec<String> {
+        let mut moved = Vec::new();
+        for (user, o) in &mut inv.stored.invitees {
+            if *o == Outcome::Pending {
+                *o = outcome;
+                moved.push(user.clone());
+                self.metrics.invitee_outcome(outcome);
+            }
+        }
+        if !moved.is_empty()
+            && !inv.online_only
+            && let Err(e) = self.store.save_invitation(&inv.stored)
+        {
+            tracing::error!("cannot store the outcome of invitation {}: {e}", inv.stored.id);
+        }
+        moved
+    }
+
+    /// Forgets that `user` is pending for the invitation; drops the invitation once
+    /// nobody is pending, and its room if nobody accepted.
+    fn settle(&self, st: &mut State, invite_id: &str, user: &str) {
+        if let Some(ids) = st.pending.get_mut(user) {
+            ids.remove(invite_id);
+            if ids.is_empty() {
+                st.pending.remove(user);
+            }
+        }
+        let Some(inv) = st.invitations.get(invite_id) else { return };
+        if inv.is_open() {
+            return;
+        }
+        let accepted = inv.stored.invitees.iter().any(|(_, o)| *o == Outcome::Accepted);
+        let room_id = inv.stored.room_id.clone();
+        st.invitations.remove(invite_id);
+        if let Some(room_id) = room_id
+            && !accepted
+            && st.rooms.get(&room_id).is_some_and(|r| r.members.is_empty())
+        {
+            st.rooms.remove(&room_id);
+        }
+    }
+
+    /// Writes the history rows of one invitee's outcome: the inviter's and the invitee's.
+    fn record(&self, inv: &StoredInvitation, invitee: &str, inviter_sees: CallOutcome, invitee_sees: CallOutcome) {
+        let entry = |peer: &str, direction, outcome| HistoryEntry {
+            invite_id: inv.id.clone(),
+            peer: peer.to_string(),
+            direction,
+            call_type: inv.call_type,
+            outcome,
+            started_at: inv.created_at,
+            duration_s: 0,
+        };
+        let rows = [
+            HistoryRow { user: inv.inviter.clone(), entry: entry(invitee, Direction::Out, inviter_sees) },
+            HistoryRow { user: invitee.to_string(), entry: entry(&inv.inviter, Direction::In, invitee_sees) },
+        ];
+        for row in &rows {
+            if let Err(e) = self.store.record_call(row) {
+                tracing::error!("cannot record call {} for {}: {e}", inv.id, row.user);
+            }
+        }
+    }
+
+    fn schedule_expiry(self: &Arc<Self>, invite_id: String, at: u64) {
+        let hub = self.clone();
+        let wait = Duration::from_millis(at.saturating_sub(now_ms()));
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = hub.stop.cancelled() => {}
+                _ = tokio::time::sleep(wait) => hub.expire(&invite_id),
+            }
+        });
+    }
+
+    // ---- rooms ----
+
+    fn join(&self, s: &Session, m: p::RoomJoin) -> Reply {
+        let req = m.req;
+        let claims = match self.signer.verify_ticket(&m.ticket, now_ms()) {
+            Ok(c) => c,
+            Err(TokenError::Expired) => return error(req, ErrorCode::Forbidden, "your room ticket has expired"),
+            Err(TokenError::Invalid) => return error(req, ErrorCode::Forbidden, "invalid room ticket"),
+        };
+        if claims.room != m.room_id || claims.sub != s.user || claims.perm & perm::ENTER == 0 {
+            return error(req, ErrorCode::Forbidden, "this ticket does not let you into that room");
+        }
+        let now = now_ms();
+        let mut st = self.state();
+        let room = st.rooms.entry(m.room_id.clone()).or_insert_with(Room::unknown);
+        if !room.allowed.is_empty() && !room.allowed.contains(&s.user) {
+            return error(req, ErrorCode::Forbidden, "you are not part of this call");
+        }
+        let others: Vec<String> = room.members.iter().filter(|m| m.user != s.user).map(|m| m.user.clone()).collect();
+        if let Some(member) = room.members.iter_mut().find(|m| m.user == s.user) {
+            // The same user again, e.g. after a reconnect: the new connection takes over.
+            member.conn = s.conn;
+            member.gone = false;
+            member.generation += 1;
+        } else {
+            if room.members.len() >= room.allowed.len().max(2) {
+                return error(req, ErrorCode::Forbidden, "this room is full");
+            }
+            if !room.used {
+                room.used = true;
+                self.webhook(webhook::CREATE_ROOM, &m.room_id, "", None);
+            }
+            let joined = frame(&ServerMessage::MemberJoined(p::MemberJoined {
+                room_id: m.room_id.clone(),
+                user: s.user.clone(),
+            }));
+            for other in &mut room.members {
+                other.peer_seen_at.get_or_insert(now);
+                self.bus.send_conn(&other.user, other.conn, &joined);
+            }
+            room.members.push(Member {
+                user: s.user.clone(),
+                conn: s.conn,
+                peer_seen_at: (!room.members.is_empty()).then_some(now),
+                audio: claims.perm & perm::SEND_AUDIO != 0,
+                video: claims.perm & perm::SEND_VIDEO != 0,
+                generation: 0,
+                gone: false,
+            });
+            self.webhook(webhook::ENTER_ROOM, &m.room_id, &s.user, None);
+            st.in_rooms.entry(s.user.clone()).or_default().insert(m.room_id.clone());
+            self.announce(&mut st, &s.user);
+        }
+        ServerMessage::RoomJoined(p::RoomJoined {
+            req,
+            room_id: m.room_id,
+            members: others,
+            ice_servers: self.ice_servers(&s.user),
+        })
+    }
+
+    fn ice_servers(&self, user: &str) -> Vec<IceServer> {
+        let ice = &self.config.ice;
+        let mut servers = Vec::new();
+        if !ice.stun_urls.is_empty() {
+            servers.push(IceServer { urls: ice.stun_urls.clone(), username: None, credential: None });
+        }
+        if !ice.turn_urls.is_empty() {
+            let expiry = now_ms() / 1000 + ice.turn_ttl.as_secs();
+            let (username, credential) = turn_credentials(&ice.turn_secret, user, expiry);
+            servers.push(IceServer {
+                urls: ice.turn_urls.clone(),
+                username: Some(username),
+                credential: Some(credential),
+            });
+        }
+        servers
+    }
+
+    fn signal(&self, s: &Session, m: p::RoomSignal) -> Option<Reply> {
+        let st = self.state();
+        let member = |user: &str| st.rooms.get(&m.room_id).and_then(|r| r.members.iter().find(|x| x.user == user));
+        if member(&s.user).is_none() {
+            return Some(error(m.req, ErrorCode::NotInRoom, "you are not in this room"));
+        }
+        let Some(target) = member(&m.to).filter(|_| m.to != s.user) else {
+            return Some(error(m.req, ErrorCode::NotInRoom, format!("`{}` is not in this room", m.to)));
+        };
+        let relayed = ServerMessage::RoomSignal(p::RelayedSignal {
+            room_id: m.room_id.clone(),
+            from: s.user.clone(),
+            payload: m.payload,
+        });
+        self.bus.send_conn(&target.user, target.conn, &frame(&relayed));
+        m.req.map(|req| ServerMessage::ok(Some(req)))
+    }
+
+    fn media(&self, s: &Session, m: p::RoomMedia) -> Option<Reply> {
+        let mut st = self.state();
+        let Some(room) = st.rooms.get_mut(&m.room_id) else {
+            return Some(error(m.req, ErrorCode::NotInRoom, "you are not in this room"));
+        };
+        let Some(member) = room.members.iter_mut().find(|x| x.user == s.user) else {
+            return Some(error(m.req, ErrorCode::NotInRoom, "you are not in this room"));
+        };
+        let changes = [
+            (member.audio, m.audio, webhook::START_AUDIO, webhook::STOP_AUDIO),
+            (member.video, m.video, webhook::START_VIDEO, webhook::STOP_VIDEO),
+        ];
+        member.audio = m.audio;
+        member.video = m.video;
+        for (before, after, start, stop) in changes {
+            if before != after {
+                self.webhook(if after { start } else { stop }, &m.room_id, &s.user, None);
+            }
+        }
+        let event = frame(&ServerMessage::RoomMedia(p::MemberMedia {
+            room_id: m.room_id.clone(),
+            user: s.user.clone(),
+            audio: m.audio,
+            video: m.video,
+        }));
+        for other in room.members.iter().filter(|x| x.user != s.user) {
+            self.bus.send_conn(&other.user, other.conn, &event);
+        }
+        m.req.map(|req| ServerMessage::ok(Some(req)))
+    }
+
+    fn leave(&self, s: &Session, m: p::RoomLeave) -> Option<Reply> {
+        let mut st = self.state();
+        if !self.remove_member(&mut st, &m.room_id, &s.user, &m.reason, None) {
+            return Some(error(m.req, ErrorCode::NotInRoom, "you are not in this room"));
+        }
+        m.req.map(|req| ServerMessage::ok(Some(req)))
+    }
+
+    /// Takes `user` out of a room (only if its generation still matches, for the
+    /// watchdog); returns whether the user was a member.
+    fn remove_member(&self, st: &mut State, room_id: &str, user: &str, reason: &str, generation: Option<u64>) -> bool {
+        let Some(room) = st.rooms.get_mut(room_id) else { return false };
+        let Some(index) =
+            room.members.iter().position(|m| m.user == user && generation.is_none_or(|g| m.gone && m.generation == g))
+        else {
+            return false;
+        };
+        let member = room.members.remove(index);
+        let now = now_ms();
+        if let (Some(invite_id), Some(seen)) = (&room.invite_id, member.peer_seen_at)
+            && let Err(e) = self.store.set_call_duration(user, invite_id, now.saturating_sub(seen) / 1000)
+        {
+            tracing::error!("cannot store the duration of call {invite_id}: {e}");
+        }
+        let left = frame(&ServerMessage::MemberLeft(p::MemberLeft {
+            room_id: room_id.to_string(),
+            user: user.to_string(),
+            reason: reason.to_string(),
+        }));
+        for other in &room.members {
+            self.bus.send_conn(&other.user, other.conn, &left);
+        }
+        self.webhook(webhook::EXIT_ROOM, room_id, user, Some(reason));
+        let empty = room.members.is_empty();
+        let open = room.invite_id.as_ref().is_some_and(|id| st.invitations.contains_key(id));
+        if empty && !open {
+            st.rooms.remove(room_id);
+            self.webhook(webhook::DISMISS_ROOM, room_id, "", None);
+        }
+        if let Some(rooms) = st.in_rooms.get_mut(user) {
+            rooms.remove(room_id);
+            if rooms.is_empty() {
+                st.in_rooms.remove(user);
+            }
+        }
+        self.announce(st, user);
+        true
+    }
+
+    fn schedule_watchdog(self: &Arc<Self>, room_id: String, user: String, generation: u64) {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = hub.stop.cancelled() => {}
+                _ = tokio::time::sleep(hub.config.watchdog) => {
+                    let mut st = hub.state();
+                    hub.remove_member(&mut st, &room_id, &user, "timeout", Some(generation));
+                }
+            }
+        });
+    }
+
+    fn webhook(&self, event_type: u16, room_id: &str, user: &str, reason: Option<&str>) {
+        if !self.deliveries.enabled(DeliveryKind::Webhook) {
+            return;
+        }
+        let now = now_ms();
+        let event = p::WebhookEvent {
+            event_group_id: webhook::group_of(event_type),
+            event_type,
+            callback_ts: now,
+            event_info: p::WebhookEventInfo {
+                room_id: room_id.into(),
+                user_id: user.into(),
+                ts: now,
+                reason: reason.map(String::from),
+            },
+        };
+        let body = serde_json::to_string(&event).expect("webhook events serialize");
+        if let Err(e) = self.deliveries.enqueue(DeliveryKind::Webhook, &body) {
+            tracing::error!("cannot queue webhook {event_type}: {e}");
+        }
+    }
+
+    // ---- history ----
+
+    fn history(&self, s: &Session, m: p::HistoryList) -> Reply {
+        let limit = m.limit.unwrap_or(50).clamp(1, 500);
+        match self.store.history(&s.user, limit, m.before) {
+            Ok(calls) => ServerMessage::HistoryOk(p::HistoryOk { req: m.req, calls }),
+            Err(e) => internal(m.req, e),
+        }
+    }
+}
+
+impl Room {
+    fn for_invitation(inv: &StoredInvitation) -> Room {
+        Room {
+            invite_id: Some(inv.id.clone()),
+            allowed: std::iter::once(inv.inviter.clone()).chain(inv.invitees.iter().map(|(u, _)| u.clone())).collect(),
+            members: Vec::new(),
+            used: false,
+        }
+    }
+
+    fn unknown() -> Room {
+        Room { invite_id: None, allowed: Vec::new(), members: Vec::new(), used: false }
+    }
+}
+
+fn invitation_event(inv: &StoredInvitation) -> ServerMessage {
+    ServerMessage::Invitation(p::Invitation {
+        invite_id: inv.id.clone(),
+        inviter: inv.inviter.clone(),
+        invitees: inv.invitees.iter().map(|(u, _)| u.clone()).collect(),
+        room_id: inv.room_id.clone(),
+        data: inv.data.clone(),
+        expires_at: inv.expires_at,
+    })
+}
+
+fn internal(req: Option<u64>, e: crate::Error) -> Reply {
+    tracing::error!("internal error: {e}");
+    error(req, ErrorCode::Internal, "the server could not complete this request; try again")
+}
+
+/// Whether `id` can name a room: 1-128 characters of `[A-Za-z0-9_.-]`.
+pub fn is_valid_room_id(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
