@@ -186,7 +186,7 @@ impl Hub {
         let mut ringing: Vec<&Invitation> = ids
             .iter()
             .filter_map(|id| st.invitations.get(id))
-            .filter(|inv| inv.stored.expires_at.is_none_or(|at| at > now))
+            .filter(|inv| !inv.online_only && inv.stored.expires_at.is_none_or(|at| at > now))
             .collect();
         ringing.sort_by_key(|inv| inv.stored.created_at);
         for inv in ringing {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{invite, TestServer};
+use common::{TestServer, invite};
 use serde_json::json;
 
 #[tokio::test]
@@ -34,7 +34,10 @@ async fn a_call_is_signaled_end_to_end_and_lands_in_history_with_its_duration() 
     let joined = alice.request(json!({"type": "room.join", "room_id": room, "ticket": alice_ticket})).await;
     assert_eq!(joined["type"], "room.joined", "{joined}");
     assert_eq!(joined["members"], json!([]));
-    assert_eq!(carol.expect("presence.changed").await, json!({"type": "presence.changed", "user": "alice", "status": "busy"}));
+    assert_eq!(
+        carol.expect("presence.changed").await,
+        json!({"type": "presence.changed", "user": "alice", "status": "busy"})
+    );
     let joined = bob.request(json!({"type": "room.join", "room_id": room, "ticket": bob_ticket})).await;
     assert_eq!(joined["members"], json!(["alice"]));
     assert_eq!(alice.expect("room.member_joined").await["user"], "bob");

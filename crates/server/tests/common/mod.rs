@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use duet_server::{Config, Server, ServerHandle};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -126,6 +126,11 @@ impl Client {
         self.ws.send(Message::Text(text.into())).await.expect("send");
     }
 
+    /// Sends if the connection is still open; returns whether it was.
+    pub async fn try_send_text(&mut self, text: String) -> bool {
+        self.ws.send(Message::Text(text.into())).await.is_ok()
+    }
+
     /// The next frame, or `None` when the connection closed.
     pub async fn next(&mut self) -> Option<Value> {
         if !self.backlog.is_empty() {
@@ -153,7 +158,8 @@ impl Client {
             return self.backlog.remove(i);
         }
         loop {
-            let frame = self.read(WAIT).await.unwrap_or_else(|_| panic!("no `{kind}` within {WAIT:?}; saw {:?}", self.backlog));
+            let frame =
+                self.read(WAIT).await.unwrap_or_else(|_| panic!("no `{kind}` within {WAIT:?}; saw {:?}", self.backlog));
             let frame = frame.unwrap_or_else(|| panic!("connection closed while waiting for `{kind}`"));
             if frame["type"] == kind {
                 return frame;
@@ -229,6 +235,7 @@ fn rand_u64() -> u64 {
 pub struct Received {
     pub headers: HeaderMap,
     pub body: String,
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -267,7 +274,8 @@ impl Receiver {
                 let tx = tx.clone();
                 let script = script.clone();
                 async move {
-                    let _ = tx.send(Received { headers, body: String::from_utf8_lossy(&body).into_owned() });
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    let _ = tx.send(Received { headers, body, at: std::time::Instant::now() });
                     let mut script = script.lock().expect("lock");
                     let status = if script.is_empty() { 200 } else { script.remove(0) };
                     StatusCode::from_u16(status).expect("status")
