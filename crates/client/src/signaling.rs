@@ -1,0 +1,267 @@
+//! The connection to `duet-server`: authentication, requests with replies and
+//! timeouts, and automatic reconnection with backoff that re-authenticates and
+//! re-subscribes presence (pending invitations then arrive by themselves).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use duet_protocol::{Auth, ClientMessage, ErrorCode, PresenceSubscribe, ServerMessage, WS_PATH, decode_server};
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{Error, Result};
+
+/// How to reach and authenticate with the server.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL, e.g. `http://127.0.0.1:8443`.
+    pub server: String,
+    pub token: String,
+    pub request_timeout: Duration,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(server: impl Into<String>, token: impl Into<String>) -> ClientConfig {
+        ClientConfig {
+            server: server.into(),
+            token: token.into(),
+            request_timeout: Duration::from_secs(10),
+            backoff_min: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(10),
+        }
+    }
+
+    fn ws_url(&self) -> String {
+        let base = self.server.trim_end_matches('/');
+        let base = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.to_string()
+        };
+        format!("{base}{WS_PATH}")
+    }
+}
+
+/// What the connection reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// Authenticated (again); pending invitations follow as messages.
+    Connected { user_id: String, session_id: String },
+    /// The connection dropped; it is being re-established.
+    Disconnected { reason: String },
+    /// The server refused the token; the client stopped (log in again).
+    AuthFailed { code: ErrorCode, message: String },
+    /// A server event (not a reply to a request).
+    Message(ServerMessage),
+}
+
+enum Command {
+    Request(ClientMessage, oneshot::Sender<Result<ServerMessage>>),
+    Send(ClientMessage),
+    Subscribe(Vec<String>),
+    Close,
+}
+
+/// A handle to the signaling connection; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SignalingClient {
+    commands: mpsc::UnboundedSender<Command>,
+    request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl SignalingClient {
+    /// Starts connecting in the background; events arrive on the returned receiver.
+    pub fn connect(config: ClientConfig) -> (SignalingClient, mpsc::UnboundedReceiver<ClientEvent>) {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let request_timeout = config.request_timeout;
+        tokio::spawn(run(config, rx, events));
+        (SignalingClient { commands, request_timeout }, events_rx)
+    }
+
+    /// Sends a request and waits for its reply; an `error` reply becomes [`Error::Server`].
+    pub async fn request(&self, msg: ClientMessage) -> Result<ServerMessage> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Request(msg, tx)).map_err(|_| Error::Closed)?;
+        match tokio::time::timeout(self.request_timeout, rx).await {
+            Err(_) => Err(Error::Timeout),
+            Ok(Err(_)) => Err(Error::Closed),
+            Ok(Ok(reply)) => reply,
+        }
+    }
+
+    /// Sends a message without waiting for a reply.
+    pub fn send(&self, msg: ClientMessage) -> Result<()> {
+        self.commands.send(Command::Send(msg)).map_err(|_| Error::Closed)
+    }
+
+    /// Watches users' presence, also across reconnects.
+    pub fn subscribe(&self, users: Vec<String>) -> Result<()> {
+        self.commands.send(Command::Subscribe(users)).map_err(|_| Error::Closed)
+    }
+
+    /// Closes the connection for good.
+    pub fn close(&self) {
+        let _ = self.commands.send(Command::Close);
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+enum Session {
+    /// Reconnect after a pause.
+    Lost(String),
+    /// Stop for good.
+    Stop,
+}
+
+async fn run(
+    config: ClientConfig,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<ClientEvent>,
+) {
+    let mut watched: BTreeSet<String> = BTreeSet::new();
+    let mut backoff = config.backoff_min;
+    loop {
+        let reason = match connect(&config, &events).await {
+            Ok(ws) => {
+                backoff = config.backoff_min;
+                match session(ws, &mut commands, &events, &mut watched).await {
+                    Session::Stop => return,
+                    Session::Lost(reason) => reason,
+                }
+            }
+            Err(Error::Server { code: code @ (ErrorCode::Unauthorized | ErrorCode::TokenExpired), message }) => {
+                let _ = events.send(ClientEvent::AuthFailed { code, message });
+                return;
+            }
+            Err(e) => e.to_string(),
+        };
+        let _ = events.send(ClientEvent::Disconnected { reason });
+        let jitter = rand::thread_rng().gen_range(0.8..1.2);
+        let pause = backoff.mul_f64(jitter);
+        backoff = (backoff * 2).min(config.backoff_max);
+        // Requests made while disconnected fail at once instead of waiting for the timeout.
+        let deadline = tokio::time::sleep(pause);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => break,
+                cmd = commands.recv() => match cmd {
+                    None | Some(Command::Close) => return,
+                    Some(Command::Request(_, reply)) => { let _ = reply.send(Err(Error::Disconnected)); }
+                    Some(Command::Send(_)) => {}
+                    Some(Command::Subscribe(users)) => watched.extend(users),
+                },
+            }
+        }
+    }
+}
+
+async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEvent>) -> Result<Ws> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(config.ws_url())
+        .await
+        .map_err(|e| Error::Connect(format!("cannot reach {}: {e}", config.server)))?;
+    let auth = ClientMessage::Auth(Auth { token: config.token.clone() });
+    ws.send(Message::Text(auth.encode().into())).await.map_err(|e| Error::Connect(e.to_string()))?;
+    let reply = tokio::time::timeout(config.request_timeout, next_message(&mut ws))
+        .await
+        .map_err(|_| Error::Timeout)?
+        .ok_or_else(|| Error::Connect("the server closed the connection during authentication".into()))?;
+    match reply {
+        ServerMessage::AuthOk(ok) => {
+            let _ = events.send(ClientEvent::Connected { user_id: ok.user_id, session_id: ok.session_id });
+            Ok(ws)
+        }
+        ServerMessage::Error(e) => Err(Error::Server { code: e.code, message: e.message }),
+        other => Err(Error::Connect(format!("unexpected reply to auth: {other:?}"))),
+    }
+}
+
+/// The next decodable server message, or `None` when the connection is gone.
+async fn next_message(ws: &mut Ws) -> Option<ServerMessage> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(text)) => match decode_server(&text) {
+                Ok(msg) => return Some(msg),
+                Err(e) => tracing::warn!("ignoring a frame the client does not understand: {e}"),
+            },
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn session(
+    mut ws: Ws,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    events: &mpsc::UnboundedSender<ClientEvent>,
+    watched: &mut BTreeSet<String>,
+) -> Session {
+    let mut pending: HashMap<u64, oneshot::Sender<Result<ServerMessage>>> = HashMap::new();
+    let mut next_req: u64 = 1;
+    if !watched.is_empty() {
+        let msg =
+            ClientMessage::PresenceSubscribe(PresenceSubscribe { req: None, users: watched.iter().cloned().collect() });
+        if ws.send(Message::Text(msg.encode().into())).await.is_err() {
+            return Session::Lost("connection lost".into());
+        }
+    }
+    let outcome = loop {
+        tokio::select! {
+            cmd = commands.recv() => {
+                let msg = match cmd {
+                    None | Some(Command::Close) => {
+                        let _ = ws.close(None).await;
+                        break Session::Stop;
+                    }
+                    Some(Command::Request(mut msg, reply)) => {
+                        let req = next_req;
+                        next_req += 1;
+                        msg.set_req(req);
+                        pending.retain(|_, tx| !tx.is_closed());
+                        pending.insert(req, reply);
+                        msg
+                    }
+                    Some(Command::Send(msg)) => msg,
+                    Some(Command::Subscribe(users)) => {
+                        watched.extend(users.iter().cloned());
+                        ClientMessage::PresenceSubscribe(PresenceSubscribe { req: None, users })
+                    }
+                };
+                if ws.send(Message::Text(msg.encode().into())).await.is_err() {
+                    break Session::Lost("connection lost while sending".into());
+                }
+            }
+            incoming = next_message(&mut ws) => {
+                let Some(msg) = incoming else { break Session::Lost("connection closed by the server".into()) };
+                match msg.req().and_then(|req| pending.remove(&req)) {
+                    Some(reply) => {
+                        let result = match msg {
+                            ServerMessage::Error(e) => Err(Error::Server { code: e.code, message: e.message }),
+                            other => Ok(other),
+                        };
+                        let _ = reply.send(result);
+                    }
+                    None => { let _ = events.send(ClientEvent::Message(msg)); }
+                }
+            }
+        }
+    };
+    for (_, reply) in pending {
+        let _ = reply.send(Err(Error::Disconnected));
+    }
+    outcome
+}

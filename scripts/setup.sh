@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything Duet needs to build, run and test on Debian/Ubuntu:
+# system packages, the Rust toolchain if missing, and the UI's npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential pkg-config file curl ca-certificates
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
+  xvfb xauth xdotool
+  nodejs npm
+)
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  sudo_if_needed apt-get update -q
+  # A first install on a fresh machine occasionally fails once and succeeds on a retry.
+  for attempt in 1 2 3; do
+    if sudo_if_needed apt-get install -y -q -o DPkg::Lock::Timeout=600 "${missing[@]}"; then break; fi
+    [ "$attempt" -eq 3 ] && { echo "setup: apt-get install failed" >&2; exit 1; }
+    sleep 5
+  done
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  [ -f "$HOME/.cargo/env" ] || curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+(cd ui && npm ci --no-audit --no-fund --loglevel=error)

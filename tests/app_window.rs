@@ -1,0 +1,49 @@
+//! The desktop app starts and opens its main window with the web UI (WebKitGTK)
+//! on a real X display (Xvfb in CI).
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Whether a test that needs an X display must run: always under CI, otherwise when one exists.
+fn display_available() -> bool {
+    let has_display = std::env::var_os("DISPLAY").is_some();
+    if !has_display && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but no DISPLAY: .ci/run must start Xvfb");
+    }
+    has_display
+}
+
+fn window_ids(name: &str) -> Vec<String> {
+    Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", name])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_app_opens_its_main_window() {
+    if !display_available() {
+        eprintln!("skipped: no X display (run under Xvfb, see scripts/test.sh)");
+        return;
+    }
+    let mut app = Command::new(env!("CARGO_BIN_EXE_duet"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the app starts");
+    let started = Instant::now();
+    let mut found = Vec::new();
+    while started.elapsed() < Duration::from_secs(30) && found.is_empty() {
+        if let Ok(Some(status)) = app.try_wait() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(app.stderr.as_mut().expect("stderr"), &mut err).ok();
+            panic!("the app exited early with {status}: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        found = window_ids("^Duet$");
+    }
+    let _ = app.kill();
+    let _ = app.wait();
+    assert!(!found.is_empty(), "no visible window named Duet within 30 s");
+}
