@@ -261,10 +261,10 @@ impl CallMachine {
             }
             (S::Calling | S::Ringing | S::Connecting, Input::RequestFailed(why)) => {
                 // Seed 003: an accept that fails is turned into a reject so the caller stops waiting.
-                if let (S::Connecting, Some(call)) = (&self.state, &self.call) {
-                    if let (Direction::Incoming, Some(id)) = (call.direction, &call.invite_id) {
-                        actions.push(Action::Reject { invite_id: id.clone(), reason: RejectReason::Active });
-                    }
+                if let (S::Connecting, Some(call)) = (&self.state, &self.call)
+                    && let (Direction::Incoming, Some(id)) = (call.direction, &call.invite_id)
+                {
+                    actions.push(Action::Reject { invite_id: id.clone(), reason: RejectReason::Active });
                 }
                 self.finish(S::Failed(FailReason::Signaling(why)));
             }

@@ -104,10 +104,10 @@ impl Phone {
     pub async fn wait_connection(&mut self, pred: impl Fn(&duet_client::ClientEvent) -> bool) {
         let wait = async {
             loop {
-                if let CallEvent::Connection(e) = self.events.recv().await.expect("manager running") {
-                    if pred(&e) {
-                        return;
-                    }
+                if let CallEvent::Connection(e) = self.events.recv().await.expect("manager running")
+                    && pred(&e)
+                {
+                    return;
                 }
             }
         };
