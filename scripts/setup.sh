@@ -8,8 +8,9 @@ APT_PACKAGES=(
   build-essential pkg-config file curl ca-certificates
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth xdotool
-  nodejs npm
 )
+# Node.js may come from elsewhere (nodesource, nvm); only ask apt for it when absent.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 sudo_if_needed() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -38,4 +39,6 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
-(cd ui && npm ci --no-audit --no-fund --loglevel=error)
+# npm install (not npm ci): it honours the lock file and tolerates lock files written without
+# resolved URLs, which npm ci rejects for other platforms' optional packages.
+(cd ui && npm install --no-audit --no-fund --loglevel=error)

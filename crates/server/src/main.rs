@@ -20,7 +20,7 @@ struct Cli {
     /// Directory holding the SQLite database and the signing secret (created on first use).
     #[arg(long, global = true, env = "DUET_DATA", default_value = "duet-data")]
     data: PathBuf,
-    /// Optional TOML configuration file (see docs/server.md for every key).
+    /// Optional TOML configuration file (README.md lists every key).
     #[arg(long, global = true, env = "DUET_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
