@@ -171,6 +171,11 @@ pub struct IllegalTransition {
     pub input: String,
 }
 
+/// How long after the ring timeout the local timer gives up. The server times
+/// invitations out for both sides at the ring timeout; the local timer is only a
+/// safety net for when that event never arrives.
+pub const RING_GRACE: Duration = Duration::from_secs(2);
+
 /// The call state machine.
 #[derive(Debug)]
 pub struct CallMachine {
@@ -250,7 +255,7 @@ impl CallMachine {
                     invite_id: None,
                     ticket: None,
                 });
-                self.ring_deadline = Some(now + self.ring_timeout);
+                self.ring_deadline = Some(now + self.ring_timeout + RING_GRACE);
                 self.set(S::Calling);
             }
             (S::Calling, Input::InviteSent { invite_id, ticket }) => {
@@ -277,7 +282,7 @@ impl CallMachine {
                     let call_type =
                         duet_protocol::AvCall::parse(&inv.data).and_then(|c| c.call_type).unwrap_or(CallType::Video);
                     let room_id = inv.room_id.clone().unwrap_or_default();
-                    self.ring_deadline = Some(now + self.ring_timeout);
+                    self.ring_deadline = Some(now + self.ring_timeout + RING_GRACE);
                     self.call = Some(CallInfo {
                         peer: inv.inviter,
                         direction: Direction::Incoming,
@@ -481,19 +486,20 @@ mod tests {
     }
 
     #[test]
-    fn ringing_times_out_after_the_ring_timeout_on_both_sides() {
+    fn ringing_times_out_locally_when_the_server_never_says_so() {
         let (mut m, now) = prepared();
         m.handle(Input::Dial { peer: "bob".into(), call_type: CallType::Video, room_id: "r".into() }, now)
             .expect("dial");
         m.handle(Input::InviteSent { invite_id: "i1".into(), ticket: None }, now).expect("sent");
-        assert!(m.handle(Input::Tick, now + RING - Duration::from_millis(1)).expect("tick").is_empty());
+        let deadline = now + RING + RING_GRACE;
+        assert!(m.handle(Input::Tick, deadline - Duration::from_millis(1)).expect("tick").is_empty());
         assert_eq!(m.state(), &CallState::Calling);
-        let actions = m.handle(Input::Tick, now + RING).expect("tick");
+        let actions = m.handle(Input::Tick, deadline).expect("tick");
         assert_eq!(actions, [Action::Cancel { invite_id: "i1".into() }]);
         assert_eq!(m.take_changes()[1..], [CallState::Ended(EndReason::Timeout), CallState::Prepared]);
 
         m.handle(Input::Invitation(invitation("i2", "alice")), now).expect("ring");
-        let actions = m.handle(Input::Tick, now + RING).expect("tick");
+        let actions = m.handle(Input::Tick, deadline).expect("tick");
         assert!(actions.is_empty(), "the server times the invitation out for the caller");
         assert_eq!(m.state(), &CallState::Prepared);
     }
