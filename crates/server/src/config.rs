@@ -30,7 +30,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// How long a room member whose connection is gone stays in the room.
     pub watchdog: Duration,
-    /// Size of each connection's WebSocket read buffer, in bytes.
+    /// Initial size of each connection's WebSocket read buffer, in bytes. Every idle
+    /// connection holds it; larger messages grow it as needed.
     pub ws_read_buffer: usize,
     pub push: Endpoints,
     pub webhooks: Endpoints,
@@ -83,7 +84,7 @@ impl Config {
             keepalive_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
             watchdog: Duration::from_secs(30),
-            ws_read_buffer: 1024,
+            ws_read_buffer: 256,
             push: endpoints.clone(),
             webhooks: endpoints,
             ice: IceConfig { turn_ttl: Duration::from_secs(3600), ..IceConfig::default() },

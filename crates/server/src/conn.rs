@@ -70,8 +70,10 @@ async fn run(
     socket: &mut WebSocket,
 ) -> Option<(u16, &'static str)> {
     let config = &hub.config;
-    let mut ping =
-        tokio::time::interval_at(tokio::time::Instant::now() + config.keepalive_interval, config.keepalive_interval);
+    // A random first ping spreads the keepalives of connections that arrived
+    // together (after a restart, everyone reconnects at once) instead of pinging in waves.
+    let first = config.keepalive_interval.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..1.0));
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + first, config.keepalive_interval);
     let mut last_seen = Instant::now();
     let mut limiter = Limiter::new(config.rate_limit, config.rate_burst, config.abuse_limit);
     loop {

@@ -26,6 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 
@@ -115,7 +116,11 @@ impl Server {
         let stop = hub.stop.clone();
         let app = routes::router(hub.clone(), sockets.clone());
         tracing::info!("duet-server listening on {}", self.listener.local_addr()?);
-        axum::serve(self.listener, app)
+        // Signaling frames are small and latency-bound: no Nagle delay.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 tokio::select! {
                     _ = shutdown => {}

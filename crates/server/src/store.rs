@@ -114,6 +114,41 @@ pub trait Store: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Held for its lifetime: dropping it stops the checkpoint thread.
+    _checkpointer: Checkpointer,
+}
+
+/// Runs WAL checkpoints (and their fsync) on a thread and connection of its own,
+/// so a checkpoint never stalls a request that holds the store.
+#[derive(Debug)]
+struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Checkpointer {
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+    fn start(path: std::path::PathBuf) -> Result<Checkpointer> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new().name("duet-wal-checkpoint".into()).spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Self::EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!("WAL checkpoint failed: {e}");
+                }
+            }
+        })?;
+        Ok(Checkpointer { stop })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -180,14 +215,17 @@ impl SqliteStore {
     /// Opens (creating and migrating) `dir/duet.sqlite3`.
     pub fn open(dir: &Path) -> Result<SqliteStore> {
         std::fs::create_dir_all(dir)?;
-        let conn = Connection::open(dir.join("duet.sqlite3"))?;
+        let path = dir.join("duet.sqlite3");
+        let conn = Connection::open(&path)?;
         // WAL without a sync per commit: a crash may lose the last moments, never corrupts.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&conn)?;
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        let checkpointer = Checkpointer::start(path)?;
+        Ok(SqliteStore { conn: Mutex::new(conn), _checkpointer: checkpointer })
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
