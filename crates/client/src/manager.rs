@@ -187,6 +187,12 @@ impl Driver {
                 let _ = self.events.send(CallEvent::Presence { user: c.user, status: c.status });
                 return;
             }
+            ServerMessage::PresenceOk(ok) => {
+                for (user, status) in ok.users {
+                    let _ = self.events.send(CallEvent::Presence { user, status });
+                }
+                return;
+            }
             _ => return,
         };
         if let Err(e) = self.feed(input).await {

@@ -213,8 +213,11 @@ async fn session(
     let mut pending: HashMap<u64, oneshot::Sender<Result<ServerMessage>>> = HashMap::new();
     let mut next_req: u64 = 1;
     if !watched.is_empty() {
-        let msg =
-            ClientMessage::PresenceSubscribe(PresenceSubscribe { req: None, users: watched.iter().cloned().collect() });
+        // With a `req`, the reply (`presence.ok`, current statuses) reaches the event
+        // stream: whatever changed while we were away is known at once.
+        let req = Some(next_req);
+        next_req += 1;
+        let msg = ClientMessage::PresenceSubscribe(PresenceSubscribe { req, users: watched.iter().cloned().collect() });
         if ws.send(Message::Text(msg.encode().into())).await.is_err() {
             return Session::Lost("connection lost".into());
         }
