@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential pkg-config file curl ca-certificates
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
-  xvfb xauth xdotool
+  xvfb xauth xdotool webkit2gtk-driver
 )
 # Node.js may come from elsewhere (nodesource, nvm); only ask apt for it when absent.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
@@ -38,6 +38,8 @@ if ! command -v cargo >/dev/null 2>&1; then
   . "$HOME/.cargo/env"
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+# WebDriver for the end-to-end tests of the desktop app.
+command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --locked
 
 # npm install (not npm ci): it honours the lock file and tolerates lock files written without
 # resolved URLs, which npm ci rejects for other platforms' optional packages.

@@ -47,3 +47,85 @@ fn the_app_opens_its_main_window() {
     let _ = app.wait();
     assert!(!found.is_empty(), "no visible window named Duet within 30 s");
 }
+
+/// A free local TCP port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Whether tauri-driver is installed; required under CI.
+fn tauri_driver_available() -> bool {
+    let found = Command::new("tauri-driver").arg("--help").output().is_ok();
+    if !found && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but tauri-driver is missing: scripts/setup.sh installs it");
+    }
+    found
+}
+
+struct Driver(std::process::Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_web_ui_renders_in_the_webview() {
+    if !display_available() || !tauri_driver_available() {
+        eprintln!("skipped: needs an X display and tauri-driver (see scripts/setup.sh)");
+        return;
+    }
+    let port = free_port();
+    let _driver = Driver(
+        Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver starts"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, body: Option<serde_json::Value>| {
+        let request = http.request(method, format!("{base}{path}"));
+        let request = match body {
+            Some(body) => request.header("content-type", "application/json").body(body.to_string()),
+            None => request,
+        };
+        async move {
+            let response = request.send().await?;
+            let text = response.text().await?;
+            Ok::<serde_json::Value, reqwest::Error>(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        }
+    };
+    let started = Instant::now();
+    while call(reqwest::Method::GET, "/status".into(), None).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let capabilities = serde_json::json!({
+        "capabilities": {"alwaysMatch": {"tauri:options": {"application": env!("CARGO_BIN_EXE_duet")}}}
+    });
+    let session = call(reqwest::Method::POST, "/session".into(), Some(capabilities)).await.expect("new session");
+    let id = session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}")).to_string();
+
+    // The placeholder page marks itself ready once its script ran.
+    let find = serde_json::json!({"using": "css selector", "value": "#app[data-ready='true'] h1"});
+    let element = loop {
+        let found = call(reqwest::Method::POST, format!("/session/{id}/element"), Some(find.clone())).await;
+        if let Some(element) =
+            found.ok().and_then(|v| v["value"]["element-6066-11e4-a52e-4f735466cecf"].as_str().map(String::from))
+        {
+            break element;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the UI did not render within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let text = call(reqwest::Method::GET, format!("/session/{id}/element/{element}/text"), None).await.expect("text");
+    assert_eq!(text["value"], "Duet");
+    let title = call(reqwest::Method::GET, format!("/session/{id}/title"), None).await.expect("title");
+    assert_eq!(title["value"], "Duet");
+    let _ = call(reqwest::Method::DELETE, format!("/session/{id}"), None).await;
+}
