@@ -348,10 +348,8 @@ impl Hub {
         if user == s.user {
             return error(req, ErrorCode::BadRequest, "you cannot add yourself as a contact");
         }
-        match self.store.user(user) {
-            Ok(Some(_)) => {}
-            Ok(None) => return error(req, ErrorCode::NotFound, format!("no user `{user}`")),
-            Err(e) => return internal(req, e),
+        if let Some(refusal) = self.require_user(req, user) {
+            return refusal;
         }
         match self.store.add_contact(&s.user, user) {
             Ok(()) => ServerMessage::ok(req),
@@ -364,6 +362,15 @@ impl Hub {
             Ok(true) => ServerMessage::ok(req),
             Ok(false) => error(req, ErrorCode::NotFound, format!("`{user}` is not in your contacts")),
             Err(e) => internal(req, e),
+        }
+    }
+
+    /// `None` when `user` has an account, otherwise the error reply.
+    fn require_user(&self, req: Option<u64>, user: &str) -> Option<Reply> {
+        match self.store.user(user) {
+            Ok(Some(_)) => None,
+            Ok(None) => Some(error(req, ErrorCode::NotFound, format!("no user `{user}`"))),
+            Err(e) => Some(internal(req, e)),
         }
     }
 
@@ -383,12 +390,8 @@ impl Hub {
         if to.contains(&s.user) {
             return error(req, ErrorCode::BadRequest, "you cannot invite yourself");
         }
-        for user in &to {
-            match self.store.user(user) {
-                Ok(Some(_)) => {}
-                Ok(None) => return error(req, ErrorCode::NotFound, format!("no user `{user}`")),
-                Err(e) => return internal(req, e),
-            }
+        if let Some(refusal) = to.iter().find_map(|user| self.require_user(req, user)) {
+            return refusal;
         }
         if let Some(room_id) = &m.room_id
             && !is_valid_room_id(room_id)

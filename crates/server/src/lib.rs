@@ -51,14 +51,17 @@ pub fn open_data(config: &Config) -> Result<(Arc<dyn Store>, Signer)> {
     Ok((Arc::new(store), signer))
 }
 
+/// Refuses passwords shorter than 8 characters.
+pub fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 { Err(Error::WeakPassword) } else { Ok(()) }
+}
+
 /// Creates an account after checking the id and the password.
 pub fn create_user(store: &dyn Store, id: &str, display_name: &str, password: &str) -> Result<()> {
     if !duet_protocol::is_valid_user_id(id) {
         return Err(Error::InvalidUserId(id.to_string()));
     }
-    if password.chars().count() < 8 {
-        return Err(Error::WeakPassword);
-    }
+    check_password(password)?;
     let display_name = if display_name.trim().is_empty() { id } else { display_name.trim() };
     store.create_user(&UserRecord {
         id: id.to_string(),

@@ -171,9 +171,7 @@ fn run(cli: Cli) -> duet_server::Result<()> {
                 }
                 UserCommand::Passwd { id, .. } => {
                     let password = read_password()?;
-                    if password.chars().count() < 8 {
-                        return Err(duet_server::Error::WeakPassword);
-                    }
+                    duet_server::check_password(&password)?;
                     if !store.set_password(&id, &duet_server::crypto::hash_password(&password)?)? {
                         return Err(duet_server::Error::NoSuchUser(id));
                     }

@@ -13,7 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::crypto::verify_password;
 use crate::hub::Hub;
-use crate::{Error, conn, now_ms};
+use crate::{conn, now_ms};
 
 /// Largest WebSocket message the transport reads; larger ones close the connection.
 /// Messages between this and the protocol's 64 KiB limit get `bad_request`.
@@ -91,10 +91,14 @@ async fn register(State(app): State<App>, body: Result<Json<RegisterRequest>, Js
     .await;
     match result {
         Ok(Ok(user)) => issue(&hub, &user),
-        Ok(Err(e @ (Error::UserExists(_) | Error::InvalidUserId(_) | Error::WeakPassword))) => {
-            http_error(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, e.to_string())
+        Ok(Err(e)) => {
+            let status = if e.code() == ErrorCode::BadRequest {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            http_error(status, e.code(), e.to_string())
         }
-        Ok(Err(e)) => http_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, e.to_string()),
         Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, e.to_string()),
     }
 }
