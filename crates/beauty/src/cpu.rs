@@ -8,7 +8,7 @@
 //! 2. box means of `L`, `L²` → guided-filter coefficients `a`, `b`;
 //! 3. box means of `a`, `b` → `A`, `B`, folded with skin weight and sharpening
 //!    into `P`, `Q` (see [`math::combine`]);
-//! 4. per full-resolution pixel `P * I + Q` (bilinear `P`, `Q`), then whitening;
+//! 4. per full-resolution pixel `P * I + Q` with its block's `P`, `Q`, then whitening;
 //! 5. ruddiness on the chroma planes.
 //!
 //! Box means run over the window clipped to the frame, with running sums, so the
@@ -29,7 +29,6 @@ pub struct CpuFilter {
     b: Vec<f32>,
     p: Vec<f32>,
     q: Vec<f32>,
-    rows: [Vec<f32>; 4],
 }
 
 impl CpuFilter {
@@ -44,7 +43,7 @@ impl CpuFilter {
         }
         debug_assert_eq!((params.width, params.height), (frame.width(), frame.height()));
         self.resize(params);
-        let (w, h) = (params.width as usize, params.height as usize);
+        let w = params.width as usize;
         let (cw, ch) = (params.chroma_width() as usize, params.chroma_height() as usize);
         let (y, u, v) = frame.planes_mut();
 
@@ -68,7 +67,7 @@ impl CpuFilter {
                     (self.p[k], self.q[k]) = math::combine(params, 1.0, 0.0, self.mask[k], self.l[k]);
                 }
             }
-            self.luma(params, y, w, h, cw, ch);
+            self.luma(params, y, w, cw);
         }
         if params.touches_chroma() {
             for (c, m) in u.iter_mut().zip(&self.mask) {
@@ -87,30 +86,23 @@ impl CpuFilter {
         self.size = (params.width, params.height);
         let half = params.chroma_width() as usize * params.chroma_height() as usize;
         let [tmp0, tmp1] = &mut self.boxes.tmp;
-        for buf in [
-            &mut self.l,
-            &mut self.ll,
-            &mut self.mask,
-            tmp0,
-            tmp1,
-            &mut self.a,
-            &mut self.b,
-            &mut self.p,
-            &mut self.q,
-        ] {
+        for buf in
+            [&mut self.l, &mut self.ll, &mut self.mask, tmp0, tmp1, &mut self.a, &mut self.b, &mut self.p, &mut self.q]
+        {
             buf.resize(half, 0.0);
         }
         self.boxes.sums.resize(params.chroma_width() as usize, 0.0);
-        for row in &mut self.rows {
-            row.resize(params.width as usize, 0.0);
-        }
     }
 
     fn prepare(&mut self, params: &Params, y: &[u8], u: &[u8], v: &[u8]) {
         let (w, h) = (params.width as usize, params.height as usize);
         let cw = params.chroma_width() as usize;
-        for (j, ((l_row, ll_row), m_row)) in
-            self.l.chunks_exact_mut(cw).zip(self.ll.chunks_exact_mut(cw)).zip(self.mask.chunks_exact_mut(cw)).enumerate()
+        for (j, ((l_row, ll_row), m_row)) in self
+            .l
+            .chunks_exact_mut(cw)
+            .zip(self.ll.chunks_exact_mut(cw))
+            .zip(self.mask.chunks_exact_mut(cw))
+            .enumerate()
         {
             let top = &y[2 * j * w..][..w];
             let bottom = &y[(2 * j + 1).min(h - 1) * w..][..w];
@@ -126,43 +118,19 @@ impl CpuFilter {
         }
     }
 
-    /// Step 4: each luma row blends two horizontally upsampled rows of `P`, `Q`.
-    fn luma(&mut self, params: &Params, y: &mut [u8], w: usize, h: usize, cw: usize, ch: usize) {
-        let [prev_p, prev_q, cur_p, cur_q] = &mut self.rows;
-        upsample_row(&self.p[..cw], prev_p);
-        upsample_row(&self.q[..cw], prev_q);
-        let mut emit = |row: usize, p0: &[f32], q0: &[f32], p1: &[f32], q1: &[f32], w0: f32, w1: f32| {
-            let out = &mut y[row * w..][..w];
-            for x in 0..w {
-                let pm = w0 * p0[x] + w1 * p1[x];
-                let qm = w0 * q0[x] + w1 * q1[x];
-                out[x] = math::luma(params, pm, qm, out[x]);
+    /// Step 4: each pixel takes its own 2x2 block's `P`, `Q`. (Bilinear
+    /// upsampling would blend the two sides of an edge that falls between blocks
+    /// and cost a quarter of the edge's contrast; `P`, `Q` are box means, smooth
+    /// enough elsewhere that the blocks do not show.)
+    fn luma(&self, params: &Params, y: &mut [u8], w: usize, cw: usize) {
+        for (row, out) in y.chunks_exact_mut(w).enumerate() {
+            let p = &self.p[row / 2 * cw..][..cw];
+            let q = &self.q[row / 2 * cw..][..cw];
+            for (pair, (pm, qm)) in out.chunks_mut(2).zip(p.iter().zip(q)) {
+                for v in pair {
+                    *v = math::luma(params, *pm, *qm, *v);
+                }
             }
-        };
-        emit(0, prev_p, prev_q, prev_p, prev_q, 0.25, 0.75);
-        for j in 1..ch {
-            upsample_row(&self.p[j * cw..][..cw], cur_p);
-            upsample_row(&self.q[j * cw..][..cw], cur_q);
-            emit(2 * j - 1, prev_p, prev_q, cur_p, cur_q, 0.75, 0.25);
-            emit(2 * j, prev_p, prev_q, cur_p, cur_q, 0.25, 0.75);
-            std::mem::swap(prev_p, cur_p);
-            std::mem::swap(prev_q, cur_q);
-        }
-        if 2 * ch - 1 < h {
-            emit(2 * ch - 1, prev_p, prev_q, prev_p, prev_q, 0.75, 0.25);
-        }
-    }
-}
-
-/// Bilinear 2x upsampling of one row, chroma sited at the centre of each 2x2
-/// block (`taps` in `beauty.wgsl`).
-fn upsample_row(src: &[f32], dst: &mut [f32]) {
-    let n = src.len();
-    let w = dst.len();
-    for j in 0..n {
-        dst[2 * j] = 0.25 * src[j.max(1) - 1] + 0.75 * src[j];
-        if 2 * j + 1 < w {
-            dst[2 * j + 1] = 0.75 * src[j] + 0.25 * src[(j + 1).min(n - 1)];
         }
     }
 }
@@ -241,12 +209,5 @@ mod tests {
         assert_eq!(out, [1.5, 2.0, 3.0, 4.0, 4.5]);
         box_row(&[1.0, 2.0, 3.0, 4.0, 5.0], &mut out, 9);
         assert_eq!(out, [3.0; 5]);
-    }
-
-    #[test]
-    fn upsampling_keeps_constants_and_sits_between_samples() {
-        let mut out = [0.0; 5];
-        upsample_row(&[4.0, 8.0, 12.0], &mut out);
-        assert_eq!(out, [4.0, 5.0, 7.0, 9.0, 11.0]);
     }
 }

@@ -8,7 +8,7 @@
 //! - [`BeautyProcessor`]: the per-frame hook for the media pipeline; picks the
 //!   backend, keeps to a time budget and reports [`BeautyStats`].
 
-mod budget;
+pub mod budget;
 mod cpu;
 mod error;
 mod gpu;

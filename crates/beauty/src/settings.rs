@@ -53,7 +53,8 @@ impl Settings {
     }
 
     pub fn is_identity(&self) -> bool {
-        !self.enabled || [self.smoothing, self.whitening, self.ruddiness, self.sharpening].iter().all(|l| *l == Level::OFF)
+        !self.enabled
+            || [self.smoothing, self.whitening, self.ruddiness, self.sharpening].iter().all(|l| *l == Level::OFF)
     }
 
     fn pack(self) -> u32 {
@@ -66,7 +67,13 @@ impl Settings {
 
     fn unpack(bits: u32) -> Self {
         let level = |shift: u32| Level(((bits >> shift) & 0xf) as u8);
-        Self { enabled: bits & 1 == 1, smoothing: level(4), whitening: level(8), ruddiness: level(12), sharpening: level(16) }
+        Self {
+            enabled: bits & 1 == 1,
+            smoothing: level(4),
+            whitening: level(8),
+            ruddiness: level(12),
+            sharpening: level(16),
+        }
     }
 }
 
@@ -153,13 +160,15 @@ impl Params {
             Tier::Reduced => (full_radius / 2).max(1),
             Tier::Minimal => 0,
         };
-        let sigma = 0.01 + 0.05 * smoothing;
+        let sigma = 0.01 + 0.04 * smoothing;
         Self {
             width,
             height,
             radius,
             eps: sigma * sigma,
-            smooth: if radius == 0 { 0.0 } else { smoothing },
+            // The square root spreads the visible change evenly over the levels:
+            // the blend matters most at low levels, eps (the edge threshold) at high ones.
+            smooth: if radius == 0 { 0.0 } else { smoothing.sqrt() },
             whiten: 0.6 * enabled(settings.whitening),
             ruddy: enabled(settings.ruddiness),
             sharpen: 0.8 * enabled(settings.sharpening),

@@ -134,29 +134,11 @@ fn combine(@builtin(global_invocation_id) id: vec3<u32>) {
     combined[k] = vec2<f32>(1.0 + sm * (ab.x - 1.0) + km, sm * ab.y - km * guide[k].x);
 }
 
-struct Taps {
-    lo: u32,
-    hi: u32,
-    w_lo: f32,
-    w_hi: f32,
-}
-
-fn taps(x: u32, n: u32) -> Taps {
-    let j = x / 2u;
-    if x % 2u == 0u {
-        return Taps(max(j, 1u) - 1u, j, 0.25, 0.75);
-    }
-    return Taps(j, min(j + 1u, n - 1u), 0.75, 0.25);
-}
-
+// Each pixel takes its own 2x2 block's (P, Q); see `CpuFilter::luma` for why.
 fn luma(i: u32, y: u32) -> u32 {
-    let tx = taps(i % params.width, params.cw);
-    let ty = taps(i / params.width, params.ch);
-    let r0 = ty.lo * params.cw;
-    let r1 = ty.hi * params.cw;
-    let h0 = tx.w_lo * combined[r0 + tx.lo] + tx.w_hi * combined[r0 + tx.hi];
-    let h1 = tx.w_lo * combined[r1 + tx.lo] + tx.w_hi * combined[r1 + tx.hi];
-    let pq = ty.w_lo * h0 + ty.w_hi * h1;
+    let x = i % params.width;
+    let row = i / params.width;
+    let pq = combined[(row / 2u) * params.cw + x / 2u];
     let v = f32(y) / 255.0;
     var o = clamp(pq.x * v + pq.y, 0.0, 1.0);
     o = o + params.whiten * o * (1.0 - o);

@@ -86,7 +86,16 @@ impl GpuFilter {
             return Err(Error::Gpu(e.to_string()));
         }
         tracing::info!(adapter = %summary.name, backend = %summary.backend, "beauty filter on the GPU");
-        Ok(Self { device, queue, adapter: summary, pipelines, frame: None, failure, submissions: 0, resource_builds: 0 })
+        Ok(Self {
+            device,
+            queue,
+            adapter: summary,
+            pipelines,
+            frame: None,
+            failure,
+            submissions: 0,
+            resource_builds: 0,
+        })
     }
 
     pub fn adapter(&self) -> &AdapterSummary {
@@ -132,8 +141,10 @@ impl GpuFilter {
 
         let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("beauty") });
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("beauty"), ..Default::default() });
-            let half = (params.chroma_width().div_ceil(HALF_RES_GROUP), params.chroma_height().div_ceil(HALF_RES_GROUP));
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("beauty"), ..Default::default() });
+            let half =
+                (params.chroma_width().div_ceil(HALF_RES_GROUP), params.chroma_height().div_ceil(HALF_RES_GROUP));
             let mut dispatch = |pipeline: &wgpu::ComputePipeline, group: &wgpu::BindGroup, (x, y): (u32, u32)| {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, group, &[]);
@@ -186,7 +197,9 @@ fn record_failure(slot: &Mutex<Option<String>>, reason: String) {
 fn is_software(info: &wgpu::AdapterInfo) -> bool {
     let name = info.name.to_lowercase();
     info.device_type == wgpu::DeviceType::Cpu
-        || ["llvmpipe", "lavapipe", "softpipe", "swiftshader", "microsoft basic render"].iter().any(|s| name.contains(s))
+        || ["llvmpipe", "lavapipe", "softpipe", "swiftshader", "microsoft basic render"]
+            .iter()
+            .any(|s| name.contains(s))
 }
 
 /// Lower is better: discrete before integrated before anything else, software last.
@@ -309,7 +322,10 @@ impl FrameResources {
         let group = |pipeline: &wgpu::ComputePipeline, entries: &[(u32, &wgpu::Buffer)]| {
             let entries: Vec<_> = entries
                 .iter()
-                .map(|(binding, buffer)| wgpu::BindGroupEntry { binding: *binding, resource: buffer.as_entire_binding() })
+                .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                    binding: *binding,
+                    resource: buffer.as_entire_binding(),
+                })
                 .collect();
             device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: None,
