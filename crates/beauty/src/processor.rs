@@ -36,7 +36,7 @@ pub struct BeautyStats {
 
 enum Engine {
     Gpu(Box<GpuFilter>),
-    Cpu(CpuFilter),
+    Cpu(Box<CpuFilter>),
 }
 
 /// Runs every captured frame through the beauty filter with the current
@@ -69,11 +69,11 @@ impl BeautyProcessor {
                 tracing::info!(reason = %e, "beauty filter on the CPU");
                 stats.backend = "cpu".into();
                 stats.gpu_unavailable = Some(e.to_string());
-                Engine::Cpu(CpuFilter::new())
+                Engine::Cpu(Box::default())
             }
             None => {
                 stats.backend = "cpu".into();
-                Engine::Cpu(CpuFilter::new())
+                Engine::Cpu(Box::default())
             }
         };
         Self { engine, settings, budget, size: (0, 0), stats: Arc::new(Mutex::new(stats)) }
@@ -98,7 +98,7 @@ impl BeautyProcessor {
                     stats.backend = "cpu".into();
                     stats.gpu_unavailable = Some(e.to_string());
                     drop(stats);
-                    self.engine = Engine::Cpu(CpuFilter::new());
+                    self.engine = Engine::Cpu(Box::default());
                 }
             }
         }

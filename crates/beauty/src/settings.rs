@@ -229,10 +229,10 @@ pub(crate) mod math {
 
     #[inline]
     pub fn luma(p: &Params, pm: f32, qm: f32, y: u8) -> u8 {
-        let i = f32::from(y) / 255.0;
+        let i = f32::from(y) * INV_255;
         let o = (pm * i + qm).clamp(0.0, 1.0);
         let o = o + p.whiten * o * (1.0 - o);
-        (o * 255.0 + 0.5) as u8
+        to_byte(o * 255.0)
     }
 
     /// Ruddiness: more saturation on skin, pushed towards red (`shift` is −3 for
@@ -241,10 +241,20 @@ pub(crate) mod math {
     pub fn chroma(p: &Params, m: f32, c: u8, shift: f32) -> u8 {
         let r = p.ruddy * m;
         let out = 128.0 + (f32::from(c) - 128.0) * (1.0 + 0.25 * r) + shift * r;
-        (out + 0.5).clamp(0.0, 255.0) as u8
+        to_byte(out.clamp(0.0, 255.0))
+    }
+
+    /// Rounds `x` in 0..=255 to the nearest integer, ties to even (WGSL's
+    /// `round`). Adding 1.5 * 2^23 leaves the integer in the low mantissa bits: the
+    /// compiler vectorises this, unlike a saturating float-to-int cast.
+    #[inline]
+    pub fn to_byte(x: f32) -> u8 {
+        (x + 12_582_912.0).to_bits() as u8
     }
 
     pub const CB_SHIFT: f32 = -3.0;
+    pub const INV_1020: f32 = 1.0 / 1020.0;
+    pub const INV_255: f32 = 1.0 / 255.0;
     pub const CR_SHIFT: f32 = 8.0;
 }
 

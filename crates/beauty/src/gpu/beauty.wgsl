@@ -66,7 +66,7 @@ fn prepare(@builtin(global_invocation_id) id: vec3<u32>) {
     let y0 = 2u * j * w;
     let y1 = min(2u * j + 1u, params.height - 1u) * w;
     let sum = load_byte(y0 + x0) + load_byte(y0 + x1) + load_byte(y1 + x0) + load_byte(y1 + x1);
-    let l = f32(sum) / 1020.0;
+    let l = f32(sum) * (1.0 / 1020.0);
     let k = j * params.cw + i;
     guide[k] = vec2<f32>(l, l * l);
     let cb = f32(load_byte(params.luma_len + k));
@@ -88,7 +88,7 @@ fn box_rows(@builtin(global_invocation_id) id: vec3<u32>) {
     for (var x = u32(lo); x <= hi; x++) {
         sum += rows_src[j * params.cw + x];
     }
-    rows_dst[j * params.cw + i] = sum / f32(hi - u32(lo) + 1u);
+    rows_dst[j * params.cw + i] = sum * (1.0 / f32(hi - u32(lo) + 1u));
 }
 
 fn column_mean(i: u32, j: u32) -> vec2<f32> {
@@ -98,7 +98,7 @@ fn column_mean(i: u32, j: u32) -> vec2<f32> {
     for (var y = u32(lo); y <= hi; y++) {
         sum += cols_src[y * params.cw + i];
     }
-    return sum / f32(hi - u32(lo) + 1u);
+    return sum * (1.0 / f32(hi - u32(lo) + 1u));
 }
 
 // Vertical box mean of (L, L²) → guided-filter coefficients.
@@ -139,16 +139,16 @@ fn luma(i: u32, y: u32) -> u32 {
     let x = i % params.width;
     let row = i / params.width;
     let pq = combined[(row / 2u) * params.cw + x / 2u];
-    let v = f32(y) / 255.0;
+    let v = f32(y) * (1.0 / 255.0);
     var o = clamp(pq.x * v + pq.y, 0.0, 1.0);
     o = o + params.whiten * o * (1.0 - o);
-    return u32(o * 255.0 + 0.5);
+    return u32(round(o * 255.0));
 }
 
 fn chroma(m: f32, c: u32, shift: f32) -> u32 {
     let r = params.ruddy * m;
     let out = 128.0 + (f32(c) - 128.0) * (1.0 + 0.25 * r) + shift * r;
-    return u32(clamp(out + 0.5, 0.0, 255.0));
+    return u32(round(clamp(out, 0.0, 255.0)));
 }
 
 fn process_byte(i: u32, v: u32) -> u32 {
