@@ -8,6 +8,8 @@ APT_PACKAGES=(
   build-essential pkg-config file curl ca-certificates
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth xdotool webkit2gtk-driver
+  # Vulkan loader + Mesa drivers: the beauty filter's GPU path (lavapipe where no GPU exists).
+  libvulkan1 mesa-vulkan-drivers
 )
 # Node.js may come from elsewhere (nodesource, nvm); only ask apt for it when absent.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
