@@ -12,8 +12,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 fn protocol_doc() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/protocol.md");
-    std::fs::read_to_string(path).expect("docs/protocol.md is readable")
+    // The run-time variable, so a test binary reused from another checkout of
+    // the same tree (a shared target directory) still reads this one's document.
+    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let path = std::path::Path::new(&crate_dir).join("../../docs/protocol.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} is readable: {e}", path.display()))
 }
 
 /// Inline examples (`{"type":..}` in backticks) and the lines of ```json blocks.
