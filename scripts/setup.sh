@@ -10,6 +10,8 @@ APT_PACKAGES=(
   xvfb xauth xdotool webkit2gtk-driver
   # Vulkan loader + Mesa drivers: the beauty filter's GPU path (lavapipe where no GPU exists).
   libvulkan1 mesa-vulkan-drivers
+  # OpenH264's x86 assembly (the build refuses to go on without it) and libopus's build.
+  nasm cmake
 )
 # Node.js may come from elsewhere (nodesource, nvm); only ask apt for it when absent.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)

@@ -1,0 +1,159 @@
+//! H.264 through Cisco's OpenH264: the encoder for the outgoing camera and the
+//! decoder for the peer's video. Annex B byte streams in and out.
+
+use duet_frame::I420Frame;
+use openh264::OpenH264API;
+use openh264::decoder::Decoder;
+use openh264::encoder::{
+    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode, UsageType,
+};
+use openh264::formats::YUVSource;
+
+use crate::{Error, Result};
+
+/// What the encoder produces.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EncoderSettings {
+    pub width: u32,
+    pub height: u32,
+    pub fps: f32,
+    pub bitrate_bps: u32,
+}
+
+impl EncoderSettings {
+    /// The seed's default: 960x540, 15 fps, 850 kbps.
+    pub const DEFAULT: EncoderSettings = EncoderSettings { width: 960, height: 540, fps: 15.0, bitrate_bps: 850_000 };
+    /// 1280x720 at 30 fps.
+    pub const HD: EncoderSettings = EncoderSettings { width: 1280, height: 720, fps: 30.0, bitrate_bps: 1_700_000 };
+}
+
+/// One encoded picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedFrame {
+    /// Annex B NAL units (start codes included).
+    pub data: Vec<u8>,
+    /// An IDR picture: decodable on its own.
+    pub keyframe: bool,
+    pub timestamp_us: u64,
+}
+
+pub struct H264Encoder {
+    inner: Encoder,
+    settings: EncoderSettings,
+    keyframe_requested: bool,
+}
+
+impl H264Encoder {
+    /// One thread: calls run one encoder per direction on a 2-core budget.
+    pub fn new(settings: EncoderSettings) -> Result<Self> {
+        if settings.width % 2 == 1 || settings.height % 2 == 1 {
+            return Err(Error::OddFrameSize { width: settings.width, height: settings.height });
+        }
+        let config = EncoderConfig::new()
+            .usage_type(UsageType::CameraVideoRealTime)
+            .rate_control_mode(RateControlMode::Bitrate)
+            .bitrate(BitRate::from_bps(settings.bitrate_bps))
+            .max_frame_rate(FrameRate::from_hz(settings.fps))
+            // OpenH264 only holds the bitrate when it may skip frames; a skipped
+            // frame comes back as `None` from `encode`.
+            .skip_frames(true)
+            // A keyframe every 10 s even without a request, so a lost request heals.
+            .intra_frame_period(IntraFramePeriod::from_num_frames((settings.fps * 10.0) as u32))
+            .num_threads(1);
+        let inner =
+            Encoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| Error::H264(e.to_string()))?;
+        Ok(Self { inner, settings, keyframe_requested: false })
+    }
+
+    pub fn settings(&self) -> EncoderSettings {
+        self.settings
+    }
+
+    /// The next frame will be a keyframe (the peer sent PLI or FIR).
+    pub fn request_keyframe(&mut self) {
+        self.keyframe_requested = true;
+    }
+
+    /// Encodes one frame; `None` when rate control skipped it (nothing to send).
+    pub fn encode(&mut self, frame: &I420Frame) -> Result<Option<EncodedFrame>> {
+        if (frame.width(), frame.height()) != (self.settings.width, self.settings.height) {
+            return Err(Error::H264(format!(
+                "frame is {}x{}, the encoder was set up for {}x{}",
+                frame.width(),
+                frame.height(),
+                self.settings.width,
+                self.settings.height
+            )));
+        }
+        if std::mem::take(&mut self.keyframe_requested) {
+            self.inner.force_intra_frame();
+        }
+        let stream = self
+            .inner
+            .encode_at(&Planes(frame), openh264::Timestamp::from_millis(frame.timestamp_us / 1000))
+            .map_err(|e| Error::H264(e.to_string()))?;
+        if matches!(stream.frame_type(), FrameType::Skip | FrameType::Invalid) {
+            return Ok(None);
+        }
+        Ok(Some(EncodedFrame {
+            keyframe: matches!(stream.frame_type(), FrameType::IDR),
+            data: stream.to_vec(),
+            timestamp_us: frame.timestamp_us,
+        }))
+    }
+}
+
+/// An `I420Frame` as OpenH264 reads it.
+struct Planes<'a>(&'a I420Frame);
+
+impl YUVSource for Planes<'_> {
+    fn dimensions(&self) -> (usize, usize) {
+        (self.0.width() as usize, self.0.height() as usize)
+    }
+
+    fn strides(&self) -> (usize, usize, usize) {
+        let cw = self.0.chroma_width() as usize;
+        (self.0.width() as usize, cw, cw)
+    }
+
+    fn y(&self) -> &[u8] {
+        self.0.y()
+    }
+
+    fn u(&self) -> &[u8] {
+        self.0.u()
+    }
+
+    fn v(&self) -> &[u8] {
+        self.0.v()
+    }
+}
+
+pub struct H264Decoder {
+    inner: Decoder,
+}
+
+impl H264Decoder {
+    pub fn new() -> Result<Self> {
+        let inner = Decoder::new().map_err(|e| Error::H264(e.to_string()))?;
+        Ok(Self { inner })
+    }
+
+    /// Decodes one access unit; `None` while the decoder still waits for a
+    /// picture it can show (before the first keyframe, for instance).
+    pub fn decode(&mut self, data: &[u8]) -> Result<Option<I420Frame>> {
+        let Some(yuv) = self.inner.decode(data).map_err(|e| Error::H264(e.to_string()))? else {
+            return Ok(None);
+        };
+        let (w, h) = yuv.dimensions();
+        let (sy, su, sv) = yuv.strides();
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let mut bytes = Vec::with_capacity(w * h + 2 * cw * ch);
+        for (plane, stride, width, rows) in [(yuv.y(), sy, w, h), (yuv.u(), su, cw, ch), (yuv.v(), sv, cw, ch)] {
+            for row in plane.chunks(stride).take(rows) {
+                bytes.extend_from_slice(&row[..width]);
+            }
+        }
+        I420Frame::from_bytes(w as u32, h as u32, bytes).map(Some).map_err(|e| Error::H264(e.to_string()))
+    }
+}
