@@ -3,16 +3,19 @@
 //! - [`VideoSource`]: [`SyntheticSource`] (a moving pattern whose frames carry
 //!   their counter and capture time, see [`stamp`]) and [`Y4mSource`].
 //! - [`H264Encoder`] / [`H264Decoder`] (OpenH264) with the seed's default settings.
+//! - [`VideoSender`]: source → per-frame processing hook → preview + encoder.
 //! - [`audio`]: Opus at 48 kHz mono with concealment and FEC, tones and a tone detector.
 
 pub mod audio;
 mod error;
 mod h264;
+mod pipeline;
 mod source;
 pub mod stamp;
 mod y4m;
 
 pub use error::{Device, Error, Result};
 pub use h264::{EncodedFrame, EncoderSettings, H264Decoder, H264Encoder};
+pub use pipeline::{Captured, VideoSender};
 pub use source::{SyntheticSource, VideoFormat, VideoSource, capture_clock_us};
 pub use y4m::{Y4mSource, Y4mWriter};

@@ -1,0 +1,47 @@
+//! The sending side of a call's video, up to the encoder: source → per-frame
+//! processing (the beauty filter) → local preview and encoder.
+
+use duet_frame::{FrameProcessor, I420Frame};
+
+use crate::{EncodedFrame, H264Encoder, Result, VideoSource};
+
+/// What one captured frame became.
+pub struct Captured {
+    /// The processed frame, as the local preview shows it.
+    pub preview: I420Frame,
+    /// What goes on the wire (`None` when rate control skipped the frame).
+    pub encoded: Option<EncodedFrame>,
+}
+
+pub struct VideoSender {
+    source: Box<dyn VideoSource>,
+    processor: Option<Box<dyn FrameProcessor>>,
+    encoder: H264Encoder,
+}
+
+impl VideoSender {
+    pub fn new(source: Box<dyn VideoSource>, encoder: H264Encoder) -> Self {
+        Self { source, processor: None, encoder }
+    }
+
+    /// Every frame passes through `processor` before preview and encode
+    /// (seed 000's `onProcessVideoFrame`).
+    pub fn set_processor(&mut self, processor: Option<Box<dyn FrameProcessor>>) {
+        self.processor = processor;
+    }
+
+    /// The peer asked for a keyframe (PLI/FIR).
+    pub fn request_keyframe(&mut self) {
+        self.encoder.request_keyframe();
+    }
+
+    /// Captures, processes and encodes the next frame.
+    pub fn capture(&mut self) -> Result<Captured> {
+        let mut frame = self.source.next_frame()?;
+        if let Some(processor) = &mut self.processor {
+            processor.process(&mut frame);
+        }
+        let encoded = self.encoder.encode(&frame)?;
+        Ok(Captured { preview: frame, encoded })
+    }
+}
