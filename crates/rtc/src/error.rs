@@ -1,0 +1,10 @@
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("WebRTC: {0}")]
+    WebRtc(#[from] webrtc::error::Error),
+    #[error("the call's media connection is not negotiated yet")]
+    NotNegotiated,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
