@@ -5,6 +5,8 @@ pub enum Error {
     WebRtc(#[from] webrtc::error::Error),
     #[error("the call's media connection is not negotiated yet")]
     NotNegotiated,
+    #[error("this is an audio-only call")]
+    AudioOnly,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -3,12 +3,17 @@
 //! trickle ICE handed to the caller to carry over `room.signal`, DTLS-SRTP, NACK
 //! and RTCP reports from the default interceptors, and PLI towards the sender.
 //!
+//! Also the call's two data channels (`duet.reliable`, `duet.fast`) with the
+//! seed's custom-message limits ([`messages`]).
+//!
 //! The session moves encoded frames; capture, encoding and decoding stay in
 //! `duet-media`.
 
 mod assemble;
 mod error;
+pub mod messages;
 mod session;
 
 pub use error::{Error, Result};
-pub use session::{IceCandidate, RtcEvent, RtcSession, SessionDescription, VideoFrameIn};
+pub use messages::{Channel, CustomMessage, MessageError};
+pub use session::{AudioPacketIn, IceCandidate, RtcEvent, RtcSession, SessionConfig, SessionDescription, VideoFrameIn};

@@ -1,16 +1,19 @@
 //! One peer connection of a call.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rtc::interceptor::Registry;
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_H264;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use tokio::sync::mpsc;
+use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -22,6 +25,7 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::assemble::{Assembled, FrameAssembler};
+use crate::messages::{Channel, CustomMessage, MessageError, QUALITY_COMMAND, SendLimiter};
 use crate::{Error, Result};
 
 pub type SessionDescription = RTCSessionDescription;
@@ -47,20 +51,84 @@ pub enum RtcEvent {
     Video(VideoFrameIn),
     /// Remote video packets were lost; a keyframe was requested (PLI).
     VideoLost,
+    /// One Opus packet of the peer's audio.
+    Audio(AudioPacketIn),
+    ChannelOpen(Channel),
+    /// An application message (command ids 1–10) from the peer.
+    Message {
+        channel: Channel,
+        message: CustomMessage,
+    },
+    /// The peer's own network quality (0–6), sent on Duet's reserved command.
+    PeerQuality(u8),
 }
+
+/// One received Opus packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioPacketIn {
+    pub data: Vec<u8>,
+    pub sequence_number: u16,
+    pub rtp_timestamp: u32,
+}
+
+/// What a session sends: audio always, video unless the call is audio-only.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Local UDP addresses (e.g. `127.0.0.1:0`; a wildcard bind leaves out loopback).
+    pub udp_addrs: Vec<String>,
+    pub video: bool,
+}
+
+/// An outgoing track and where it goes.
+struct Outgoing {
+    track: Arc<TrackLocalStaticSample>,
+    ssrc: u32,
+    sender: Arc<dyn RtpSender>,
+}
+
+impl Outgoing {
+    async fn add(pc: &dyn PeerConnection, kind: RtpCodecKind, codec: RTCRtpCodec, label: &str) -> Result<Self> {
+        let ssrc = rand_ssrc();
+        let track = MediaStreamTrack::new(
+            "duet".to_owned(),
+            label.to_owned(),
+            label.to_owned(),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+                codec,
+                ..Default::default()
+            }],
+        );
+        let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track)?);
+        let sender = pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>).await?;
+        Ok(Self { track, ssrc, sender })
+    }
+
+    async fn send(&self, data: &[u8], duration: Duration) -> Result<()> {
+        let params = self.sender.get_parameters().await?;
+        let payload_type = params.rtp_parameters.codecs.first().ok_or(Error::NotNegotiated)?.payload_type;
+        let sample = Sample { data: Bytes::copy_from_slice(data), duration, ..Sample::new(Instant::now()) };
+        self.track.sample_writer(self.ssrc, payload_type).write_sample(&sample).await?;
+        Ok(())
+    }
+}
+
+type Channels = Arc<Mutex<HashMap<Channel, Arc<dyn DataChannel>>>>;
 
 pub struct RtcSession {
     pc: Box<dyn PeerConnection>,
-    video: Arc<TrackLocalStaticSample>,
-    video_ssrc: u32,
-    video_sender: Arc<dyn RtpSender>,
+    audio: Outgoing,
+    video: Option<Outgoing>,
+    channels: Channels,
+    limiter: Mutex<SendLimiter>,
+    next_seq: AtomicU32,
+    tx: mpsc::UnboundedSender<RtcEvent>,
     events: mpsc::UnboundedReceiver<RtcEvent>,
 }
 
 impl RtcSession {
-    /// A session bound to `udp_addrs` (e.g. `["127.0.0.1:0"]`; a wildcard bind
-    /// leaves out loopback).
-    pub async fn new(udp_addrs: Vec<String>) -> Result<Self> {
+    pub async fn new(config: SessionConfig) -> Result<Self> {
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
         let registry = register_default_interceptors(Registry::new(), &mut media)?;
@@ -68,42 +136,65 @@ impl RtcSession {
         let settings =
             SettingEngineBuilder::new().with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled).build();
         let (tx, events) = mpsc::unbounded_channel();
+        let channels = Channels::default();
         let runtime = webrtc::runtime::default_runtime().expect("the tokio runtime is compiled in");
         let pc = PeerConnectionBuilder::new()
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
-            .with_handler(Arc::new(Handler { tx }))
+            .with_handler(Arc::new(Handler { tx: tx.clone(), channels: channels.clone() }))
             .with_runtime(runtime)
-            .with_udp_addrs(udp_addrs)
+            .with_udp_addrs(config.udp_addrs)
             .build()
             .await?;
 
-        let video_ssrc = rand_ssrc();
-        let track = MediaStreamTrack::new(
-            "duet".to_owned(),
-            "video".to_owned(),
-            "camera".to_owned(),
-            RtpCodecKind::Video,
-            vec![RTCRtpEncodingParameters {
-                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(video_ssrc), ..Default::default() },
-                codec: RTCRtpCodec {
-                    mime_type: MIME_TYPE_H264.to_owned(),
-                    clock_rate: 90_000,
-                    channels: 0,
-                    sdp_fmtp_line: H264_FMTP.to_owned(),
-                    rtcp_feedback: vec![],
-                },
-                ..Default::default()
-            }],
-        );
-        let video = Arc::new(TrackLocalStaticSample::new(Instant::now(), track)?);
-        let video_sender = pc.add_track(Arc::clone(&video) as Arc<dyn TrackLocal>).await?;
-        Ok(Self { pc: Box::new(pc), video, video_ssrc, video_sender, events })
+        let opus = RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        };
+        let audio = Outgoing::add(&pc, RtpCodecKind::Audio, opus, "microphone").await?;
+        let video = if config.video {
+            let h264 = RTCRtpCodec {
+                mime_type: MIME_TYPE_H264.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: H264_FMTP.to_owned(),
+                rtcp_feedback: vec![],
+            };
+            Some(Outgoing::add(&pc, RtpCodecKind::Video, h264, "camera").await?)
+        } else {
+            None
+        };
+        Ok(Self {
+            pc: Box::new(pc),
+            audio,
+            video,
+            channels,
+            limiter: Mutex::default(),
+            next_seq: AtomicU32::new(0),
+            tx,
+            events,
+        })
     }
 
     /// The caller's side: creates the offer and sets it locally.
+    /// The offerer negotiates both data channels in-band.
     pub async fn create_offer(&self) -> Result<SessionDescription> {
+        if self.channels.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            for channel in Channel::ALL {
+                let init = match channel {
+                    Channel::Reliable => RTCDataChannelInit { ordered: true, ..Default::default() },
+                    Channel::Fast => {
+                        RTCDataChannelInit { ordered: false, max_retransmits: Some(0), ..Default::default() }
+                    }
+                };
+                let dc = self.pc.create_data_channel(channel.label(), Some(init)).await?;
+                watch_channel(channel, dc, &self.channels, &self.tx);
+            }
+        }
         let offer = self.pc.create_offer(None).await?;
         self.pc.set_local_description(offer.clone()).await?;
         Ok(offer)
@@ -127,11 +218,49 @@ impl RtcSession {
 
     /// Sends one encoded access unit (Annex B) lasting `duration`.
     pub async fn send_video(&self, data: &[u8], duration: Duration) -> Result<()> {
-        let params = self.video_sender.get_parameters().await?;
-        let payload_type = params.rtp_parameters.codecs.first().ok_or(Error::NotNegotiated)?.payload_type;
-        let sample = Sample { data: Bytes::copy_from_slice(data), duration, ..Sample::new(Instant::now()) };
-        self.video.sample_writer(self.video_ssrc, payload_type).write_sample(&sample).await?;
-        Ok(())
+        self.video.as_ref().ok_or(Error::AudioOnly)?.send(data, duration).await
+    }
+
+    /// Sends one Opus packet lasting `duration` (20 ms in Duet).
+    pub async fn send_audio(&self, packet: &[u8], duration: Duration) -> Result<()> {
+        self.audio.send(packet, duration).await
+    }
+
+    /// Sends an application message (command ids 1–10, ≤ 1000 bytes, ≤ 30
+    /// messages and ≤ 8 KiB per second). Over a limit nothing is sent.
+    /// Returns the message's sequence number.
+    pub async fn send_message(
+        &self,
+        channel: Channel,
+        cmd: u8,
+        payload: &[u8],
+    ) -> std::result::Result<u32, MessageError> {
+        let dc = self.channel(channel)?;
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner()).admit(Instant::now(), cmd, payload.len())?;
+        self.send_on(&dc, cmd, payload).await
+    }
+
+    /// Tells the peer this side's network quality (0–6), on Duet's reserved
+    /// command; not counted against the application's limits.
+    pub async fn send_quality(&self, quality: u8) -> std::result::Result<u32, MessageError> {
+        let dc = self.channel(Channel::Fast)?;
+        self.send_on(&dc, QUALITY_COMMAND, &[quality]).await
+    }
+
+    fn channel(&self, channel: Channel) -> std::result::Result<Arc<dyn DataChannel>, MessageError> {
+        self.channels.lock().unwrap_or_else(|e| e.into_inner()).get(&channel).cloned().ok_or(MessageError::NotOpen)
+    }
+
+    async fn send_on(
+        &self,
+        dc: &Arc<dyn DataChannel>,
+        cmd: u8,
+        payload: &[u8],
+    ) -> std::result::Result<u32, MessageError> {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        let bytes = CustomMessage { cmd, seq, payload: payload.to_vec() }.encode();
+        dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| MessageError::NotOpen)?;
+        Ok(seq)
     }
 
     pub async fn next_event(&mut self) -> Option<RtcEvent> {
@@ -151,6 +280,40 @@ fn rand_ssrc() -> u32 {
 
 struct Handler {
     tx: mpsc::UnboundedSender<RtcEvent>,
+    channels: Channels,
+}
+
+/// Keeps `dc` for sending and turns its events into session events.
+fn watch_channel(
+    channel: Channel,
+    dc: Arc<dyn DataChannel>,
+    channels: &Channels,
+    tx: &mpsc::UnboundedSender<RtcEvent>,
+) {
+    channels.lock().unwrap_or_else(|e| e.into_inner()).insert(channel, dc.clone());
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        while let Some(event) = dc.poll().await {
+            match event {
+                DataChannelEvent::OnOpen => {
+                    let _ = tx.send(RtcEvent::ChannelOpen(channel));
+                }
+                DataChannelEvent::OnMessage(message) => match CustomMessage::decode(&message.data) {
+                    Some(m) if m.cmd == QUALITY_COMMAND => {
+                        if let Some(&quality) = m.payload.first() {
+                            let _ = tx.send(RtcEvent::PeerQuality(quality));
+                        }
+                    }
+                    Some(message) => {
+                        let _ = tx.send(RtcEvent::Message { channel, message });
+                    }
+                    None => tracing::debug!(?channel, "ignored a malformed in-call message"),
+                },
+                DataChannelEvent::OnClose => break,
+                _ => {}
+            }
+        }
+    });
 }
 
 #[async_trait::async_trait]
@@ -165,8 +328,25 @@ impl PeerConnectionEventHandler for Handler {
         let _ = self.tx.send(RtcEvent::State(state));
     }
 
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        let Some(channel) = dc.label().await.ok().and_then(|label| Channel::from_label(&label)) else { return };
+        watch_channel(channel, dc, &self.channels, &self.tx);
+    }
+
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        if track.kind().await != RtpCodecKind::Video {
+        if track.kind().await == RtpCodecKind::Audio {
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                while let Some(event) = track.poll().await {
+                    if let TrackRemoteEvent::OnRtpPacket(packet) = event {
+                        let _ = tx.send(RtcEvent::Audio(AudioPacketIn {
+                            data: packet.payload.to_vec(),
+                            sequence_number: packet.header.sequence_number,
+                            rtp_timestamp: packet.header.timestamp,
+                        }));
+                    }
+                }
+            });
             return;
         }
         let media_ssrc = track.ssrcs().await.first().copied().unwrap_or_default();

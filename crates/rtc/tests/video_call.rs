@@ -6,41 +6,16 @@ use std::time::{Duration, Instant};
 use duet_media::stamp;
 use duet_media::{EncoderSettings, H264Decoder, H264Encoder, SyntheticSource, VideoFormat, VideoSource};
 use duet_rtc::{RtcEvent, RtcSession};
-use webrtc::peer_connection::RTCPeerConnectionState;
 
-/// Runs offer/answer and trickles candidates both ways until both sides connect.
-async fn connect(caller: &mut RtcSession, callee: &mut RtcSession) {
-    let offer = caller.create_offer().await.unwrap();
-    let answer = callee.answer(offer).await.unwrap();
-    caller.accept_answer(answer).await.unwrap();
-    let (mut caller_up, mut callee_up) = (false, false);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !(caller_up && callee_up) {
-        tokio::select! {
-            event = caller.next_event() => match event.unwrap() {
-                RtcEvent::Candidate(c) => callee.add_candidate(c).await.unwrap(),
-                RtcEvent::State(RTCPeerConnectionState::Connected) => caller_up = true,
-                RtcEvent::State(RTCPeerConnectionState::Failed) => panic!("caller failed"),
-                _ => {}
-            },
-            event = callee.next_event() => match event.unwrap() {
-                RtcEvent::Candidate(c) => caller.add_candidate(c).await.unwrap(),
-                RtcEvent::State(RTCPeerConnectionState::Connected) => callee_up = true,
-                RtcEvent::State(RTCPeerConnectionState::Failed) => panic!("callee failed"),
-                _ => {}
-            },
-            _ = tokio::time::sleep_until(deadline) => panic!("no connection within 10 s"),
-        }
-    }
-}
+mod common;
+use common::{connect, loopback};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn synthetic_video_arrives_frame_by_frame() {
-    let loopback = || vec!["127.0.0.1:0".to_owned()];
-    let mut caller = RtcSession::new(loopback()).await.unwrap();
-    let mut callee = RtcSession::new(loopback()).await.unwrap();
+    let mut caller = RtcSession::new(loopback(true)).await.unwrap();
+    let mut callee = RtcSession::new(loopback(true)).await.unwrap();
     let started = Instant::now();
-    connect(&mut caller, &mut callee).await;
+    connect(&mut caller, &mut callee, false).await;
     let connected = started.elapsed();
 
     let settings = EncoderSettings::DEFAULT;
