@@ -17,3 +17,4 @@ mod session;
 pub use error::{Error, Result};
 pub use messages::{Channel, CustomMessage, MessageError};
 pub use session::{AudioPacketIn, IceCandidate, RtcEvent, RtcSession, SessionConfig, SessionDescription, VideoFrameIn};
+pub use webrtc::peer_connection::RTCPeerConnectionState as ConnectionState;

@@ -118,7 +118,10 @@ type Channels = Arc<Mutex<HashMap<Channel, Arc<dyn DataChannel>>>>;
 
 pub struct RtcSession {
     pc: Box<dyn PeerConnection>,
-    audio: Outgoing,
+    want_video: bool,
+    /// Added when the offer is made or, on the answering side, once the offer is
+    /// applied: tracks added before that would not pair with the offer's m-lines.
+    audio: Option<Outgoing>,
     video: Option<Outgoing>,
     channels: Channels,
     limiter: Mutex<SendLimiter>,
@@ -148,30 +151,11 @@ impl RtcSession {
             .build()
             .await?;
 
-        let opus = RTCRtpCodec {
-            mime_type: MIME_TYPE_OPUS.to_owned(),
-            clock_rate: 48_000,
-            channels: 2,
-            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-            rtcp_feedback: vec![],
-        };
-        let audio = Outgoing::add(&pc, RtpCodecKind::Audio, opus, "microphone").await?;
-        let video = if config.video {
-            let h264 = RTCRtpCodec {
-                mime_type: MIME_TYPE_H264.to_owned(),
-                clock_rate: 90_000,
-                channels: 0,
-                sdp_fmtp_line: H264_FMTP.to_owned(),
-                rtcp_feedback: vec![],
-            };
-            Some(Outgoing::add(&pc, RtpCodecKind::Video, h264, "camera").await?)
-        } else {
-            None
-        };
         Ok(Self {
             pc: Box::new(pc),
-            audio,
-            video,
+            want_video: config.video,
+            audio: None,
+            video: None,
             channels,
             limiter: Mutex::default(),
             next_seq: AtomicU32::new(0),
@@ -181,8 +165,33 @@ impl RtcSession {
     }
 
     /// The caller's side: creates the offer and sets it locally.
+    async fn add_tracks(&mut self, video: bool) -> Result<()> {
+        if self.audio.is_none() {
+            let opus = RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            };
+            self.audio = Some(Outgoing::add(&*self.pc, RtpCodecKind::Audio, opus, "microphone").await?);
+        }
+        if video && self.video.is_none() {
+            let h264 = RTCRtpCodec {
+                mime_type: MIME_TYPE_H264.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: H264_FMTP.to_owned(),
+                rtcp_feedback: vec![],
+            };
+            self.video = Some(Outgoing::add(&*self.pc, RtpCodecKind::Video, h264, "camera").await?);
+        }
+        Ok(())
+    }
+
     /// The offerer negotiates both data channels in-band.
-    pub async fn create_offer(&self) -> Result<SessionDescription> {
+    pub async fn create_offer(&mut self) -> Result<SessionDescription> {
+        self.add_tracks(self.want_video).await?;
         if self.channels.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
             for channel in Channel::ALL {
                 let init = match channel {
@@ -201,8 +210,11 @@ impl RtcSession {
     }
 
     /// The callee's side: takes the offer, returns the answer (set locally).
-    pub async fn answer(&self, offer: SessionDescription) -> Result<SessionDescription> {
+    pub async fn answer(&mut self, offer: SessionDescription) -> Result<SessionDescription> {
+        // Send video only when the offer has a video m-line (audio-only calls have none).
+        let video = self.want_video && offer.sdp.contains("m=video");
         self.pc.set_remote_description(offer).await?;
+        self.add_tracks(video).await?;
         let answer = self.pc.create_answer(None).await?;
         self.pc.set_local_description(answer.clone()).await?;
         Ok(answer)
@@ -218,12 +230,16 @@ impl RtcSession {
 
     /// Sends one encoded access unit (Annex B) lasting `duration`.
     pub async fn send_video(&self, data: &[u8], duration: Duration) -> Result<()> {
-        self.video.as_ref().ok_or(Error::AudioOnly)?.send(data, duration).await
+        match &self.video {
+            Some(video) => video.send(data, duration).await,
+            None if self.want_video && self.audio.is_none() => Err(Error::NotNegotiated),
+            None => Err(Error::AudioOnly),
+        }
     }
 
     /// Sends one Opus packet lasting `duration` (20 ms in Duet).
     pub async fn send_audio(&self, packet: &[u8], duration: Duration) -> Result<()> {
-        self.audio.send(packet, duration).await
+        self.audio.as_ref().ok_or(Error::NotNegotiated)?.send(packet, duration).await
     }
 
     /// Sends an application message (command ids 1–10, ≤ 1000 bytes, ≤ 30

@@ -10,7 +10,7 @@ use common::{connect, loopback};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tone_crosses_an_audio_only_call() {
-    let probe = RtcSession::new(loopback(false)).await.unwrap();
+    let mut probe = RtcSession::new(loopback(false)).await.unwrap();
     let offer = probe.create_offer().await.unwrap();
     assert!(!offer.sdp.contains("m=video"), "audio-only calls offer no video");
     assert!(offer.sdp.contains("m=audio"));
