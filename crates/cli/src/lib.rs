@@ -198,7 +198,8 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                             (CallState::Ended(_) | CallState::Failed(_), _) => {
                                 if let Some(m) = media.take() {
                                     report(stats_line(&m.stats));
-                                    let _ = m.rtc.close().await;
+                                    // Closing waits for the peer; a vanished peer must not hold us.
+                                    let _ = tokio::time::timeout(Duration::from_secs(2), m.rtc.close()).await;
                                 }
                                 hangup_at = None;
                                 if mode == Mode::Answer {

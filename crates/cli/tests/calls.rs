@@ -51,7 +51,9 @@ async fn finish(mut child: Child) -> (Vec<Value>, i32) {
             out.push(serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")));
         }
     };
-    tokio::time::timeout(Duration::from_secs(30), read).await.expect("the process finished within 30 s");
+    if tokio::time::timeout(Duration::from_secs(30), read).await.is_err() {
+        panic!("the process did not finish within 30 s; it printed: {out:#?}");
+    }
     let status = child.wait().await.unwrap();
     (out, status.code().unwrap_or(-1))
 }
