@@ -18,11 +18,11 @@ if [ -z "${DUET_SERVER:-}" ]; then
     "$server" user list --data "$data" | grep -q "^$user	" ||
       printf 'duet-demo-pass\n' | "$server" user add "$user" --password-stdin --name "${user^}" --data "$data"
   done
-  "$server" serve --listen 127.0.0.1:8443 --data "$data" &
+  "$server" serve --listen 127.0.0.1:8443 --data "$data" --echo-user echo &
   server_pid=$!
   trap 'kill $server_pid 2>/dev/null || true' EXIT
   export DUET_SERVER=http://127.0.0.1:8443
-  echo "run: local duet-server at $DUET_SERVER (users alice and bob, password duet-demo-pass)"
+  echo "run: local duet-server at $DUET_SERVER (users alice and bob, password duet-demo-pass; call echo for a test call)"
 fi
 
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then

@@ -71,6 +71,12 @@ struct ServeArgs {
     /// How long a room member whose connection dropped stays in the room, e.g. 30s.
     #[arg(long, env = "DUET_WATCHDOG")]
     watchdog: Option<String>,
+    /// Run an echo user with this id inside the server: it answers every call and
+    /// sends the caller's own audio and video back (the test call). The account is
+    /// created when missing.
+    #[cfg(feature = "echo")]
+    #[arg(long, env = "DUET_ECHO_USER")]
+    echo_user: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,7 +119,7 @@ enum TokenCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DUET_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("DUET_LOG").unwrap_or_else(|_| DEFAULT_LOG.into()))
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
@@ -139,15 +145,26 @@ fn read_password() -> duet_server::Result<String> {
     Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
 
+/// The server at `info`; the echo user's WebRTC stack only when something is wrong.
+const DEFAULT_LOG: &str =
+    "info,webrtc=warn,rtc=warn,rtc_ice=warn,rtc_dtls=warn,rtc_sctp=warn,rtc_srtp=warn,rtc_interceptor=warn";
+
 fn run(cli: Cli) -> duet_server::Result<()> {
     let mut config = load_config(&cli)?;
     match cli.command {
         Command::Serve(args) => {
+            #[cfg(feature = "echo")]
+            let echo_user = args.echo_user.clone();
             apply_serve_args(&mut config, args)?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let server = Server::bind(config).await?;
                 println!("duet-server listening on http://{}", server.local_addr());
+                #[cfg(feature = "echo")]
+                if let Some(user) = echo_user {
+                    echo::start(&server, &user)?;
+                    println!("echo user {user} is answering calls");
+                }
                 server.run(duet_server::shutdown::signal()).await
             })
         }
@@ -229,4 +246,44 @@ fn apply_serve_args(config: &mut Config, args: ServeArgs) -> duet_server::Result
         config.watchdog = parse_duration(&watchdog)?;
     }
     Ok(())
+}
+
+#[cfg(feature = "echo")]
+mod echo {
+    use duet_server::{Server, create_user, now_ms};
+
+    /// A year: the echo's token is issued afresh at every start.
+    const TOKEN_TTL_MS: u64 = 365 * 24 * 3600 * 1000;
+
+    pub fn start(server: &Server, user: &str) -> duet_server::Result<()> {
+        let hub = server.hub();
+        // Nobody logs in as the echo user, so its password is random and never shown.
+        let password: String = {
+            use rand::Rng;
+            use rand::distributions::Alphanumeric;
+            rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
+        };
+        match create_user(&*hub.store, user, "Echo test call", &password) {
+            Ok(()) | Err(duet_server::Error::UserExists(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let token = hub.signer.issue_token(user, now_ms() as u64 + TOKEN_TTL_MS);
+        let addr = server.local_addr();
+        let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+        let options = duet_cli::Options {
+            server: format!("http://{host}:{}", addr.port()),
+            user: user.to_owned(),
+            token,
+            // Loopback for callers on this machine, the other interfaces for the rest.
+            udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
+            audio_only: false,
+            duration: None,
+        };
+        tokio::spawn(async move {
+            let code =
+                duet_cli::run(options, duet_cli::Mode::Echo, |line| tracing::debug!(target: "echo", %line)).await;
+            tracing::error!(code, "the echo user stopped");
+        });
+        Ok(())
+    }
 }
