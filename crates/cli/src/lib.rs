@@ -12,7 +12,10 @@ use duet_media::{
     EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, SyntheticSource, VideoFormat, VideoSource, stamp,
 };
 use duet_protocol::{CallType, ClientMessage, RoomSignal};
-use duet_rtc::{ConnectionState, IceCandidate, RtcEvent, RtcSession, SessionConfig, SessionDescription};
+use duet_rtc::{
+    ConnectionState, IceCandidate, NetworkStats, Quality, RtcEvent, RtcSession, SessionConfig, SessionDescription,
+    quality,
+};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -46,6 +49,10 @@ struct Stats {
     audio_packets_sent: u64,
     audio_packets_received: u64,
     last_counter: Option<u32>,
+    network: NetworkStats,
+    quality: Quality,
+    /// What the peer reported of its own network quality.
+    peer_quality: Option<Quality>,
 }
 
 /// Captures and encodes video on a thread of its own, paced at the frame rate,
@@ -268,6 +275,7 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                         }
                     }
                     RtcEvent::VideoLost => m.stats.frames_lost += 1,
+                    RtcEvent::PeerQuality(q) => m.stats.peer_quality = Some(q),
                     RtcEvent::Audio(packet) => {
                         m.stats.audio_packets_received += 1;
                         if m.echo {
@@ -290,7 +298,11 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                 }
             }
             _ = stats_tick.tick() => {
-                if let Some(m) = &media {
+                if let Some(m) = media.as_mut().filter(|m| m.connected) {
+                    m.stats.network = m.rtc.network_stats().await;
+                    m.stats.quality = quality::rate(&m.stats.network);
+                    // Each side shows both qualities (seed 004).
+                    let _ = m.rtc.send_quality(m.stats.quality).await;
                     report(stats_line(&m.stats));
                 }
             }
@@ -312,6 +324,11 @@ fn stats_line(stats: &Stats) -> Value {
         "last_frame_counter": stats.last_counter,
         "audio_packets_sent": stats.audio_packets_sent,
         "audio_packets_received": stats.audio_packets_received,
+        "rtt_ms": stats.network.rtt_ms.map(|ms| (ms * 10.0).round() / 10.0),
+        "loss": stats.network.loss,
+        "jitter_ms": (stats.network.jitter_ms * 10.0).round() / 10.0,
+        "quality": stats.quality,
+        "peer_quality": stats.peer_quality,
     })
 }
 

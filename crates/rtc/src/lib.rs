@@ -12,9 +12,11 @@
 mod assemble;
 mod error;
 pub mod messages;
+pub mod quality;
 mod session;
 
 pub use error::{Error, Result};
 pub use messages::{Channel, CustomMessage, MessageError};
+pub use quality::{NetworkStats, Quality};
 pub use session::{AudioPacketIn, IceCandidate, RtcEvent, RtcSession, SessionConfig, SessionDescription, VideoFrameIn};
 pub use webrtc::peer_connection::RTCPeerConnectionState as ConnectionState;

@@ -12,6 +12,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::statistics::StatsSelector;
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
 use webrtc::media_stream::track_local::TrackLocal;
@@ -26,6 +27,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 use crate::assemble::{Assembled, FrameAssembler};
 use crate::messages::{Channel, CustomMessage, MessageError, QUALITY_COMMAND, SendLimiter};
+use crate::quality::NetworkStats;
 use crate::{Error, Result};
 
 pub type SessionDescription = RTCSessionDescription;
@@ -128,6 +130,8 @@ pub struct RtcSession {
     next_seq: AtomicU32,
     tx: mpsc::UnboundedSender<RtcEvent>,
     events: mpsc::UnboundedReceiver<RtcEvent>,
+    /// Totals at the previous stats sample: packets received and lost.
+    previous: Mutex<(u64, i64)>,
 }
 
 impl RtcSession {
@@ -161,6 +165,7 @@ impl RtcSession {
             next_seq: AtomicU32::new(0),
             tx,
             events,
+            previous: Mutex::default(),
         })
     }
 
@@ -277,6 +282,31 @@ impl RtcSession {
         let bytes = CustomMessage { cmd, seq, payload: payload.to_vec() }.encode();
         dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| MessageError::NotOpen)?;
         Ok(seq)
+    }
+
+    /// RTT, loss and jitter since the previous call (call it once a second).
+    pub async fn network_stats(&self) -> NetworkStats {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let rtt_ms = report
+            .candidate_pairs()
+            .filter(|p| p.nominated && p.current_round_trip_time > 0.0)
+            .map(|p| p.current_round_trip_time * 1000.0)
+            .next();
+        let (mut received, mut lost, mut jitter) = (0u64, 0i64, 0f64);
+        for stream in report.inbound_rtp_streams() {
+            let r = &stream.received_rtp_stream_stats;
+            received += r.packets_received;
+            lost += r.packets_lost.max(0);
+            // The stack reports jitter in RTP timestamp units, not seconds.
+            let clock = if r.rtp_stream_stats.kind == RtpCodecKind::Video { 90_000.0 } else { 48_000.0 };
+            jitter = jitter.max(r.jitter / clock * 1000.0);
+        }
+        let mut previous = self.previous.lock().unwrap_or_else(|e| e.into_inner());
+        let (new_received, new_lost) = (received.saturating_sub(previous.0), (lost - previous.1).max(0) as u64);
+        *previous = (received, lost);
+        let expected = new_received + new_lost;
+        let loss = if expected == 0 { 0.0 } else { new_lost as f64 / expected as f64 };
+        NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: new_received }
     }
 
     pub async fn next_event(&mut self) -> Option<RtcEvent> {
