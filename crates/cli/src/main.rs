@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use duet_cli::{Mode, Options};
 
 #[derive(Parser)]
@@ -32,28 +32,32 @@ struct Cli {
     command: Command,
 }
 
+/// What this side sends during a call.
+#[derive(Args)]
+struct CallArgs {
+    /// No video: the call is (or is accepted as) audio only.
+    #[arg(long)]
+    audio_only: bool,
+    /// Send the synthetic pattern and a tone instead of camera and microphone.
+    #[arg(long)]
+    synthetic: bool,
+    /// Hang up after this long connected (e.g. 12s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Call PEER.
     Call {
         peer: String,
-        #[arg(long)]
-        audio_only: bool,
-        /// Send the synthetic pattern and a tone instead of camera and microphone.
-        #[arg(long)]
-        synthetic: bool,
-        /// Hang up after this long connected (e.g. 12s).
-        #[arg(long, value_parser = humantime::parse_duration)]
-        duration: Option<Duration>,
+        #[command(flatten)]
+        args: CallArgs,
     },
     /// Wait for a call and accept it.
     Answer {
-        #[arg(long)]
-        audio_only: bool,
-        #[arg(long)]
-        synthetic: bool,
-        #[arg(long, value_parser = humantime::parse_duration)]
-        duration: Option<Duration>,
+        #[command(flatten)]
+        args: CallArgs,
     },
     /// Accept every call and send the caller's own audio and video back.
     Echo,
@@ -62,13 +66,12 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    let (mode, audio_only, synthetic, duration) = match cli.command {
-        Command::Call { peer, audio_only, synthetic, duration } => {
-            (Mode::Call { peer }, audio_only, synthetic, duration)
-        }
-        Command::Answer { audio_only, synthetic, duration } => (Mode::Answer, audio_only, synthetic, duration),
-        Command::Echo => (Mode::Echo, false, true, None),
+    let (mode, args) = match cli.command {
+        Command::Call { peer, args } => (Mode::Call { peer }, args),
+        Command::Answer { args } => (Mode::Answer, args),
+        Command::Echo => (Mode::Echo, CallArgs { audio_only: false, synthetic: true, duration: None }),
     };
+    let CallArgs { audio_only, synthetic, duration } = args;
     if !synthetic {
         eprintln!("duet-cli: camera and microphone capture are not available in duet-cli yet; pass --synthetic");
         std::process::exit(2);
