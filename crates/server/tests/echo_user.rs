@@ -55,7 +55,7 @@ async fn a_call_to_the_echo_user_comes_back_to_the_caller() {
         token,
         udp_addrs: vec!["127.0.0.1:0".into()],
         audio_only: false,
-        duration: Some(Duration::from_secs(3)),
+        duration: Some(Duration::from_secs(5)),
     };
     let mut out = Vec::new();
     let call = duet_cli::run(options, duet_cli::Mode::Call { peer: "echo".into() }, |line| out.push(line));
