@@ -85,6 +85,8 @@ pub struct SessionConfig {
 struct Outgoing {
     track: Arc<TrackLocalStaticSample>,
     ssrc: u32,
+    /// The negotiated payload type, looked up once on the first send.
+    payload_type: std::sync::OnceLock<u8>,
     sender: Arc<dyn RtpSender>,
 }
 
@@ -104,12 +106,18 @@ impl Outgoing {
         );
         let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track)?);
         let sender = pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>).await?;
-        Ok(Self { track, ssrc, sender })
+        Ok(Self { track, ssrc, payload_type: Default::default(), sender })
     }
 
     async fn send(&self, data: &[u8], duration: Duration) -> Result<()> {
-        let params = self.sender.get_parameters().await?;
-        let payload_type = params.rtp_parameters.codecs.first().ok_or(Error::NotNegotiated)?.payload_type;
+        let payload_type = match self.payload_type.get() {
+            Some(pt) => *pt,
+            None => {
+                let params = self.sender.get_parameters().await?;
+                let pt = params.rtp_parameters.codecs.first().ok_or(Error::NotNegotiated)?.payload_type;
+                *self.payload_type.get_or_init(|| pt)
+            }
+        };
         let sample = Sample { data: Bytes::copy_from_slice(data), duration, ..Sample::new(Instant::now()) };
         self.track.sample_writer(self.ssrc, payload_type).write_sample(&sample).await?;
         Ok(())
@@ -397,17 +405,12 @@ impl PeerConnectionEventHandler for Handler {
         }
         let media_ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
         let tx = self.tx.clone();
-        let received = Arc::new(Mutex::new(FrameAssembler::default()));
         tokio::spawn(async move {
+            let mut assembler = FrameAssembler::default();
             while let Some(event) = track.poll().await {
                 let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
                 let h = &packet.header;
-                let assembled = received.lock().unwrap_or_else(|e| e.into_inner()).push(
-                    h.sequence_number,
-                    h.timestamp,
-                    h.marker,
-                    &packet.payload,
-                );
+                let assembled = assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload);
                 match assembled {
                     Assembled::Nothing => {}
                     Assembled::Frame { data, rtp_timestamp } => {
