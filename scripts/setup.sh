@@ -12,6 +12,8 @@ APT_PACKAGES=(
   libvulkan1 mesa-vulkan-drivers
   # OpenH264's x86 assembly (the build refuses to go on without it) and libopus's build.
   nasm cmake
+  # Audio devices: ALSA headers for cpal, and a PulseAudio server with virtual devices for the tests.
+  libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins
 )
 # Node.js may come from elsewhere (nodesource, nvm); only ask apt for it when absent.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)

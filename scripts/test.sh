@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the tests need, starts the services they use (Xvfb), and runs every
+# Installs what the tests need, starts the services they use (Xvfb, PulseAudio), and runs every
 # check: rustfmt, clippy -D warnings, the UI's lint and type check, and all tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,9 @@ if [ -z "${DISPLAY:-}" ]; then
   export DISPLAY="$display"
   for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
 fi
+
+# Virtual microphone and speaker for the audio tests.
+./scripts/pulse.sh
 
 echo "== ui: lint, type check, build"
 npm --prefix ui run lint

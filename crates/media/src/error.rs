@@ -14,6 +14,10 @@ pub enum Error {
     Occupied(Device),
     #[error("no {0} was found")]
     NotFound(Device),
+    #[error("there is no {device} called \"{name}\"; available: {}", list_or_none(.available))]
+    NoSuchDevice { device: Device, name: String, available: Vec<String> },
+    #[error("the speaker could not be started: {0}")]
+    SpeakerStart(String),
     #[error("{0}")]
     InvalidSource(String),
     #[error("video frames must have an even width and height for H.264, got {width}x{height}")]
@@ -50,6 +54,8 @@ impl Error {
         Some(match self {
             Error::CameraStart(_) => -1301,
             Error::MicrophoneStart(_) => -1302,
+            Error::NoSuchDevice { device: Device::Camera, .. } => -1301,
+            Error::NoSuchDevice { device: Device::Microphone, .. } => -1302,
             Error::NotAuthorized(Device::Camera) => -1314,
             Error::NotAuthorized(Device::Microphone) => -1317,
             Error::Occupied(Device::Camera) => -1316,
@@ -57,6 +63,10 @@ impl Error {
             _ => return None,
         })
     }
+}
+
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

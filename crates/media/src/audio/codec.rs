@@ -1,11 +1,8 @@
-//! Audio at the engine's rate (48 kHz mono, 20 ms frames): Opus encode/decode
-//! with loss concealment and in-band FEC, a tone source, and a tone detector.
+//! Opus at the engine's rate: encode, decode, loss concealment and in-band FEC.
 
+use super::{FRAME, SAMPLE_RATE};
 use crate::{Error, Result};
 
-pub const SAMPLE_RATE: u32 = 48_000;
-/// Samples in one 20 ms frame.
-pub const FRAME: usize = 960;
 const MAX_PACKET: usize = 1500;
 
 pub struct OpusEncoder {
@@ -60,56 +57,5 @@ impl OpusDecoder {
             return Err(Error::Opus(format!("decoded {n} samples, expected {FRAME} (packets must be 20 ms)")));
         }
         Ok(out)
-    }
-}
-
-/// A sine tone in 20 ms frames.
-pub struct ToneSource {
-    frequency: f32,
-    amplitude: f32,
-    phase: f32,
-}
-
-impl ToneSource {
-    /// `amplitude` in 0–1 of full scale.
-    pub fn new(frequency: f32, amplitude: f32) -> Self {
-        Self { frequency, amplitude, phase: 0.0 }
-    }
-
-    pub fn next_frame(&mut self) -> [i16; FRAME] {
-        let step = std::f32::consts::TAU * self.frequency / SAMPLE_RATE as f32;
-        let mut out = [0i16; FRAME];
-        for s in &mut out {
-            *s = (self.phase.sin() * self.amplitude * f32::from(i16::MAX)) as i16;
-            self.phase = (self.phase + step) % std::f32::consts::TAU;
-        }
-        out
-    }
-}
-
-/// Amplitude (0–1 of full scale) of the `frequency` component of `samples`
-/// (Goertzel), e.g. to check that a tone arrived at the right pitch.
-pub fn tone_amplitude(samples: &[i16], frequency: f32) -> f32 {
-    let coeff = 2.0 * (std::f32::consts::TAU * frequency / SAMPLE_RATE as f32).cos();
-    let (mut s1, mut s2) = (0.0f32, 0.0f32);
-    for &x in samples {
-        let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-    2.0 * power.max(0.0).sqrt() / samples.len() as f32
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_detector_finds_the_tone_and_not_others() {
-        let mut tone = ToneSource::new(440.0, 0.5);
-        let samples: Vec<i16> = (0..10).flat_map(|_| tone.next_frame()).collect();
-        assert!((tone_amplitude(&samples, 440.0) - 0.5).abs() < 0.02);
-        assert!(tone_amplitude(&samples, 1000.0) < 0.01);
     }
 }

@@ -1,0 +1,24 @@
+//! Audio at the engine's rate, 48 kHz mono in 20 ms frames.
+//!
+//! - [`OpusEncoder`] / [`OpusDecoder`]: voice with in-band FEC and concealment.
+//! - [`JitterBuffer`]: packets in network order → frames in playout order.
+//! - [`Mixer`]: remote voice plus the ringtone/ringback [`Cue`]s, for the speaker.
+//! - [`Microphone`] / [`Speaker`]: devices through cpal, converted to and from 48 kHz mono.
+//! - [`ToneSource`] and [`tone_amplitude`]: a synthetic source and a detector for tests.
+
+mod codec;
+pub mod convert;
+mod device;
+mod jitter;
+mod mixer;
+mod tone;
+
+pub use codec::{OpusDecoder, OpusEncoder};
+pub use device::{AudioDevice, Microphone, Speaker, StreamErrorHandler, input_devices, output_devices};
+pub use jitter::{DEFAULT_TARGET, JitterBuffer, JitterStats};
+pub use mixer::Mixer;
+pub use tone::{Cue, CuePlayer, ToneSource, tone_amplitude};
+
+pub const SAMPLE_RATE: u32 = 48_000;
+/// Samples in one 20 ms frame.
+pub const FRAME: usize = 960;
