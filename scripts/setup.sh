@@ -10,8 +10,9 @@ APT_PACKAGES=(
   xvfb xauth xdotool webkit2gtk-driver
   # Vulkan loader + Mesa drivers: the beauty filter's GPU path (lavapipe where no GPU exists).
   libvulkan1 mesa-vulkan-drivers
-  # OpenH264's x86 assembly (the build refuses to go on without it) and libopus's build.
-  nasm cmake
+  # OpenH264's x86 assembly (the build refuses to go on without it), libopus's and libjpeg-turbo's
+  # builds, and libclang for the camera's V4L2 bindings.
+  nasm cmake clang libclang-dev
   # Audio devices: ALSA headers for cpal, and a PulseAudio server with virtual devices for the tests.
   libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins
 )

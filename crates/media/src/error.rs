@@ -54,8 +54,9 @@ impl Error {
         Some(match self {
             Error::CameraStart(_) => -1301,
             Error::MicrophoneStart(_) => -1302,
-            Error::NoSuchDevice { device: Device::Camera, .. } => -1301,
-            Error::NoSuchDevice { device: Device::Microphone, .. } => -1302,
+            // No such device is a start failure in the seed's terms.
+            Error::NoSuchDevice { device: Device::Camera, .. } | Error::NotFound(Device::Camera) => -1301,
+            Error::NoSuchDevice { device: Device::Microphone, .. } | Error::NotFound(Device::Microphone) => -1302,
             Error::NotAuthorized(Device::Camera) => -1314,
             Error::NotAuthorized(Device::Microphone) => -1317,
             Error::Occupied(Device::Camera) => -1316,

@@ -1,12 +1,14 @@
 //! Duet's media engine: video sources, codecs and the audio building blocks.
 //!
-//! - [`VideoSource`]: [`SyntheticSource`] (a moving pattern whose frames carry
+//! - [`VideoSource`]: [`CameraSource`] (nokhwa), [`SyntheticSource`] (a moving pattern whose frames carry
 //!   their counter and capture time, see [`stamp`]) and [`Y4mSource`].
 //! - [`H264Encoder`] / [`H264Decoder`] (OpenH264) with the seed's default settings.
 //! - [`VideoSender`]: source → per-frame processing hook → preview + encoder.
-//! - [`audio`]: Opus at 48 kHz mono with concealment and FEC, tones and a tone detector.
+//! - [`audio`]: microphones and speakers (cpal), Opus with concealment and FEC, the
+//!   jitter buffer and the mixer, tones and a tone detector.
 
 pub mod audio;
+mod camera;
 mod error;
 mod h264;
 mod pipeline;
@@ -14,6 +16,7 @@ mod source;
 pub mod stamp;
 mod y4m;
 
+pub use camera::{CameraInfo, CameraSource, cameras};
 pub use error::{Device, Error, Result};
 pub use h264::{EncodedFrame, EncoderSettings, H264Decoder, H264Encoder};
 pub use pipeline::{Captured, VideoSender};

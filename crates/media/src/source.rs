@@ -1,4 +1,4 @@
-//! Where video frames come from: cameras (later, behind the same trait), a
+//! Where video frames come from: cameras (`camera.rs`, behind the same trait), a
 //! synthetic moving pattern that stamps every frame, and Y4M files.
 
 use std::time::{SystemTime, UNIX_EPOCH};
