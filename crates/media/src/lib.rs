@@ -4,6 +4,7 @@
 //!   their counter and capture time, see [`stamp`]) and [`Y4mSource`].
 //! - [`H264Encoder`] / [`H264Decoder`] (OpenH264) with the seed's default settings.
 //! - [`VideoSender`]: source → per-frame processing hook → preview + encoder.
+//! - [`RenderStats`]: frame rate, resolution and freezes as the viewer saw them.
 //! - [`audio`]: microphones and speakers (cpal), Opus with concealment and FEC, the
 //!   jitter buffer and the mixer, tones and a tone detector.
 
@@ -12,6 +13,7 @@ mod camera;
 mod error;
 mod h264;
 mod pipeline;
+mod render_stats;
 mod source;
 pub mod stamp;
 mod y4m;
@@ -20,5 +22,6 @@ pub use camera::{CameraInfo, CameraSource, cameras};
 pub use error::{Device, Error, Result};
 pub use h264::{EncodedFrame, EncoderSettings, H264Decoder, H264Encoder};
 pub use pipeline::{Captured, VideoSender};
+pub use render_stats::{RenderSnapshot, RenderStats};
 pub use source::{SyntheticSource, VideoFormat, VideoSource, capture_clock_us};
 pub use y4m::{Y4mSource, Y4mWriter};
