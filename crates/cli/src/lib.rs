@@ -1,29 +1,71 @@
 //! The headless client behind `duet-cli`: signaling (`duet-client`), the WebRTC
 //! session (`duet-rtc`) and media (`duet-media`) wired together for one call
-//! at a time. `run` reports on a callback, one JSON value per event.
+//! at a time. `run` reports on a callback, one JSON value per event, and takes
+//! in-call controls (mute, camera off, ...) from a channel.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+mod media;
+mod report;
 
-use duet_client::{CallEvent, CallInfo, CallManager, CallState, ClientConfig, ClientEvent, Direction, ManagerConfig};
-use duet_media::audio::{FRAME, OpusDecoder, OpusEncoder, ToneSource};
-use duet_media::{
-    EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, SyntheticSource, VideoFormat, VideoSource, stamp,
-};
-use duet_protocol::{CallType, ClientMessage, RoomSignal};
-use duet_rtc::{
-    ConnectionState, IceCandidate, NetworkStats, Quality, RtcEvent, RtcSession, SessionConfig, SessionDescription,
-    quality,
-};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use duet_client::{CallEvent, CallManager, CallState, ClientConfig, ClientEvent, Direction, ManagerConfig};
+use duet_media::audio::{Cue, FRAME, Mixer, Speaker};
+use duet_media::stamp;
+use duet_protocol::{CallType, ClientMessage, RoomMedia, RoomSignal};
+use duet_rtc::{ConnectionState, IceCandidate, RtcEvent, SessionDescription, quality};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+
+use media::{AudioIn, Media, device_error};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Call { peer: String },
     Answer,
     Echo,
+}
+
+/// Where this side's video comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VideoInput {
+    /// The stamped moving pattern.
+    Synthetic,
+    /// A camera by id or name, or the first one.
+    Camera(Option<String>),
+}
+
+/// Where this side's audio comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudioInput {
+    /// A 440 Hz tone.
+    Tone,
+    /// A microphone by id or name, or the default one.
+    Microphone(Option<String>),
+}
+
+/// Where the peer's audio (and the ringtone/ringback) goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AudioOutput {
+    /// Decoded on the engine's clock and dropped.
+    Nowhere,
+    /// A speaker by id or name, or the default one.
+    Speaker(Option<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sources {
+    pub video: VideoInput,
+    pub audio: AudioInput,
+    pub output: AudioOutput,
+    /// 1280x720 at 30 fps instead of the seed's 960x540 at 15.
+    pub hd: bool,
+}
+
+impl Sources {
+    /// Pattern and tone, no speaker: runs on any machine.
+    pub const SYNTHETIC: Sources =
+        Sources { video: VideoInput::Synthetic, audio: AudioInput::Tone, output: AudioOutput::Nowhere, hd: false };
 }
 
 #[derive(Debug, Clone)]
@@ -35,127 +77,85 @@ pub struct Options {
     pub audio_only: bool,
     /// Hang up this long after the call connected.
     pub duration: Option<Duration>,
+    pub sources: Sources,
+}
+
+/// What the user can do during a call (seed 000's controls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Mute (`true`) or unmute the microphone.
+    Mute(bool),
+    /// Turn the camera on (`true`) or off.
+    Camera(bool),
+    /// Mute (`true`) or unmute the speaker.
+    MuteSpeaker(bool),
+    Hangup,
+}
+
+impl FromStr for Control {
+    type Err = String;
+
+    /// `mute`, `unmute`, `camera off`, `camera on`, `speaker off`, `speaker on`, `hangup`.
+    fn from_str(line: &str) -> Result<Self, String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        Ok(match words.as_slice() {
+            ["mute"] => Control::Mute(true),
+            ["unmute"] => Control::Mute(false),
+            ["camera", "off"] => Control::Camera(false),
+            ["camera", "on"] => Control::Camera(true),
+            ["speaker", "off"] => Control::MuteSpeaker(true),
+            ["speaker", "on"] => Control::MuteSpeaker(false),
+            ["hangup"] => Control::Hangup,
+            _ => {
+                return Err(format!(
+                    "unknown control \"{}\"; use mute, unmute, camera on|off, speaker on|off or hangup",
+                    line.trim()
+                ));
+            }
+        })
+    }
 }
 
 const AUDIO_FRAME: Duration = Duration::from_millis(20);
 
-/// Counters reported every second.
-#[derive(Debug, Default, Clone)]
-struct Stats {
-    frames_sent: u64,
-    frames_decoded: u64,
-    frames_lost: u64,
-    frames_undecodable: u64,
-    audio_packets_sent: u64,
-    audio_packets_received: u64,
-    last_counter: Option<u32>,
-    network: NetworkStats,
-    quality: Quality,
-    /// What the peer reported of its own network quality.
-    peer_quality: Option<Quality>,
-}
-
-/// Captures and encodes video on a thread of its own, paced at the frame rate,
-/// so a slow encoder never delays audio or signaling.
-struct VideoPump {
-    frames: mpsc::Receiver<EncodedFrame>,
-    stop: Arc<AtomicBool>,
-}
-
-impl VideoPump {
-    fn start(mut source: SyntheticSource, mut encoder: H264Encoder, interval: Duration) -> VideoPump {
-        let (tx, frames) = mpsc::channel(4);
-        let stop = Arc::new(AtomicBool::new(false));
-        let stopped = stop.clone();
-        // The first frame the peer can receive must be a keyframe.
-        encoder.request_keyframe();
-        std::thread::spawn(move || {
-            let mut next = std::time::Instant::now();
-            while !stopped.load(Ordering::Relaxed) {
-                let Ok(frame) = source.next_frame() else { break };
-                if let Ok(Some(encoded)) = encoder.encode(&frame)
-                    && tx.blocking_send(encoded).is_err()
-                {
-                    break;
-                }
-                next += interval;
-                std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
-            }
-        });
-        VideoPump { frames, stop }
-    }
-}
-
-impl Drop for VideoPump {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// The media side of the current call.
-struct Media {
-    rtc: RtcSession,
-    room_id: String,
-    peer: String,
-    echo: bool,
-    /// Camera (synthetic) and encoder, until media connects and the pump takes them.
-    source: Option<(SyntheticSource, H264Encoder)>,
-    pump: Option<VideoPump>,
-    /// Media flows once ICE and DTLS are up; before that packets would be lost.
-    connected: bool,
-    decoder: H264Decoder,
-    tone: ToneSource,
-    opus: OpusEncoder,
-    opus_in: OpusDecoder,
-    stats: Stats,
-}
-
-impl Media {
-    async fn start(options: &Options, call: &CallInfo, echo: bool) -> Result<Media, String> {
-        let video = call.call_type == CallType::Video && !options.audio_only;
-        let config = SessionConfig { udp_addrs: options.udp_addrs.clone(), video };
-        let rtc = RtcSession::new(config).await.map_err(|e| e.to_string())?;
-        let source = if video && !echo {
-            let source = SyntheticSource::new(VideoFormat::DEFAULT).map_err(|e| e.to_string())?;
-            Some((source, H264Encoder::new(EncoderSettings::DEFAULT).map_err(|e| e.to_string())?))
-        } else {
-            None
-        };
-        Ok(Media {
-            rtc,
-            room_id: call.room_id.clone(),
-            peer: call.peer.clone(),
-            echo,
-            source,
-            pump: None,
-            connected: false,
-            decoder: H264Decoder::new().map_err(|e| e.to_string())?,
-            tone: ToneSource::new(440.0, 0.3),
-            opus: OpusEncoder::new(32_000).map_err(|e| e.to_string())?,
-            opus_in: OpusDecoder::new().map_err(|e| e.to_string())?,
-            stats: Stats::default(),
-        })
-    }
-
-    fn frame_interval() -> Duration {
-        Duration::from_secs_f32(1.0 / VideoFormat::DEFAULT.fps)
-    }
-}
-
 /// Runs until the call (or, for `echo`, the connection) ends. Returns the exit
 /// code: 0 after a call that connected and was hung up, 1 otherwise.
-pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) -> i32 {
+pub async fn run(
+    options: Options,
+    mode: Mode,
+    mut controls: mpsc::UnboundedReceiver<Control>,
+    mut report: impl FnMut(Value),
+) -> i32 {
     let (manager, mut events) =
         CallManager::start(ManagerConfig::new(ClientConfig::new(options.server.clone(), options.token.clone())));
+    let clock = Instant::now();
+    let now_us = move || clock.elapsed().as_micros() as u64;
+    // Ringtone, ringback and the peer's voice all play through the mixer.
+    let mixer = Mixer::new();
+    let (device_errors_tx, mut device_errors) = mpsc::unbounded_channel();
+    let speaker = match &options.sources.output {
+        AudioOutput::Nowhere => None,
+        AudioOutput::Speaker(name) => {
+            let errors = device_errors_tx.clone();
+            match Speaker::open(name.as_deref(), mixer.clone(), Box::new(move |e| drop(errors.send(e)))) {
+                Ok(speaker) => Some(speaker),
+                Err(e) => {
+                    report(device_error(&e, "the peer will not be heard"));
+                    None
+                }
+            }
+        }
+    };
     let mut media: Option<Media> = None;
     let mut dialed = false;
     let mut connected_once = false;
     let mut hangup_at: Option<tokio::time::Instant> = None;
     let mut audio_tick = tokio::time::interval(AUDIO_FRAME);
     let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
+    let mut controls_open = true;
 
     loop {
-        let sending_audio = media.as_ref().is_some_and(|m| m.connected && !m.echo);
+        let audio_running = media.as_ref().is_some_and(|m| m.connected && !m.echo);
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { return 1 };
@@ -167,6 +167,11 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                             line["peer"] = json!(call.peer);
                         }
                         report(line);
+                        match (&state, mode == Mode::Echo) {
+                            (CallState::Calling, _) => mixer.play_cue(Cue::Ringback),
+                            (CallState::Ringing, false) => mixer.play_cue(Cue::Ringtone),
+                            _ => mixer.stop_cue(),
+                        }
                         match (&state, &mode) {
                             (CallState::Prepared, Mode::Call { peer }) if !dialed => {
                                 dialed = true;
@@ -184,10 +189,17 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                                 let Some(call) = call else { continue };
                                 connected_once = true;
                                 hangup_at = options.duration.map(|d| tokio::time::Instant::now() + d);
-                                match Media::start(&options, &call, mode == Mode::Echo).await {
-                                    Ok(m) => {
+                                let echo = mode == Mode::Echo;
+                                match Media::start(&options, &call, echo, &device_errors_tx, &mut report).await {
+                                    Ok(mut m) => {
+                                        if let Err(e) = mixer.start_voice() {
+                                            report(json!({"event": "error", "message": e.to_string()}));
+                                        }
+                                        // The peer learns at once what we cannot send.
+                                        if !echo && (!m.sends_audio() || (call.call_type == CallType::Video && !m.sends_video())) {
+                                            send_room_media(&manager, &m);
+                                        }
                                         // The inviter offers once both are in the room.
-                                        let mut m = m;
                                         if call.direction == Direction::Outgoing {
                                             match m.rtc.create_offer().await {
                                                 Ok(offer) => signal(&manager, &m, json!({"sdp": offer})),
@@ -203,11 +215,13 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                                 }
                             }
                             (CallState::Ended(_) | CallState::Failed(_), _) => {
-                                if let Some(m) = media.take() {
-                                    report(stats_line(&m.stats));
+                                if let Some(mut m) = media.take() {
+                                    m.stats.audio = mixer.voice_stats();
+                                    report(m.stats.line(now_us()));
                                     // Closing waits for the peer; a vanished peer must not hold us.
                                     let _ = tokio::time::timeout(Duration::from_secs(2), m.rtc.close()).await;
                                 }
+                                mixer.stop_voice();
                                 hangup_at = None;
                                 if mode == Mode::Answer {
                                     return if connected_once && matches!(state, CallState::Ended(_)) { 0 } else { 1 };
@@ -223,6 +237,9 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                             report(json!({"event": "error", "message": e}));
                         }
                     }
+                    CallEvent::PeerMedia { user, audio, video } => {
+                        report(json!({"event": "peer_media", "user": user, "audio": audio, "video": video}));
+                    }
                     CallEvent::Connection(ClientEvent::AuthFailed { message, .. }) => {
                         report(json!({"event": "error", "message": message}));
                         return 1;
@@ -236,24 +253,29 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                 let event = match input {
                     MediaInput::Rtc(event) => event,
                     MediaInput::Encoded(Some(encoded)) => {
-                        if m.rtc.send_video(&encoded.data, Media::frame_interval()).await.is_ok() {
+                        if m.rtc.send_video(&encoded.data, m.frame_interval()).await.is_ok() {
                             m.stats.frames_sent += 1;
+                            m.stats.bytes_sent += encoded.data.len() as u64;
                         }
                         continue;
                     }
                     MediaInput::Encoded(None) => {
-                        report(json!({"event": "error", "message": "video capture stopped"}));
+                        report(json!({"event": "error", "code": -1301, "message": "the camera stopped; the call goes on without video"}));
                         m.pump = None;
+                        send_room_media(&manager, m);
+                        continue;
+                    }
+                    MediaInput::Microphone(frame) => {
+                        if m.connected && !m.mic_muted {
+                            send_audio_frame(m, &frame).await;
+                        }
                         continue;
                     }
                 };
                 match event {
                     RtcEvent::Candidate(c) => signal(&manager, m, json!({"candidate": c})),
                     RtcEvent::State(ConnectionState::Connected) => {
-                        m.connected = true;
-                        if let Some((source, encoder)) = m.source.take() {
-                            m.pump = Some(VideoPump::start(source, encoder, Media::frame_interval()));
-                        }
+                        m.on_connected();
                         report(json!({"event": "media", "state": "connected"}));
                     }
                     RtcEvent::State(ConnectionState::Failed) => {
@@ -261,14 +283,16 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                         let _ = manager.media_failed("the media connection failed").await;
                     }
                     RtcEvent::Video(frame) => {
+                        m.stats.bytes_received += frame.data.len() as u64;
                         if m.echo {
-                            let _ = m.rtc.send_video(&frame.data, Media::frame_interval()).await;
+                            let _ = m.rtc.send_video(&frame.data, m.frame_interval()).await;
                             m.stats.frames_sent += 1;
                         }
                         match m.decoder.decode(&frame.data) {
                             Ok(Some(picture)) => {
                                 m.stats.frames_decoded += 1;
                                 m.stats.last_counter = stamp::read(&picture).map(|s| s.counter);
+                                m.stats.render.frame_rendered(now_us(), picture.width(), picture.height());
                             }
                             Ok(None) => {}
                             Err(_) => m.stats.frames_undecodable += 1,
@@ -278,32 +302,66 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
                     RtcEvent::PeerQuality(q) => m.stats.peer_quality = Some(q),
                     RtcEvent::Audio(packet) => {
                         m.stats.audio_packets_received += 1;
+                        m.stats.bytes_received += packet.data.len() as u64;
                         if m.echo {
                             let _ = m.rtc.send_audio(&packet.data, AUDIO_FRAME).await;
                             m.stats.audio_packets_sent += 1;
                         } else {
-                            let _ = m.opus_in.decode(&packet.data);
+                            mixer.push_voice(packet.sequence_number, packet.data);
                         }
                     }
                     _ => {}
                 }
             }
-            _ = audio_tick.tick(), if sending_audio => {
+            _ = audio_tick.tick(), if audio_running => {
                 let Some(m) = media.as_mut() else { continue };
-                let samples: [i16; FRAME] = m.tone.next_frame();
-                if let Ok(packet) = m.opus.encode(&samples)
-                    && m.rtc.send_audio(&packet, AUDIO_FRAME).await.is_ok()
+                if let AudioIn::Tone(tone) = &mut m.audio_in
+                    && !m.mic_muted
                 {
-                    m.stats.audio_packets_sent += 1;
+                    let frame = tone.next_frame();
+                    send_audio_frame(m, &frame).await;
                 }
+                // Without a speaker the engine's clock plays the voice out (and keeps its stats true).
+                if speaker.is_none() {
+                    mixer.fill(&mut [0.0; FRAME]);
+                }
+            }
+            control = controls.recv(), if controls_open => {
+                let Some(control) = control else {
+                    controls_open = false;
+                    continue;
+                };
+                match control {
+                    Control::Hangup => {
+                        let _ = manager.hangup().await;
+                    }
+                    Control::MuteSpeaker(muted) => mixer.set_muted(muted),
+                    Control::Mute(muted) => {
+                        if let Some(m) = media.as_mut() {
+                            m.mic_muted = muted;
+                            send_room_media(&manager, m);
+                        }
+                    }
+                    Control::Camera(on) => {
+                        if let Some(m) = media.as_mut() {
+                            m.set_camera_off(!on);
+                            send_room_media(&manager, m);
+                        }
+                    }
+                }
+                report(json!({"event": "control", "control": format!("{control:?}")}));
+            }
+            Some(error) = device_errors.recv() => {
+                report(device_error(&error, "check the device and the system's sound settings"));
             }
             _ = stats_tick.tick() => {
                 if let Some(m) = media.as_mut().filter(|m| m.connected) {
                     m.stats.network = m.rtc.network_stats().await;
                     m.stats.quality = quality::rate(&m.stats.network);
+                    m.stats.audio = mixer.voice_stats();
                     // Each side shows both qualities (seed 004).
                     let _ = m.rtc.send_quality(m.stats.quality).await;
-                    report(stats_line(&m.stats));
+                    report(m.stats.line(now_us()));
                 }
             }
             _ = sleep_until(hangup_at) => {
@@ -314,33 +372,39 @@ pub async fn run(options: Options, mode: Mode, mut report: impl FnMut(Value)) ->
     }
 }
 
-fn stats_line(stats: &Stats) -> Value {
-    json!({
-        "event": "stats",
-        "frames_sent": stats.frames_sent,
-        "frames_decoded": stats.frames_decoded,
-        "frames_lost": stats.frames_lost,
-        "frames_undecodable": stats.frames_undecodable,
-        "last_frame_counter": stats.last_counter,
-        "audio_packets_sent": stats.audio_packets_sent,
-        "audio_packets_received": stats.audio_packets_received,
-        "rtt_ms": stats.network.rtt_ms.map(|ms| (ms * 10.0).round() / 10.0),
-        "loss": stats.network.loss,
-        "jitter_ms": (stats.network.jitter_ms * 10.0).round() / 10.0,
-        "quality": stats.quality,
-        "peer_quality": stats.peer_quality,
-    })
+async fn send_audio_frame(m: &mut Media, frame: &[i16; FRAME]) {
+    if let Ok(packet) = m.opus.encode(frame)
+        && m.rtc.send_audio(&packet, AUDIO_FRAME).await.is_ok()
+    {
+        m.stats.audio_packets_sent += 1;
+        m.stats.bytes_sent += packet.len() as u64;
+    }
+}
+
+/// Tells the peer (through the server) what we send now, for its mute indicators.
+fn send_room_media(manager: &CallManager, media: &Media) {
+    let message = ClientMessage::RoomMedia(RoomMedia {
+        req: None,
+        room_id: media.room_id.clone(),
+        audio: media.sends_audio(),
+        video: media.sends_video(),
+    });
+    if let Err(e) = manager.client().send(message) {
+        tracing::warn!("room.media not sent: {e}");
+    }
 }
 
 enum MediaInput {
     Rtc(RtcEvent),
     /// A frame from the video pump; `None` when it stopped.
-    Encoded(Option<EncodedFrame>),
+    Encoded(Option<duet_media::EncodedFrame>),
+    /// 20 ms from the microphone.
+    Microphone(Box<[i16; FRAME]>),
 }
 
 /// The next thing the current call's media has for the main loop.
 async fn next_media(media: &mut Option<Media>) -> MediaInput {
-    let Some(Media { rtc, pump, .. }) = media.as_mut() else { return std::future::pending().await };
+    let Some(Media { rtc, pump, mic_frames, .. }) = media.as_mut() else { return std::future::pending().await };
     let encoded = async {
         match pump {
             Some(pump) => pump.frames.recv().await,
@@ -350,6 +414,7 @@ async fn next_media(media: &mut Option<Media>) -> MediaInput {
     tokio::select! {
         Some(event) = rtc.next_event() => MediaInput::Rtc(event),
         frame = encoded => MediaInput::Encoded(frame),
+        Some(frame) = mic_frames.recv() => MediaInput::Microphone(Box::new(frame)),
     }
 }
 

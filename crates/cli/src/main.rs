@@ -6,12 +6,15 @@
 //! duet-cli --server http://127.0.0.1:8443 --user echo --token T echo
 //! ```
 //! Prints one JSON object per line: every call state change and, each second,
-//! the media statistics.
+//! the media statistics. Reads in-call controls from standard input, one per
+//! line: `mute`, `unmute`, `camera off`, `camera on`, `speaker off`, `speaker on`, `hangup`.
 
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use duet_cli::{Mode, Options};
+use duet_cli::{AudioInput, AudioOutput, Control, Mode, Options, Sources, VideoInput};
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
 
 #[derive(Parser)]
 #[command(name = "duet-cli", version, about = "Headless Duet client")]
@@ -38,9 +41,22 @@ struct CallArgs {
     /// No video: the call is (or is accepted as) audio only.
     #[arg(long)]
     audio_only: bool,
-    /// Send the synthetic pattern and a tone instead of camera and microphone.
+    /// Send the synthetic pattern and a tone instead of camera and microphone,
+    /// and play nothing (each of --camera, --mic, --speaker overrides its part).
     #[arg(long)]
     synthetic: bool,
+    /// Use a camera (by id or name; `--camera` alone: the first one), also with --synthetic.
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    camera: Option<String>,
+    /// The microphone to use (id or name, e.g. a PulseAudio source); the default one by default.
+    #[arg(long)]
+    mic: Option<String>,
+    /// The speaker to play the peer on (id or name, e.g. a PulseAudio sink); the default one by default.
+    #[arg(long)]
+    speaker: Option<String>,
+    /// Send 1280x720 at 30 fps instead of 960x540 at 15.
+    #[arg(long)]
+    hd: bool,
     /// Hang up after this long connected (e.g. 12s).
     #[arg(long, value_parser = humantime::parse_duration)]
     duration: Option<Duration>,
@@ -63,21 +79,59 @@ enum Command {
     Echo,
 }
 
+impl CallArgs {
+    fn sources(&self) -> Sources {
+        let video = match (self.camera.as_deref(), self.synthetic) {
+            (None, true) => VideoInput::Synthetic,
+            (None | Some(""), _) => VideoInput::Camera(None),
+            (Some(camera), _) => VideoInput::Camera(Some(camera.to_owned())),
+        };
+        let audio = match (&self.mic, self.synthetic) {
+            (None, true) => AudioInput::Tone,
+            (mic, _) => AudioInput::Microphone(mic.clone()),
+        };
+        let output = match (&self.speaker, self.synthetic) {
+            (None, true) => AudioOutput::Nowhere,
+            (speaker, _) => AudioOutput::Speaker(speaker.clone()),
+        };
+        Sources { video, audio, output, hd: self.hd }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
     let (mode, args) = match cli.command {
-        Command::Call { peer, args } => (Mode::Call { peer }, args),
-        Command::Answer { args } => (Mode::Answer, args),
-        Command::Echo => (Mode::Echo, CallArgs { audio_only: false, synthetic: true, duration: None }),
+        Command::Call { peer, args } => (Mode::Call { peer }, Some(args)),
+        Command::Answer { args } => (Mode::Answer, Some(args)),
+        Command::Echo => (Mode::Echo, None),
     };
-    let CallArgs { audio_only, synthetic, duration } = args;
-    if !synthetic {
-        eprintln!("duet-cli: camera and microphone capture are not available in duet-cli yet; pass --synthetic");
-        std::process::exit(2);
-    }
-    let options =
-        Options { server: cli.server, user: cli.user, token: cli.token, udp_addrs: cli.udp, audio_only, duration };
-    let code = duet_cli::run(options, mode, |line| println!("{line}")).await;
+    let options = Options {
+        server: cli.server,
+        user: cli.user,
+        token: cli.token,
+        udp_addrs: cli.udp,
+        audio_only: args.as_ref().is_some_and(|a| a.audio_only),
+        duration: args.as_ref().and_then(|a| a.duration),
+        sources: args.as_ref().map_or(Sources::SYNTHETIC, CallArgs::sources),
+    };
+    let (controls, controls_rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match line.parse::<Control>() {
+                Ok(control) => {
+                    if controls.send(control).is_err() {
+                        break;
+                    }
+                }
+                Err(message) => println!("{}", serde_json::json!({"event": "error", "message": message})),
+            }
+        }
+    });
+    let code = duet_cli::run(options, mode, controls_rx, |line| println!("{line}")).await;
     std::process::exit(code);
 }

@@ -30,6 +30,14 @@ async fn two_clients_see_and_hear_each_other_then_hang_up() {
         assert_eq!(stats["loss"], 0.0, "{who}: nothing is lost on loopback: {stats}");
         assert!(matches!(stats["quality"].as_u64(), Some(1 | 2)), "{who}: loopback is excellent or good: {stats}");
         assert!(stats["peer_quality"].is_u64(), "{who}: the peer's quality arrived: {stats}");
+        assert_eq!((stats["width"].as_u64(), stats["height"].as_u64()), (Some(960), Some(540)), "{who}: {stats}");
+        assert_eq!(stats["freeze_count"], 0, "{who}: no freezes on loopback: {stats}");
+        assert!(stats["audio_frames_decoded"].as_u64().unwrap() >= 150, "{who} played the other's voice: {stats}");
+        // A full second's report shows the rates (the last one may cover less).
+        let steady = lines.iter().filter(|l| l["event"] == "stats").rev().nth(1).unwrap();
+        assert!(steady["fps"].as_f64().unwrap() >= 12.0, "{who}: 15 fps arrive: {steady}");
+        let kbps = steady["bitrate_in_kbps"].as_f64().unwrap();
+        assert!((100.0..2000.0).contains(&kbps), "{who}: video and audio arrive at a sane bitrate: {steady}");
     }
     let ended = |lines: &[Value]| lines.iter().find(|l| l["state"] == "ended").cloned().unwrap();
     assert_eq!(ended(&caller_out)["reason"], "local_hangup");

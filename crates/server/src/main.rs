@@ -278,10 +278,14 @@ mod echo {
             udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
             audio_only: false,
             duration: None,
+            sources: duet_cli::Sources::SYNTHETIC,
         };
+        // The echo user takes no controls.
+        let (_, controls) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
             let code =
-                duet_cli::run(options, duet_cli::Mode::Echo, |line| tracing::debug!(target: "echo", %line)).await;
+                duet_cli::run(options, duet_cli::Mode::Echo, controls, |line| tracing::debug!(target: "echo", %line))
+                    .await;
             tracing::error!(code, "the echo user stopped");
         });
         Ok(())

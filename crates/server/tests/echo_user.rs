@@ -56,9 +56,11 @@ async fn a_call_to_the_echo_user_comes_back_to_the_caller() {
         udp_addrs: vec!["127.0.0.1:0".into()],
         audio_only: false,
         duration: Some(Duration::from_secs(5)),
+        sources: duet_cli::Sources::SYNTHETIC,
     };
     let mut out = Vec::new();
-    let call = duet_cli::run(options, duet_cli::Mode::Call { peer: "echo".into() }, |line| out.push(line));
+    let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
+    let call = duet_cli::run(options, duet_cli::Mode::Call { peer: "echo".into() }, controls_rx, |line| out.push(line));
     let code = tokio::time::timeout(Duration::from_secs(30), call).await.expect("the call ends");
     let stats = out.iter().rev().find(|l| l["event"] == "stats").expect("stats");
     eprintln!("caller: {stats}");

@@ -64,3 +64,85 @@ pub fn states(lines: &[Value]) -> Vec<String> {
 pub fn last_stats(lines: &[Value]) -> &Value {
     lines.iter().rev().find(|l| l["event"] == "stats").expect("stats were printed")
 }
+
+/// A running `duet-cli` whose lines are read as they come, and whose standard
+/// input takes controls.
+pub struct Live {
+    child: Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::sync::mpsc::UnboundedReceiver<Value>,
+    pub seen: Vec<Value>,
+}
+
+impl TestServer {
+    pub fn live(&self, user: &str, args: &[&str]) -> Live {
+        let token = self.handle.hub().signer.issue_token(user, duet_server::now_ms() as u64 + 3_600_000);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_duet-cli"))
+            .args(["--server", &self.url, "--user", user, "--token", &token, "--udp", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = out.next_line().await {
+                let value = serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Live { child, stdin, lines, seen: Vec::new() }
+    }
+}
+
+impl Live {
+    /// Waits (up to 20 s) for a line that `matches`, and returns it.
+    pub async fn wait_for(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        let wait = async {
+            loop {
+                let line = self.lines.recv().await?;
+                self.seen.push(line.clone());
+                if matches(&line) {
+                    return Some(line);
+                }
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(20), wait).await {
+            Ok(Some(line)) => line,
+            _ => panic!("no {what} within 20 s; seen: {:#?}", self.seen),
+        }
+    }
+
+    /// The first stats line printed from now on (lines already printed are skipped).
+    pub async fn stats(&mut self) -> Value {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.wait_for("stats", |l| l["event"] == "stats").await
+    }
+
+    pub async fn control(&mut self, line: &str) {
+        use tokio::io::AsyncWriteExt;
+        self.stdin.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+    }
+
+    /// Every line up to the end, and the exit code.
+    pub async fn finish(mut self) -> (Vec<Value>, i32) {
+        let drain = async {
+            while let Some(line) = self.lines.recv().await {
+                self.seen.push(line);
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
+            panic!("the process did not finish within 30 s; it printed: {:#?}", self.seen);
+        }
+        let status = self.child.wait().await.unwrap();
+        (self.seen, status.code().unwrap_or(-1))
+    }
+}

@@ -1,0 +1,238 @@
+//! The media side of one call: the WebRTC session, what this side sends
+//! (camera or pattern, microphone or tone) and what it received.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use duet_client::CallInfo;
+use duet_media::audio::{FRAME, Microphone, OpusEncoder, ToneSource};
+use duet_media::{
+    CameraSource, EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, SyntheticSource, VideoFormat, VideoSender,
+    VideoSource,
+};
+use duet_protocol::CallType;
+use duet_rtc::{RtcSession, SessionConfig};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::report::Stats;
+use crate::{AudioInput, Options, VideoInput};
+
+/// Captures and encodes video on a thread of its own, paced at the frame rate,
+/// so a slow encoder never delays audio or signaling.
+pub(crate) struct VideoPump {
+    pub frames: mpsc::Receiver<EncodedFrame>,
+    stop: Arc<AtomicBool>,
+    /// Camera off: the thread stops capturing until it is turned on again.
+    paused: Arc<AtomicBool>,
+    keyframe: Arc<AtomicBool>,
+}
+
+impl VideoPump {
+    fn start(mut sender: VideoSender, interval: Duration) -> VideoPump {
+        let (tx, frames) = mpsc::channel(4);
+        let stop = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(AtomicBool::new(false));
+        // The first frame the peer can receive must be a keyframe.
+        let keyframe = Arc::new(AtomicBool::new(true));
+        let (stopped, is_paused, wants_keyframe) = (stop.clone(), paused.clone(), keyframe.clone());
+        std::thread::spawn(move || {
+            let mut next = std::time::Instant::now();
+            while !stopped.load(Ordering::Relaxed) {
+                next += interval;
+                if !is_paused.load(Ordering::Relaxed) {
+                    if wants_keyframe.swap(false, Ordering::Relaxed) {
+                        sender.request_keyframe();
+                    }
+                    let Ok(captured) = sender.capture() else { break };
+                    if let Some(encoded) = captured.encoded
+                        && tx.blocking_send(encoded).is_err()
+                    {
+                        break;
+                    }
+                }
+                std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+            }
+        });
+        VideoPump { frames, stop, paused, keyframe }
+    }
+
+    /// Camera off stops capture; camera on resumes with a keyframe.
+    pub fn set_paused(&self, paused: bool) {
+        if !paused {
+            self.keyframe.store(true, Ordering::Relaxed);
+        }
+        self.paused.store(paused, Ordering::Relaxed);
+    }
+}
+
+impl Drop for VideoPump {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Where this side's audio comes from.
+pub(crate) enum AudioIn {
+    Tone(ToneSource),
+    /// The microphone's frames arrive on `Media::mic_frames`; dropping it stops capture.
+    Microphone {
+        _device: Microphone,
+    },
+    /// Nothing to send (the microphone failed, or echo mode).
+    None,
+}
+
+pub(crate) struct Media {
+    pub rtc: RtcSession,
+    pub room_id: String,
+    pub peer: String,
+    pub echo: bool,
+    /// The video pipeline, until media connects and the pump takes it.
+    pub video: Option<VideoSender>,
+    /// Between two video frames (the timestamp step on the wire).
+    pub interval: Duration,
+    pub pump: Option<VideoPump>,
+    /// Media flows once ICE and DTLS are up; before that packets would be lost.
+    pub connected: bool,
+    pub decoder: H264Decoder,
+    pub audio_in: AudioIn,
+    pub mic_frames: mpsc::UnboundedReceiver<[i16; FRAME]>,
+    pub opus: OpusEncoder,
+    pub stats: Stats,
+    /// What the user turned off, and what could not be started.
+    pub mic_muted: bool,
+    pub camera_off: bool,
+    pub camera_failed: bool,
+    pub mic_failed: bool,
+}
+
+impl Media {
+    /// Sets up the session and this side's sources. A camera or microphone
+    /// that cannot start is reported on `report` and the call goes on without
+    /// it; one that fails later is reported on `errors`.
+    pub async fn start(
+        options: &Options,
+        call: &CallInfo,
+        echo: bool,
+        errors: &mpsc::UnboundedSender<duet_media::Error>,
+        report: &mut impl FnMut(Value),
+    ) -> Result<Media, String> {
+        let video = call.call_type == CallType::Video && !options.audio_only;
+        let config = SessionConfig { udp_addrs: options.udp_addrs.clone(), video };
+        let rtc = RtcSession::new(config).await.map_err(|e| e.to_string())?;
+        let (mic_tx, mic_frames) = mpsc::unbounded_channel();
+        let mut media = Media {
+            rtc,
+            room_id: call.room_id.clone(),
+            peer: call.peer.clone(),
+            echo,
+            video: None,
+            interval: Duration::from_secs_f32(1.0 / VideoFormat::DEFAULT.fps),
+            pump: None,
+            connected: false,
+            decoder: H264Decoder::new().map_err(|e| e.to_string())?,
+            audio_in: AudioIn::None,
+            mic_frames,
+            opus: OpusEncoder::new(32_000).map_err(|e| e.to_string())?,
+            stats: Stats::default(),
+            mic_muted: false,
+            camera_off: false,
+            camera_failed: false,
+            mic_failed: false,
+        };
+        if echo {
+            return Ok(media);
+        }
+        if video {
+            match open_video(&options.sources.video, options.sources.hd) {
+                Ok((sender, interval)) => {
+                    media.video = Some(sender);
+                    media.interval = interval;
+                }
+                Err(e) => {
+                    media.camera_failed = true;
+                    report(device_error(&e, "the call goes on without video"));
+                }
+            }
+        }
+        media.audio_in = match &options.sources.audio {
+            AudioInput::Tone => AudioIn::Tone(ToneSource::new(440.0, 0.3)),
+            AudioInput::Microphone(name) => {
+                let errors = errors.clone();
+                let on_error = Box::new(move |e: duet_media::Error| drop(errors.send(e)));
+                match Microphone::open(
+                    name.as_deref(),
+                    move |frame| {
+                        let _ = mic_tx.send(frame);
+                    },
+                    on_error,
+                ) {
+                    Ok(mic) => AudioIn::Microphone { _device: mic },
+                    Err(e) => {
+                        media.mic_failed = true;
+                        report(device_error(&e, "the call goes on without your voice"));
+                        AudioIn::None
+                    }
+                }
+            }
+        };
+        Ok(media)
+    }
+
+    pub fn frame_interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// The peer may see video from us.
+    pub fn sends_video(&self) -> bool {
+        (self.video.is_some() || self.pump.is_some()) && !self.camera_off
+    }
+
+    pub fn sends_audio(&self) -> bool {
+        !matches!(self.audio_in, AudioIn::None) && !self.mic_muted
+    }
+
+    /// Media is up: start the video pump.
+    pub fn on_connected(&mut self) {
+        self.connected = true;
+        if let Some(sender) = self.video.take() {
+            let pump = VideoPump::start(sender, self.interval);
+            pump.set_paused(self.camera_off);
+            self.pump = Some(pump);
+        }
+    }
+
+    pub fn set_camera_off(&mut self, off: bool) {
+        self.camera_off = off;
+        if let Some(pump) = &self.pump {
+            pump.set_paused(off);
+        }
+    }
+}
+
+/// The chosen video source behind the sending pipeline, with its frame interval.
+/// `hd` asks for 1280x720 at 30 fps instead of the seed's 960x540 at 15.
+fn open_video(input: &VideoInput, hd: bool) -> duet_media::Result<(VideoSender, Duration)> {
+    let (wanted, settings) =
+        if hd { (VideoFormat::HD, EncoderSettings::HD) } else { (VideoFormat::DEFAULT, EncoderSettings::DEFAULT) };
+    let source: Box<dyn VideoSource> = match input {
+        VideoInput::Synthetic => Box::new(SyntheticSource::new(wanted)?),
+        VideoInput::Camera(name) => Box::new(CameraSource::open(name.as_deref(), wanted)?),
+    };
+    // A camera may have settled on another size or rate.
+    let format = source.format();
+    let settings = EncoderSettings { width: format.width, height: format.height, fps: format.fps, ..settings };
+    let encoder = H264Encoder::new(settings)?;
+    Ok((VideoSender::new(source, encoder), Duration::from_secs_f32(1.0 / format.fps.max(1.0))))
+}
+
+/// A device error line with the seed's code, so a UI can give the right advice.
+pub(crate) fn device_error(error: &duet_media::Error, consequence: &str) -> Value {
+    json!({
+        "event": "error",
+        "code": error.device_code(),
+        "message": format!("{error}; {consequence}"),
+    })
+}

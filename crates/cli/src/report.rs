@@ -1,0 +1,70 @@
+//! The counters `duet-cli` reports every second, as one JSON line.
+
+use duet_media::RenderStats;
+use duet_media::audio::JitterStats;
+use duet_rtc::{NetworkStats, Quality};
+use serde_json::{Value, json};
+
+/// Counters reported every second.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub frames_sent: u64,
+    pub frames_decoded: u64,
+    pub frames_lost: u64,
+    pub frames_undecodable: u64,
+    pub audio_packets_sent: u64,
+    pub audio_packets_received: u64,
+    pub last_counter: Option<u32>,
+    /// Payload bytes, for the bitrates.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Bytes at the previous report and when it was taken (µs).
+    pub previous: Option<(u64, u64, u64)>,
+    pub render: RenderStats,
+    pub audio: Option<JitterStats>,
+    pub network: NetworkStats,
+    pub quality: Quality,
+    /// What the peer reported of its own network quality.
+    pub peer_quality: Option<Quality>,
+}
+
+impl Stats {
+    /// The stats line at `now_us` (a monotonic clock in µs).
+    pub fn line(&mut self, now_us: u64) -> Value {
+        let render = self.render.snapshot(now_us);
+        let (kbps_out, kbps_in) = match self.previous {
+            Some((sent, received, at)) if now_us > at => {
+                let kbps = |bytes: u64| ((bytes * 8_000) as f64 / (now_us - at) as f64).round();
+                (kbps(self.bytes_sent - sent), kbps(self.bytes_received - received))
+            }
+            _ => (0.0, 0.0),
+        };
+        self.previous = Some((self.bytes_sent, self.bytes_received, now_us));
+        let audio = self.audio.unwrap_or_default();
+        json!({
+            "event": "stats",
+            "frames_sent": self.frames_sent,
+            "frames_decoded": self.frames_decoded,
+            "frames_lost": self.frames_lost,
+            "frames_undecodable": self.frames_undecodable,
+            "last_frame_counter": self.last_counter,
+            "fps": (render.fps * 10.0).round() / 10.0,
+            "width": render.width,
+            "height": render.height,
+            "freeze_count": render.freeze_count,
+            "total_freeze_ms": render.total_freeze_ms,
+            "bitrate_out_kbps": kbps_out,
+            "bitrate_in_kbps": kbps_in,
+            "audio_packets_sent": self.audio_packets_sent,
+            "audio_packets_received": self.audio_packets_received,
+            "audio_frames_decoded": audio.decoded,
+            "audio_frames_recovered": audio.recovered,
+            "audio_frames_concealed": audio.concealed,
+            "rtt_ms": self.network.rtt_ms.map(|ms| (ms * 10.0).round() / 10.0),
+            "loss": self.network.loss,
+            "jitter_ms": (self.network.jitter_ms * 10.0).round() / 10.0,
+            "quality": self.quality,
+            "peer_quality": self.peer_quality,
+        })
+    }
+}

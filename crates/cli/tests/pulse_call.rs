@@ -1,0 +1,104 @@
+//! Sound through a call end to end on PulseAudio's virtual devices
+//! (`scripts/pulse.sh`): a tone played into the caller's microphone (`vmic`)
+//! comes out of the callee's speaker (`vspeaker`), heard on its monitor.
+//! Skipped where no such server runs, except under CI.
+
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use duet_media::audio::{FRAME, Microphone, input_devices, tone_amplitude};
+use tokio::io::AsyncWriteExt;
+
+mod common;
+use common::server;
+
+/// Not a pitch of the ringtone (660, 880 Hz), the ringback (450 Hz) or the synthetic tone (440 Hz).
+const TONE: f32 = 1000.0;
+
+fn virtual_devices() -> bool {
+    let found = input_devices().is_ok_and(|inputs| inputs.iter().any(|d| d.id == "vmic"));
+    if !found {
+        assert!(std::env::var("CI").is_err(), "CI needs PulseAudio with the virtual devices (scripts/pulse.sh)");
+        eprintln!("skipped: no PulseAudio with virtual devices (run scripts/pulse.sh)");
+    }
+    found
+}
+
+/// Plays a 1 kHz tone into `vmic_feed` (the virtual microphone's source) until dropped.
+async fn play_into_microphone() -> tokio::process::Child {
+    let mut pacat = tokio::process::Command::new("pacat")
+        .args(["--playback", "--device=vmic_feed", "--format=s16le", "--rate=48000", "--channels=1"])
+        .stdin(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("pacat (pulseaudio-utils) runs");
+    let mut stdin = pacat.stdin.take().unwrap();
+    tokio::spawn(async move {
+        let mut phase = 0.0f32;
+        let step = std::f32::consts::TAU * TONE / 48_000.0;
+        // 30 s of tone, written ahead; pacat paces it.
+        for _ in 0..1500 {
+            let mut bytes = Vec::with_capacity(FRAME * 2);
+            for _ in 0..FRAME {
+                bytes.extend_from_slice(&((phase.sin() * 0.4 * 32767.0) as i16).to_le_bytes());
+                phase = (phase + step) % std::f32::consts::TAU;
+            }
+            if stdin.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
+    pacat
+}
+
+/// The strongest 1 kHz level over 200 ms windows of what `vspeaker` plays, for `listen`.
+fn loudest_tone_on_the_speaker(frames: &mpsc::Receiver<[i16; FRAME]>, listen: Duration) -> f32 {
+    let deadline = Instant::now() + listen;
+    let (mut window, mut best) = (Vec::new(), 0.0f32);
+    while Instant::now() < deadline {
+        let Ok(frame) = frames.recv_timeout(Duration::from_millis(500)) else { continue };
+        window.extend_from_slice(&frame);
+        if window.len() >= 10 * FRAME {
+            best = best.max(tone_amplitude(&window, TONE));
+            window.clear();
+        }
+    }
+    best
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tone_into_the_callers_microphone_comes_out_of_the_callees_speaker() {
+    if !virtual_devices() {
+        return;
+    }
+    let (tx, frames) = mpsc::channel();
+    let on_frame = move |frame| {
+        let _ = tx.send(frame);
+    };
+    let _monitor = Microphone::open(Some("vspeaker.monitor"), on_frame, Box::new(|e| panic!("monitor: {e}"))).unwrap();
+    let _pacat = play_into_microphone().await;
+    let before = tokio::task::block_in_place(|| loudest_tone_on_the_speaker(&frames, Duration::from_secs(1)));
+    assert!(before < 0.01, "the speaker is quiet before the call: {before:.3}");
+
+    let server = server().await;
+    let mut callee = server.live("bob", &["answer", "--synthetic", "--speaker", "vspeaker"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let mut caller = server.live("alice", &["call", "bob", "--synthetic", "--mic", "vmic"]);
+    callee.wait_for("media", |l| l["event"] == "media" && l["state"] == "connected").await;
+    // The ALSA/Pulse path may buffer a second or more: listen long enough.
+    let during = tokio::task::block_in_place(|| loudest_tone_on_the_speaker(&frames, Duration::from_secs(4)));
+    let stats = callee.stats().await;
+    eprintln!("1 kHz on the speaker: {before:.3} before the call, {during:.3} during it");
+    caller.control("hangup").await;
+    let (caller_out, caller_code) = caller.finish().await;
+    let (_, callee_code) = callee.finish().await;
+
+    assert!(caller_out.iter().all(|l| l["event"] != "error"), "the caller's devices opened: {caller_out:#?}");
+    assert_eq!((caller_code, callee_code), (0, 0));
+    assert!(stats["audio_frames_decoded"].as_u64().unwrap() > 50, "{stats}");
+    assert!(
+        during > 0.1,
+        "1 kHz from the caller's microphone reached the callee's speaker at {during:.3} (sent at 0.4)"
+    );
+}
