@@ -153,6 +153,8 @@ pub async fn run(
     let mut audio_tick = tokio::time::interval(AUDIO_FRAME);
     let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
     let mut controls_open = true;
+    // Signals of a call whose media is not set up yet.
+    let mut early_signals: Vec<Value> = Vec::new();
 
     loop {
         let audio_running = media.as_ref().is_some_and(|m| m.connected && !m.echo);
@@ -206,6 +208,11 @@ pub async fn run(
                                                 Err(e) => report(json!({"event": "error", "message": e.to_string()})),
                                             }
                                         }
+                                        for payload in early_signals.drain(..) {
+                                            if let Err(e) = on_signal(&manager, &mut m, payload).await {
+                                                report(json!({"event": "error", "message": e}));
+                                            }
+                                        }
                                         media = Some(m);
                                     }
                                     Err(e) => {
@@ -222,6 +229,7 @@ pub async fn run(
                                     let _ = tokio::time::timeout(Duration::from_secs(2), m.rtc.close()).await;
                                 }
                                 mixer.stop_voice();
+                                early_signals.clear();
                                 hangup_at = None;
                                 if mode == Mode::Answer {
                                     return if connected_once && matches!(state, CallState::Ended(_)) { 0 } else { 1 };
@@ -230,13 +238,15 @@ pub async fn run(
                             _ => {}
                         }
                     }
-                    CallEvent::Signal { payload, .. } => {
-                        if let Some(m) = media.as_mut()
-                            && let Err(e) = on_signal(&manager, m, payload).await
-                        {
-                            report(json!({"event": "error", "message": e}));
+                    CallEvent::Signal { payload, .. } => match media.as_mut() {
+                        Some(m) => {
+                            if let Err(e) = on_signal(&manager, m, payload).await {
+                                report(json!({"event": "error", "message": e}));
+                            }
                         }
-                    }
+                        // The peer's offer can overtake our own arrival in the room.
+                        None => early_signals.push(payload),
+                    },
                     CallEvent::PeerMedia { user, audio, video } => {
                         report(json!({"event": "peer_media", "user": user, "audio": audio, "video": video}));
                     }
@@ -295,10 +305,20 @@ pub async fn run(
                                 m.stats.render.frame_rendered(now_us(), picture.width(), picture.height());
                             }
                             Ok(None) => {}
-                            Err(_) => m.stats.frames_undecodable += 1,
+                            Err(_) => {
+                                // A lost reference frame: nothing decodes until a keyframe.
+                                m.stats.frames_undecodable += 1;
+                                m.rtc.request_keyframe().await;
+                            }
                         }
                     }
                     RtcEvent::VideoLost => m.stats.frames_lost += 1,
+                    RtcEvent::KeyframeRequested => {
+                        m.stats.keyframe_requests += 1;
+                        if let Some(pump) = &m.pump {
+                            pump.request_keyframe();
+                        }
+                    }
                     RtcEvent::PeerQuality(q) => m.stats.peer_quality = Some(q),
                     RtcEvent::Audio(packet) => {
                         m.stats.audio_packets_received += 1;

@@ -58,6 +58,11 @@ impl VideoPump {
         VideoPump { frames, stop, paused, keyframe }
     }
 
+    /// The peer lost video: the next frame is a keyframe.
+    pub fn request_keyframe(&self) {
+        self.keyframe.store(true, Ordering::Relaxed);
+    }
+
     /// Camera off stops capture; camera on resumes with a keyframe.
     pub fn set_paused(&self, paused: bool) {
         if !paused {

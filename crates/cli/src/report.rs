@@ -12,6 +12,8 @@ pub(crate) struct Stats {
     pub frames_decoded: u64,
     pub frames_lost: u64,
     pub frames_undecodable: u64,
+    /// Keyframe requests (PLI/FIR) the peer sent us.
+    pub keyframe_requests: u64,
     pub audio_packets_sent: u64,
     pub audio_packets_received: u64,
     pub last_counter: Option<u32>,
@@ -47,6 +49,7 @@ impl Stats {
             "frames_decoded": self.frames_decoded,
             "frames_lost": self.frames_lost,
             "frames_undecodable": self.frames_undecodable,
+            "keyframe_requests": self.keyframe_requests,
             "last_frame_counter": self.last_counter,
             "fps": (render.fps * 10.0).round() / 10.0,
             "width": render.width,

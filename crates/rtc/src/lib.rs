@@ -11,6 +11,7 @@
 
 mod assemble;
 mod error;
+mod keyframe;
 pub mod messages;
 pub mod quality;
 mod session;

@@ -19,6 +19,38 @@ pub struct NetworkStats {
     pub packets_received: u64,
 }
 
+/// Counts the peer's packets as they first arrive, per stream: a jump in
+/// sequence numbers is packets the network lost, whether or not a NACK
+/// retransmission repairs them later (the stack's own counters count the
+/// repaired ones as received, which hides the loss from the quality rating).
+#[derive(Debug, Default)]
+pub struct ArrivalCounter {
+    highest: Option<u16>,
+}
+
+/// Packets that arrived and that never came in their turn, summed over streams.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ArrivalTotals {
+    pub arrived: u64,
+    pub missing: u64,
+}
+
+impl ArrivalCounter {
+    /// One packet; updates `totals`. Late packets (reordered or retransmitted) count for nothing.
+    pub fn on_packet(&mut self, seq: u16, totals: &mut ArrivalTotals) {
+        let ahead = match self.highest {
+            None => 1,
+            Some(highest) => seq.wrapping_sub(highest) as i16,
+        };
+        if ahead <= 0 {
+            return;
+        }
+        self.highest = Some(seq);
+        totals.arrived += 1;
+        totals.missing += ahead as u64 - 1;
+    }
+}
+
 /// Rates a second of stats. Each measure gives a grade and the worst one wins:
 /// loss (1%, 3%, 8%, 15%), RTT (100, 200, 400, 800 ms) and jitter (20, 40, 80,
 /// 160 ms) mark the steps from excellent to very bad. Nothing received while
@@ -37,6 +69,16 @@ pub fn rate(stats: &NetworkStats) -> Quality {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gaps_count_as_missing_and_late_packets_do_not_count() {
+        let (mut counter, mut totals) = (ArrivalCounter::default(), ArrivalTotals::default());
+        for seq in [65_534u16, 65_535, 2, 0, 1, 3, 3] {
+            counter.on_packet(seq, &mut totals);
+        }
+        // 0 and 1 were missing when 2 came; their late arrival and the duplicate change nothing.
+        assert_eq!(totals, ArrivalTotals { arrived: 4, missing: 2 });
+    }
 
     fn stats(rtt: f64, loss: f64, jitter: f64) -> NetworkStats {
         NetworkStats { rtt_ms: Some(rtt), loss, jitter_ms: jitter, packets_received: 100 }

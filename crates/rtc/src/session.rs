@@ -6,28 +6,33 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use rtc::interceptor::Registry;
+use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Registry, Slot};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
 use rtc::statistics::StatsSelector;
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
-    register_default_interceptors,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::assemble::{Assembled, FrameAssembler};
+use crate::keyframe::{self, KeyframeRequests};
 use crate::messages::{Channel, CustomMessage, MessageError, QUALITY_COMMAND, SendLimiter};
-use crate::quality::NetworkStats;
+use crate::quality::{ArrivalCounter, ArrivalTotals, NetworkStats};
 use crate::{Error, Result};
 
 pub type SessionDescription = RTCSessionDescription;
@@ -36,6 +41,30 @@ pub type IceCandidate = RTCIceCandidateInit;
 /// The H.264 profile every Duet build sends: constrained baseline, level 3.1
 /// (what OpenH264 produces), packetization mode 1.
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// The shortest time between two keyframe requests for the remote video.
+const PLI_INTERVAL: Duration = Duration::from_millis(300);
+
+/// How often the receiver asks again for a missing packet (webrtc's default
+/// is 100 ms): a retransmission then lands about one round trip after the loss.
+const NACK_INTERVAL: Duration = Duration::from_millis(30);
+/// RTCP feedback type for NACK (RFC 4585), and with parameter `pli` for PLI.
+const RTCP_FB_NACK: &str = "nack";
+
+/// webrtc's default chain (NACK, RTCP reports, transport-wide feedback) with
+/// a faster NACK generator, and keyframe requests handed to the application.
+fn interceptors(media: &mut MediaEngine) -> Result<Registry> {
+    for parameter in ["", "pli"] {
+        let feedback = RTCPFeedback { typ: RTCP_FB_NACK.to_owned(), parameter: parameter.to_owned() };
+        media.register_feedback(feedback, RtpCodecKind::Video);
+    }
+    let registry = Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_interval(NACK_INTERVAL).build());
+    configure_simulcast_extension_headers(media)?;
+    let registry = configure_twcc_receiver_only(registry, media)?;
+    Ok(configure_rtcp_reports(registry).with(Slot::from(keyframe::SLOT), KeyframeRequests::default()))
+}
 
 /// A remote video access unit, whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +80,10 @@ pub enum RtcEvent {
     Candidate(IceCandidate),
     State(RTCPeerConnectionState),
     Video(VideoFrameIn),
-    /// Remote video packets were lost; a keyframe was requested (PLI).
+    /// Remote video packets were lost for good; a keyframe was requested (PLI).
     VideoLost,
+    /// The peer lost our video and asks for a keyframe (PLI or FIR).
+    KeyframeRequested,
     /// One Opus packet of the peer's audio.
     Audio(AudioPacketIn),
     ChannelOpen(Channel),
@@ -88,14 +119,24 @@ struct Outgoing {
     /// The negotiated payload type, looked up once on the first send.
     payload_type: std::sync::OnceLock<u8>,
     sender: Arc<dyn RtpSender>,
+    /// Where the peer's keyframe requests go; polled once the track is bound.
+    feedback: Option<mpsc::UnboundedSender<RtcEvent>>,
 }
 
 impl Outgoing {
-    async fn add(pc: &dyn PeerConnection, kind: RtpCodecKind, codec: RTCRtpCodec, label: &str) -> Result<Self> {
+    async fn add(
+        pc: &dyn PeerConnection,
+        kind: RtpCodecKind,
+        codec: RTCRtpCodec,
+        label: &str,
+        feedback: Option<mpsc::UnboundedSender<RtcEvent>>,
+    ) -> Result<Self> {
         let ssrc = rand_ssrc();
+        // Track ids must differ from the peer's: webrtc routes inbound RTCP by track id,
+        // and a remote track of the same id would take our keyframe requests.
         let track = MediaStreamTrack::new(
             "duet".to_owned(),
-            label.to_owned(),
+            format!("{label}-{ssrc:08x}"),
             label.to_owned(),
             kind,
             vec![RTCRtpEncodingParameters {
@@ -106,7 +147,7 @@ impl Outgoing {
         );
         let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track)?);
         let sender = pc.add_track(Arc::clone(&track) as Arc<dyn TrackLocal>).await?;
-        Ok(Self { track, ssrc, payload_type: Default::default(), sender })
+        Ok(Self { track, ssrc, payload_type: Default::default(), sender, feedback })
     }
 
     async fn send(&self, data: &[u8], duration: Duration) -> Result<()> {
@@ -115,6 +156,19 @@ impl Outgoing {
             None => {
                 let params = self.sender.get_parameters().await?;
                 let pt = params.rtp_parameters.codecs.first().ok_or(Error::NotNegotiated)?.payload_type;
+                // The first send finds the track bound: from now on its RTCP can be read.
+                if let Some(tx) = self.feedback.clone() {
+                    let track = Arc::clone(&self.track);
+                    tokio::spawn(async move {
+                        while let Some(TrackLocalEvent::OnRtcpPacket(packets)) = track.poll().await {
+                            if packets.iter().any(|p| keyframe::is_keyframe_request(p.as_ref()))
+                                && tx.send(RtcEvent::KeyframeRequested).is_err()
+                            {
+                                break;
+                            }
+                        }
+                    });
+                }
                 *self.payload_type.get_or_init(|| pt)
             }
         };
@@ -126,6 +180,38 @@ impl Outgoing {
 
 type Channels = Arc<Mutex<HashMap<Channel, Arc<dyn DataChannel>>>>;
 
+/// The peer's video as received: where keyframe requests go.
+struct RemoteVideo {
+    track: Arc<dyn TrackRemote>,
+    ssrc: u32,
+    last_pli: Mutex<Option<Instant>>,
+}
+
+impl RemoteVideo {
+    /// Sends a PLI unless one went out within `PLI_INTERVAL` (one keyframe answers many losses).
+    async fn request_keyframe(&self) {
+        let now = Instant::now();
+        {
+            let mut last = self.last_pli.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| now.duration_since(at) < PLI_INTERVAL) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: self.ssrc };
+        if let Err(e) = self.track.write_rtcp(vec![Box::new(pli)]).await {
+            tracing::debug!("PLI not sent: {e}");
+        }
+    }
+}
+
+type RemoteVideoSlot = Arc<Mutex<Option<Arc<RemoteVideo>>>>;
+type Arrivals = Arc<Mutex<ArrivalTotals>>;
+
+fn count_arrival(counter: &mut ArrivalCounter, arrivals: &Arrivals, seq: u16) {
+    counter.on_packet(seq, &mut arrivals.lock().unwrap_or_else(|e| e.into_inner()));
+}
+
 pub struct RtcSession {
     pc: Box<dyn PeerConnection>,
     want_video: bool,
@@ -134,30 +220,39 @@ pub struct RtcSession {
     audio: Option<Outgoing>,
     video: Option<Outgoing>,
     channels: Channels,
+    remote_video: RemoteVideoSlot,
     limiter: Mutex<SendLimiter>,
     next_seq: AtomicU32,
     tx: mpsc::UnboundedSender<RtcEvent>,
     events: mpsc::UnboundedReceiver<RtcEvent>,
-    /// Totals at the previous stats sample: packets received and lost.
-    previous: Mutex<(u64, i64)>,
+    /// The peer's packets as they first arrived, and the totals at the previous sample.
+    arrivals: Arrivals,
+    previous: Mutex<ArrivalTotals>,
 }
 
 impl RtcSession {
     pub async fn new(config: SessionConfig) -> Result<Self> {
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
-        let registry = register_default_interceptors(Registry::new(), &mut media)?;
+        let registry = interceptors(&mut media)?;
         // mDNS would hide host candidates behind .local names and bind port 5353.
         let settings =
             SettingEngineBuilder::new().with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled).build();
         let (tx, events) = mpsc::unbounded_channel();
         let channels = Channels::default();
+        let remote_video = RemoteVideoSlot::default();
+        let arrivals = Arrivals::default();
         let runtime = webrtc::runtime::default_runtime().expect("the tokio runtime is compiled in");
         let pc = PeerConnectionBuilder::new()
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
-            .with_handler(Arc::new(Handler { tx: tx.clone(), channels: channels.clone() }))
+            .with_handler(Arc::new(Handler {
+                tx: tx.clone(),
+                channels: channels.clone(),
+                remote_video: remote_video.clone(),
+                arrivals: arrivals.clone(),
+            }))
             .with_runtime(runtime)
             .with_udp_addrs(config.udp_addrs)
             .build()
@@ -169,10 +264,12 @@ impl RtcSession {
             audio: None,
             video: None,
             channels,
+            remote_video,
             limiter: Mutex::default(),
             next_seq: AtomicU32::new(0),
             tx,
             events,
+            arrivals,
             previous: Mutex::default(),
         })
     }
@@ -187,7 +284,7 @@ impl RtcSession {
                 sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
                 rtcp_feedback: vec![],
             };
-            self.audio = Some(Outgoing::add(&*self.pc, RtpCodecKind::Audio, opus, "microphone").await?);
+            self.audio = Some(Outgoing::add(&*self.pc, RtpCodecKind::Audio, opus, "microphone", None).await?);
         }
         if video && self.video.is_none() {
             let h264 = RTCRtpCodec {
@@ -197,7 +294,8 @@ impl RtcSession {
                 sdp_fmtp_line: H264_FMTP.to_owned(),
                 rtcp_feedback: vec![],
             };
-            self.video = Some(Outgoing::add(&*self.pc, RtpCodecKind::Video, h264, "camera").await?);
+            let feedback = Some(self.tx.clone());
+            self.video = Some(Outgoing::add(&*self.pc, RtpCodecKind::Video, h264, "camera", feedback).await?);
         }
         Ok(())
     }
@@ -251,6 +349,15 @@ impl RtcSession {
     }
 
     /// Sends one Opus packet lasting `duration` (20 ms in Duet).
+    /// Asks the peer for a keyframe (e.g. the decoder cannot go on without
+    /// one); at most one request goes out per 300 ms.
+    pub async fn request_keyframe(&self) {
+        let remote = self.remote_video.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(remote) = remote {
+            remote.request_keyframe().await;
+        }
+    }
+
     pub async fn send_audio(&self, packet: &[u8], duration: Duration) -> Result<()> {
         self.audio.as_ref().ok_or(Error::NotNegotiated)?.send(packet, duration).await
     }
@@ -300,21 +407,19 @@ impl RtcSession {
             .filter(|p| p.nominated && p.current_round_trip_time > 0.0)
             .map(|p| p.current_round_trip_time * 1000.0)
             .next();
-        let (mut received, mut lost, mut jitter) = (0u64, 0i64, 0f64);
+        let mut jitter = 0f64;
         for stream in report.inbound_rtp_streams() {
             let r = &stream.received_rtp_stream_stats;
-            received += r.packets_received;
-            lost += r.packets_lost.max(0);
             // The stack reports jitter in RTP timestamp units, not seconds.
             let clock = if r.rtp_stream_stats.kind == RtpCodecKind::Video { 90_000.0 } else { 48_000.0 };
             jitter = jitter.max(r.jitter / clock * 1000.0);
         }
+        let now = *self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
         let mut previous = self.previous.lock().unwrap_or_else(|e| e.into_inner());
-        let (new_received, new_lost) = (received.saturating_sub(previous.0), (lost - previous.1).max(0) as u64);
-        *previous = (received, lost);
-        let expected = new_received + new_lost;
-        let loss = if expected == 0 { 0.0 } else { new_lost as f64 / expected as f64 };
-        NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: new_received }
+        let (arrived, missing) = (now.arrived - previous.arrived, now.missing - previous.missing);
+        *previous = now;
+        let loss = if arrived + missing == 0 { 0.0 } else { missing as f64 / (arrived + missing) as f64 };
+        NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: arrived }
     }
 
     pub async fn next_event(&mut self) -> Option<RtcEvent> {
@@ -335,6 +440,8 @@ fn rand_ssrc() -> u32 {
 struct Handler {
     tx: mpsc::UnboundedSender<RtcEvent>,
     channels: Channels,
+    remote_video: RemoteVideoSlot,
+    arrivals: Arrivals,
 }
 
 /// Keeps `dc` for sending and turns its events into session events.
@@ -388,11 +495,14 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let arrivals = self.arrivals.clone();
+        let mut counter = ArrivalCounter::default();
         if track.kind().await == RtpCodecKind::Audio {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 while let Some(event) = track.poll().await {
                     if let TrackRemoteEvent::OnRtpPacket(packet) = event {
+                        count_arrival(&mut counter, &arrivals, packet.header.sequence_number);
                         let _ = tx.send(RtcEvent::Audio(AudioPacketIn {
                             data: packet.payload.to_vec(),
                             sequence_number: packet.header.sequence_number,
@@ -403,23 +513,26 @@ impl PeerConnectionEventHandler for Handler {
             });
             return;
         }
-        let media_ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
+        let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
+        let remote = Arc::new(RemoteVideo { track: Arc::clone(&track), ssrc, last_pli: Mutex::new(None) });
+        *self.remote_video.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&remote));
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let mut assembler = FrameAssembler::default();
             while let Some(event) = track.poll().await {
                 let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
                 let h = &packet.header;
-                let assembled = assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload);
-                match assembled {
-                    Assembled::Nothing => {}
-                    Assembled::Frame { data, rtp_timestamp } => {
-                        let _ = tx.send(RtcEvent::Video(VideoFrameIn { data, rtp_timestamp }));
-                    }
-                    Assembled::Lost => {
-                        let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc };
-                        let _ = track.write_rtcp(vec![Box::new(pli)]).await;
-                        let _ = tx.send(RtcEvent::VideoLost);
+                count_arrival(&mut counter, &arrivals, h.sequence_number);
+                let now = Instant::now();
+                for assembled in assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload, now) {
+                    match assembled {
+                        Assembled::Frame { data, rtp_timestamp } => {
+                            let _ = tx.send(RtcEvent::Video(VideoFrameIn { data, rtp_timestamp }));
+                        }
+                        Assembled::Lost => {
+                            remote.request_keyframe().await;
+                            let _ = tx.send(RtcEvent::VideoLost);
+                        }
                     }
                 }
             }

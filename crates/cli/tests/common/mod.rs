@@ -9,22 +9,30 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+pub mod netlab;
+
 pub struct TestServer {
     _dir: tempfile::TempDir,
     url: String,
+    port: u16,
     handle: ServerHandle,
 }
 
 pub async fn server() -> TestServer {
+    server_on("127.0.0.1").await
+}
+
+/// A server listening on `address` (port chosen by the system).
+pub async fn server_on(address: &str) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::new(dir.path());
-    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.listen = format!("{address}:0").parse().unwrap();
     let server = Server::bind(config).await.unwrap();
     for user in ["alice", "bob", "echo"] {
         duet_server::create_user(&*server.hub().store, user, user, "long enough password").unwrap();
     }
     let url = format!("http://{}", server.local_addr());
-    TestServer { _dir: dir, url, handle: server.spawn() }
+    TestServer { _dir: dir, url, port: server.local_addr().port(), handle: server.spawn() }
 }
 
 impl TestServer {
@@ -76,9 +84,29 @@ pub struct Live {
 
 impl TestServer {
     pub fn live(&self, user: &str, args: &[&str]) -> Live {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_duet-cli"));
+        command.args(["--server", &self.url, "--udp", "127.0.0.1:0"]);
+        self.live_with(command, user, args)
+    }
+
+    /// `duet-cli` run by `command` (e.g. inside a network namespace), reaching
+    /// the server at `server_host` and sending media from `media_host`.
+    pub fn live_at(
+        &self,
+        mut command: Command,
+        server_host: &str,
+        media_host: &str,
+        user: &str,
+        args: &[&str],
+    ) -> Live {
+        command.args(["--server", &format!("http://{server_host}:{}", self.port), "--udp", &format!("{media_host}:0")]);
+        self.live_with(command, user, args)
+    }
+
+    fn live_with(&self, mut command: Command, user: &str, args: &[&str]) -> Live {
         let token = self.handle.hub().signer.issue_token(user, duet_server::now_ms() as u64 + 3_600_000);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_duet-cli"))
-            .args(["--server", &self.url, "--user", user, "--token", &token, "--udp", "127.0.0.1:0"])
+        let mut child = command
+            .args(["--user", user, "--token", &token])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

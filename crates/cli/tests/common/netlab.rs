@@ -1,0 +1,153 @@
+//! A two-host network on this machine with a bad link between them.
+//!
+//! The test process stays in its own namespace ("host A", 10.77.1.2); a fresh
+//! network namespace is "host B" (10.77.2.2). The only path between them is a
+//! pair of TUN devices whose packets this process forwards, dropping and
+//! delaying them as asked — what `tc netem` would do, done in user space
+//! because the kernels this runs on may lack `sch_netem`. Needs root and `ip`
+//! (iproute2).
+
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+pub const HOST_A: &str = "10.77.1.2";
+pub const HOST_B: &str = "10.77.2.2";
+
+/// How the link between the hosts misbehaves, each way.
+#[derive(Debug, Clone, Copy)]
+pub struct Impairment {
+    /// Share of packets dropped, 0–1.
+    pub loss: f64,
+    /// Added one-way delay.
+    pub delay: Duration,
+}
+
+pub struct NetLab {
+    pub namespace: String,
+    stop: Arc<AtomicBool>,
+    /// Packets forwarded and dropped, both ways.
+    pub forwarded: Arc<AtomicU64>,
+    pub dropped: Arc<AtomicU64>,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// Opens a new TUN device `name` (IP packets, no extra header).
+fn open_tun(name: &str) -> Result<File, String> {
+    const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+    #[repr(C)]
+    struct IfReq {
+        name: [u8; libc::IFNAMSIZ],
+        flags: libc::c_short,
+        _pad: [u8; 22],
+    }
+    let file = File::options().read(true).write(true).open("/dev/net/tun").map_err(|e| format!("/dev/net/tun: {e}"))?;
+    let mut request =
+        IfReq { name: [0; libc::IFNAMSIZ], flags: (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short, _pad: [0; 22] };
+    request.name[..name.len()].copy_from_slice(name.as_bytes());
+    // SAFETY: TUNSETIFF reads and writes one `struct ifreq`, which `IfReq` lays out
+    // (name, then the flags at the start of the union, padded to the union's size).
+    let result = unsafe { libc::ioctl(file.as_raw_fd(), TUNSETIFF, &mut request) };
+    if result < 0 {
+        return Err(format!("TUNSETIFF {name}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(file)
+}
+
+impl NetLab {
+    /// Sets the network up, or says why it cannot be (no root, no `ip`, no TUN).
+    pub fn start(impairment: Impairment) -> Result<NetLab, String> {
+        static LABS: AtomicU64 = AtomicU64::new(0);
+        let id = u64::from(std::process::id() % 10_000) * 10 + LABS.fetch_add(1, Ordering::Relaxed) % 10;
+        let namespace = format!("duet-b-{id}");
+        let (tun_a, tun_b) = (format!("duta{id}"), format!("dutb{id}"));
+        ip(&["netns", "add", &namespace])?;
+        let lab = NetLab {
+            namespace: namespace.clone(),
+            stop: Arc::new(AtomicBool::new(false)),
+            forwarded: Arc::new(AtomicU64::new(0)),
+            dropped: Arc::new(AtomicU64::new(0)),
+        };
+        let a = open_tun(&tun_a)?;
+        let b = open_tun(&tun_b)?;
+        ip(&["link", "set", &tun_b, "netns", &namespace])?;
+        ip(&["addr", "add", HOST_A, "peer", HOST_B, "dev", &tun_a])?;
+        ip(&["link", "set", &tun_a, "up"])?;
+        let in_b = |args: &[&str]| {
+            let mut full = vec!["netns", "exec", namespace.as_str(), "ip"];
+            full.extend_from_slice(args);
+            ip(&full)
+        };
+        in_b(&["link", "set", "lo", "up"])?;
+        in_b(&["addr", "add", HOST_B, "peer", HOST_A, "dev", &tun_b])?;
+        in_b(&["link", "set", &tun_b, "up"])?;
+        let (a_out, b_out) = (a.try_clone().map_err(|e| e.to_string())?, b.try_clone().map_err(|e| e.to_string())?);
+        lab.forward(a, b_out, impairment, 1);
+        lab.forward(b, a_out, impairment, 2);
+        Ok(lab)
+    }
+
+    /// Moves packets from `from` to `to`, dropping and delaying them. The
+    /// drops follow a fixed pseudo-random sequence, so every run loses alike.
+    fn forward(&self, mut from: File, mut to: File, impairment: Impairment, seed: u64) {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        let (stop, forwarded, dropped) = (self.stop.clone(), self.forwarded.clone(), self.dropped.clone());
+        std::thread::spawn(move || {
+            let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed;
+            let mut buf = vec![0u8; 65_536];
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(n) = from.read(&mut buf) else { break };
+                // xorshift64*: uniform enough for a loss rate.
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                let roll = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64;
+                if roll < impairment.loss {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                if tx.send((Instant::now() + impairment.delay, buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+        });
+        std::thread::spawn(move || {
+            while let Ok((at, packet)) = rx.recv() {
+                std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                if to.write_all(&packet).is_err() {
+                    break;
+                }
+                forwarded.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+
+    /// `program` as a command run inside host B.
+    pub fn command_in_b(&self, program: &str) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new("ip");
+        command.args(["netns", "exec", &self.namespace, program]);
+        command
+    }
+}
+
+impl Drop for NetLab {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Deleting the namespace removes host B's TUN device; host A's goes with our file handle.
+        let _ = ip(&["netns", "del", &self.namespace]);
+    }
+}

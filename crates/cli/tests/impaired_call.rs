@@ -1,0 +1,72 @@
+//! A call over a bad network: two `duet-cli` processes on two hosts (this
+//! namespace and a fresh one) whose only link loses 5% of packets and delays
+//! each by 50 ms, each way. The call must go on; NACK and PLI repair the
+//! video, FEC and concealment the audio; losses and freezes are reported.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+mod common;
+use common::netlab::{HOST_A, HOST_B, Impairment, NetLab};
+use common::{last_stats, server_on, states};
+
+const BIN: &str = env!("CARGO_BIN_EXE_duet-cli");
+
+fn number(stats: &Value, field: &str) -> f64 {
+    stats[field].as_f64().unwrap_or_else(|| panic!("{field} in {stats}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_over_a_lossy_slow_link_goes_on_and_reports_it() {
+    let lab = match NetLab::start(Impairment { loss: 0.05, delay: Duration::from_millis(50) }) {
+        Ok(lab) => lab,
+        Err(why) => {
+            assert!(std::env::var("CI").is_err(), "CI must be able to build the test network: {why}");
+            eprintln!("skipped: cannot build the test network (needs root and iproute2): {why}");
+            return;
+        }
+    };
+    let server = server_on("0.0.0.0").await;
+    let mut callee = server.live_at(lab.command_in_b(BIN), HOST_A, HOST_B, "bob", &["answer", "--synthetic"]);
+    callee.wait_for("bob online across the link", |l| l["state"] == "prepared").await;
+    let mut caller = server.live_at(
+        tokio::process::Command::new(BIN),
+        HOST_A,
+        HOST_A,
+        "alice",
+        &["call", "bob", "--synthetic", "--duration", "10s"],
+    );
+    let dialed = std::time::Instant::now();
+    caller.wait_for("the call's media", |l| l["event"] == "media").await;
+    eprintln!("media connected {:?} after dialing", dialed.elapsed());
+    let (caller_out, caller_code) = caller.finish().await;
+    let (callee_out, callee_code) = callee.finish().await;
+    let dropped = lab.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let forwarded = lab.forwarded.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("link: {forwarded} packets forwarded, {dropped} dropped");
+
+    assert_eq!((caller_code, callee_code), (0, 0), "the call lasted until the caller hung up");
+    assert!(states(&callee_out).contains(&"ended".to_owned()));
+    assert!(dropped as f64 > 0.03 * (forwarded + dropped) as f64, "the link did lose packets");
+    let (caller_stats, callee_stats) = (last_stats(&caller_out), last_stats(&callee_out));
+    eprintln!("caller: {caller_stats}\ncallee: {callee_stats}");
+    let sides =
+        [("caller", &caller_out, caller_stats, callee_stats), ("callee", &callee_out, callee_stats, caller_stats)];
+    for (who, lines, stats, peer) in sides {
+        let (decoded, sent) = (number(stats, "frames_decoded"), number(peer, "frames_sent"));
+        // Without NACK and PLI the first lost packet would stop the video for good.
+        assert!(decoded >= 0.85 * sent, "{who}: lost video is repaired (decoded {decoded} of {sent})");
+        assert!(number(stats, "last_frame_counter") >= sent - 15.0, "{who}: video still flows at the end: {stats}");
+        // Each report covers one second; over the call the loss shows.
+        let loss = lines.iter().filter(|l| l["event"] == "stats").map(|l| number(l, "loss")).fold(0.0, f64::max);
+        assert!((0.02..0.2).contains(&loss), "{who}: the loss is measured: {loss}");
+        let rtt = number(stats, "rtt_ms");
+        assert!((90.0..250.0).contains(&rtt), "{who}: 2 × 50 ms shows in the RTT: {rtt}");
+        assert!(number(stats, "quality") >= 2.0, "{who}: the network is not rated excellent: {stats}");
+        assert!(stats["freeze_count"].is_u64() && stats["total_freeze_ms"].is_u64(), "{who}: freezes are counted");
+        let repaired = number(stats, "audio_frames_recovered") + number(stats, "audio_frames_concealed");
+        assert!(repaired > 0.0, "{who}: lost audio is rebuilt or concealed: {stats}");
+        assert!(number(stats, "audio_frames_decoded") >= 300.0, "{who}: the voice went on: {stats}");
+    }
+}
