@@ -165,6 +165,7 @@ pub async fn run(
                     CallEvent::State { state, call } => {
                         let mut line = serde_json::to_value(&state).unwrap_or_default();
                         line["event"] = json!("state");
+                        line["at_ms"] = json!(wall_ms());
                         if let Some(call) = &call {
                             line["peer"] = json!(call.peer);
                         }
@@ -185,6 +186,7 @@ pub async fn run(
                             }
                             (CallState::Prepared, Mode::Call { .. }) => return if connected_once { 0 } else { 1 },
                             (CallState::Ringing, Mode::Answer | Mode::Echo) => {
+                                report(json!({"event": "accepted", "at_ms": wall_ms()}));
                                 let _ = manager.accept(options.audio_only).await;
                             }
                             (CallState::Connected, _) => {
@@ -286,7 +288,7 @@ pub async fn run(
                     RtcEvent::Candidate(c) => signal(&manager, m, json!({"candidate": c})),
                     RtcEvent::State(ConnectionState::Connected) => {
                         m.on_connected();
-                        report(json!({"event": "media", "state": "connected"}));
+                        report(json!({"event": "media", "state": "connected", "at_ms": wall_ms()}));
                     }
                     RtcEvent::State(ConnectionState::Failed) => {
                         report(json!({"event": "media", "state": "failed"}));
@@ -300,8 +302,16 @@ pub async fn run(
                         }
                         match m.decoder.decode(&frame.data) {
                             Ok(Some(picture)) => {
+                                if m.stats.frames_decoded == 0 {
+                                    report(json!({"event": "first_frame", "at_ms": wall_ms()}));
+                                }
                                 m.stats.frames_decoded += 1;
-                                m.stats.last_counter = stamp::read(&picture).map(|s| s.counter);
+                                let stamp = stamp::read(&picture);
+                                m.stats.last_counter = stamp.map(|s| s.counter);
+                                if let Some(stamp) = stamp {
+                                    let age = stamp.age_us(duet_media::capture_clock_us());
+                                    m.stats.glass_to_glass_ms.push(age as f32 / 1000.0);
+                                }
                                 m.stats.render.frame_rendered(now_us(), picture.width(), picture.height());
                             }
                             Ok(None) => {}
@@ -390,6 +400,12 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Wall-clock time in ms since the Unix epoch (µs precision), to line up
+/// events of processes on one machine.
+fn wall_ms() -> f64 {
+    duet_media::capture_clock_us() as f64 / 1000.0
 }
 
 async fn send_audio_frame(m: &mut Media, frame: &[i16; FRAME]) {

@@ -23,6 +23,8 @@ pub(crate) struct Stats {
     /// Bytes at the previous report and when it was taken (µs).
     pub previous: Option<(u64, u64, u64)>,
     pub render: RenderStats,
+    /// Glass to glass (capture → decoded here) of every stamped frame, ms.
+    pub glass_to_glass_ms: Vec<f32>,
     pub audio: Option<JitterStats>,
     pub network: NetworkStats,
     pub quality: Quality,
@@ -43,6 +45,14 @@ impl Stats {
         };
         self.previous = Some((self.bytes_sent, self.bytes_received, now_us));
         let audio = self.audio.unwrap_or_default();
+        let mut latencies = self.glass_to_glass_ms.clone();
+        latencies.sort_by(f32::total_cmp);
+        let percentile = |p: f32| {
+            (!latencies.is_empty()).then(|| {
+                let at = ((latencies.len() - 1) as f32 * p).round() as usize;
+                (f64::from(latencies[at]) * 10.0).round() / 10.0
+            })
+        };
         json!({
             "event": "stats",
             "frames_sent": self.frames_sent,
@@ -51,11 +61,13 @@ impl Stats {
             "frames_undecodable": self.frames_undecodable,
             "keyframe_requests": self.keyframe_requests,
             "last_frame_counter": self.last_counter,
-            "fps": (render.fps * 10.0).round() / 10.0,
+            "fps": (f64::from(render.fps) * 10.0).round() / 10.0,
             "width": render.width,
             "height": render.height,
             "freeze_count": render.freeze_count,
             "total_freeze_ms": render.total_freeze_ms,
+            "glass_to_glass_p50_ms": percentile(0.5),
+            "glass_to_glass_p95_ms": percentile(0.95),
             "bitrate_out_kbps": kbps_out,
             "bitrate_in_kbps": kbps_in,
             "audio_packets_sent": self.audio_packets_sent,

@@ -22,6 +22,12 @@ pub struct Stamp {
 impl Stamp {
     const TIME_MASK: u64 = (1 << 48) - 1;
 
+    /// How long ago the frame was captured, given the time now in µs since the
+    /// Unix epoch (see [`crate::capture_clock_us`]; same machine or synchronised clocks).
+    pub fn age_us(&self, now_us: u64) -> u64 {
+        (now_us & Self::TIME_MASK).wrapping_sub(self.captured_us) & Self::TIME_MASK
+    }
+
     fn bits(&self) -> u128 {
         let payload = u128::from(self.counter) | u128::from(self.captured_us & Self::TIME_MASK) << 32;
         payload | u128::from(check(payload)) << 80
@@ -109,6 +115,7 @@ mod tests {
     fn a_stamp_reads_back_exactly() {
         let mut frame = I420Frame::black(320, 180).unwrap();
         let stamp = Stamp { counter: 0xdead_beef, captured_us: 1_764_000_000_123_456 & Stamp::TIME_MASK };
+        assert_eq!(stamp.age_us(1_764_000_000_133_456), 10_000);
         assert!(write(&mut frame, stamp));
         assert_eq!(read(&frame), Some(stamp));
     }

@@ -130,6 +130,10 @@ impl TestServer {
 }
 
 impl Live {
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     /// Waits (up to 20 s) for a line that `matches`, and returns it.
     pub async fn wait_for(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
         let wait = async {

@@ -1,0 +1,138 @@
+//! Call figures between two real `duet-cli` processes through a real server
+//! on loopback (BENCHMARKS.md):
+//!
+//! - accept → first decoded remote frame on each side (DESIGN.md), over
+//!   several 540p15 calls;
+//! - glass to glass (capture → decoded on the other side, from the stamps of
+//!   the synthetic source), frame rate, CPU and resident memory of each side
+//!   during a 720p30 call.
+//!
+//! `cargo bench -p duet-cli --bench call` — `DUET_BENCH_CALLS` (default 5) and
+//! `DUET_BENCH_SECONDS` (default 60) change the counts.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{Live, TestServer, server};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn at_ms(lines: &[Value], matches: impl Fn(&Value) -> bool) -> Option<f64> {
+    lines.iter().find(|l| matches(l)).and_then(|l| l["at_ms"].as_f64())
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Caller and callee, the callee answering first.
+async fn call(server: &TestServer, caller_args: &[&str], callee_args: &[&str]) -> (Live, Live) {
+    let mut callee = server.live("bob", &[&["answer", "--synthetic"], callee_args].concat());
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let caller = server.live("alice", &[&["call", "bob", "--synthetic"], caller_args].concat());
+    (caller, callee)
+}
+
+async fn accept_to_first_frame(server: &TestServer, calls: u64) {
+    println!("accept -> first decoded remote frame, 960x540 at 15 fps, {calls} calls on loopback:");
+    let (mut callee_side, mut caller_side, mut to_media) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..calls {
+        let (caller, callee) = call(server, &["--duration", "2s"], &[]).await;
+        let (caller_out, _) = caller.finish().await;
+        let (callee_out, _) = callee.finish().await;
+        let accepted = at_ms(&callee_out, |l| l["event"] == "accepted").expect("the callee accepted");
+        let first =
+            |lines: &[Value]| at_ms(lines, |l| l["event"] == "first_frame").expect("a frame decoded") - accepted;
+        let media = at_ms(&callee_out, |l| l["event"] == "media").expect("media connected") - accepted;
+        let (caller_ms, callee_ms) = (first(&caller_out), first(&callee_out));
+        if std::env::var_os("DUET_BENCH_TIMELINE").is_some() {
+            for (who, lines) in [("caller", &caller_out), ("callee", &callee_out)] {
+                for line in lines.iter().filter(|l| l["at_ms"].is_f64()) {
+                    let at = line["at_ms"].as_f64().unwrap_or_default() - accepted;
+                    println!("    {at:7.1} ms {who} {} {}", line["event"], line["state"]);
+                }
+            }
+        }
+        println!("  caller {caller_ms:6.1} ms  callee {callee_ms:6.1} ms  (media connected at {media:6.1} ms)");
+        caller_side.push(caller_ms);
+        callee_side.push(callee_ms);
+        to_media.push(media);
+    }
+    println!(
+        "  median: caller {:.1} ms, callee {:.1} ms; media connected {:.1} ms after accept",
+        median(&mut caller_side),
+        median(&mut callee_side),
+        median(&mut to_media)
+    );
+}
+
+/// CPU time (user + system, in clock ticks) and resident memory (kB) of a process.
+fn sample(pid: u32) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some((ticks, rss))
+}
+
+async fn hd_call(server: &TestServer, seconds: u64) {
+    println!("a {seconds} s call, 1280x720 at 30 fps both ways, on loopback:");
+    let duration = format!("{seconds}s");
+    let (mut caller, callee) = call(server, &["--hd", "--duration", &duration], &["--hd"]).await;
+    caller.wait_for("media", |l| l["event"] == "media").await;
+    let pids = [caller.pid(), callee.pid()];
+    // USER_HZ: what /proc counts CPU time in on Linux.
+    let ticks_per_s = 100.0;
+    let start: Vec<_> = pids.iter().map(|&pid| sample(pid).unwrap_or_default()).collect();
+    let mut end = start.clone();
+    let mut peak_rss = [0u64; 2];
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(seconds.saturating_sub(2).max(1)) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for (i, &pid) in pids.iter().enumerate() {
+            if let Some(s) = sample(pid) {
+                peak_rss[i] = peak_rss[i].max(s.1);
+                end[i] = s;
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (caller_out, _) = caller.finish().await;
+    let (callee_out, _) = callee.finish().await;
+    for (i, (who, lines)) in [("caller", &caller_out), ("callee", &callee_out)].into_iter().enumerate() {
+        let stats = lines.iter().rev().find(|l| l["event"] == "stats").expect("stats");
+        let rates: Vec<f64> = lines
+            .iter()
+            .filter(|l| l["event"] == "stats")
+            .filter_map(|l| l["fps"].as_f64())
+            .filter(|&fps| fps > 0.0)
+            .collect();
+        let fps = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+        let cpu = (end[i].0 - start[i].0) as f64 / ticks_per_s / elapsed * 100.0;
+        println!(
+            "  {who}: glass to glass p50 {} ms, p95 {} ms; {fps:.1} fps received, {} frames decoded, {} freezes; \
+             CPU {cpu:.0}% of one core; RSS peak {:.1} MiB",
+            stats["glass_to_glass_p50_ms"],
+            stats["glass_to_glass_p95_ms"],
+            stats["frames_decoded"],
+            stats["freeze_count"],
+            peak_rss[i] as f64 / 1024.0
+        );
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs this once, briefly.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let server = server().await;
+    accept_to_first_frame(&server, if quick { 1 } else { env_number("DUET_BENCH_CALLS", 5) }).await;
+    hd_call(&server, if quick { 4 } else { env_number("DUET_BENCH_SECONDS", 60) }).await;
+}
