@@ -81,7 +81,7 @@ pub struct Options {
 }
 
 /// What the user can do during a call (seed 000's controls).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
     /// Mute (`true`) or unmute the microphone.
     Mute(bool),
@@ -89,16 +89,26 @@ pub enum Control {
     Camera(bool),
     /// Mute (`true`) or unmute the speaker.
     MuteSpeaker(bool),
+    /// Switch to another camera, microphone or speaker (by id or name; `None`: the default one).
+    UseCamera(Option<String>),
+    UseMicrophone(Option<String>),
+    UseSpeaker(Option<String>),
     Hangup,
 }
 
 impl FromStr for Control {
     type Err = String;
 
-    /// `mute`, `unmute`, `camera off`, `camera on`, `speaker off`, `speaker on`, `hangup`.
+    /// `mute`, `unmute`, `camera off`, `camera on`, `speaker off`, `speaker on`,
+    /// `use camera|mic|speaker [NAME]`, `hangup`.
     fn from_str(line: &str) -> Result<Self, String> {
         let words: Vec<&str> = line.split_whitespace().collect();
+        // A device name may have spaces; nothing after the kind means the default device.
+        let name = |skip: usize| Some(words[skip..].join(" ")).filter(|n| !n.is_empty());
         Ok(match words.as_slice() {
+            ["use", "camera", ..] => Control::UseCamera(name(2)),
+            ["use", "mic" | "microphone", ..] => Control::UseMicrophone(name(2)),
+            ["use", "speaker", ..] => Control::UseSpeaker(name(2)),
             ["mute"] => Control::Mute(true),
             ["unmute"] => Control::Mute(false),
             ["camera", "off"] => Control::Camera(false),
@@ -108,7 +118,8 @@ impl FromStr for Control {
             ["hangup"] => Control::Hangup,
             _ => {
                 return Err(format!(
-                    "unknown control \"{}\"; use mute, unmute, camera on|off, speaker on|off or hangup",
+                    "unknown control \"{}\"; use mute, unmute, camera on|off, speaker on|off, \
+                     use camera|mic|speaker [NAME] or hangup",
                     line.trim()
                 ));
             }
@@ -133,18 +144,19 @@ pub async fn run(
     // Ringtone, ringback and the peer's voice all play through the mixer.
     let mixer = Mixer::new();
     let (device_errors_tx, mut device_errors) = mpsc::unbounded_channel();
-    let speaker = match &options.sources.output {
+    let open_speaker = |name: Option<&str>| {
+        let errors = device_errors_tx.clone();
+        Speaker::open(name, mixer.clone(), Box::new(move |e| drop(errors.send(e))))
+    };
+    let mut speaker = match &options.sources.output {
         AudioOutput::Nowhere => None,
-        AudioOutput::Speaker(name) => {
-            let errors = device_errors_tx.clone();
-            match Speaker::open(name.as_deref(), mixer.clone(), Box::new(move |e| drop(errors.send(e)))) {
-                Ok(speaker) => Some(speaker),
-                Err(e) => {
-                    report(device_error(&e, "the peer will not be heard"));
-                    None
-                }
+        AudioOutput::Speaker(name) => match open_speaker(name.as_deref()) {
+            Ok(speaker) => Some(speaker),
+            Err(e) => {
+                report(device_error(&e, "the peer will not be heard"));
+                None
             }
-        }
+        },
     };
     let mut media: Option<Media> = None;
     let mut dialed = false;
@@ -361,7 +373,34 @@ pub async fn run(
                     controls_open = false;
                     continue;
                 };
+                report(json!({"event": "control", "control": format!("{control:?}")}));
                 match control {
+                    Control::UseSpeaker(name) => match open_speaker(name.as_deref()) {
+                        // The new one opens before the old one closes: no gap if it fails.
+                        Ok(new) => {
+                            report(json!({"event": "device", "speaker": new.device.id}));
+                            speaker = Some(new);
+                        }
+                        Err(e) => report(device_error(&e, "the speaker was not changed")),
+                    },
+                    Control::UseMicrophone(name) => {
+                        if let Some(m) = media.as_mut() {
+                            match m.use_microphone(name.as_deref()) {
+                                Ok(id) => report(json!({"event": "device", "microphone": id})),
+                                Err(e) => report(device_error(&e, "the microphone was not changed")),
+                            }
+                            send_room_media(&manager, m);
+                        }
+                    }
+                    Control::UseCamera(name) => {
+                        if let Some(m) = media.as_mut() {
+                            match m.use_camera(name.as_deref(), options.sources.hd) {
+                                Ok(id) => report(json!({"event": "device", "camera": id})),
+                                Err(e) => report(device_error(&e, "the camera was not changed")),
+                            }
+                            send_room_media(&manager, m);
+                        }
+                    }
                     Control::Hangup => {
                         let _ = manager.hangup().await;
                     }
@@ -379,7 +418,6 @@ pub async fn run(
                         }
                     }
                 }
-                report(json!({"event": "control", "control": format!("{control:?}")}));
             }
             Some(error) = device_errors.recv() => {
                 report(device_error(&error, "check the device and the system's sound settings"));
@@ -488,4 +526,23 @@ async fn on_signal(manager: &CallManager, media: &mut Media, payload: Value) -> 
         media.rtc.add_candidate(candidate).await.map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_parse_and_device_names_keep_their_spaces() {
+        assert_eq!("mute".parse(), Ok(Control::Mute(true)));
+        assert_eq!(" camera off ".parse(), Ok(Control::Camera(false)));
+        assert_eq!(
+            "use mic Built-in Microphone".parse(),
+            Ok(Control::UseMicrophone(Some("Built-in Microphone".into())))
+        );
+        assert_eq!("use speaker".parse(), Ok(Control::UseSpeaker(None)));
+        assert_eq!("use camera 0".parse(), Ok(Control::UseCamera(Some("0".into()))));
+        let error = "louder".parse::<Control>().unwrap_err();
+        assert!(error.contains("unknown control \"louder\""), "{error}");
+    }
 }

@@ -7,7 +7,8 @@
 //! ```
 //! Prints one JSON object per line: every call state change and, each second,
 //! the media statistics. Reads in-call controls from standard input, one per
-//! line: `mute`, `unmute`, `camera off`, `camera on`, `speaker off`, `speaker on`, `hangup`.
+//! line: `mute`, `unmute`, `camera off`, `camera on`, `speaker off`, `speaker on`,
+//! `use camera|mic|speaker [NAME]`, `hangup`.
 
 use std::time::Duration;
 

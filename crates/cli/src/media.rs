@@ -23,6 +23,8 @@ use crate::{AudioInput, Options, VideoInput};
 /// so a slow encoder never delays audio or signaling.
 pub(crate) struct VideoPump {
     pub frames: mpsc::Receiver<EncodedFrame>,
+    /// Another camera for the running pipeline.
+    sources: std::sync::mpsc::Sender<Box<dyn VideoSource>>,
     stop: Arc<AtomicBool>,
     /// Camera off: the thread stops capturing until it is turned on again.
     paused: Arc<AtomicBool>,
@@ -37,10 +39,16 @@ impl VideoPump {
         // The first frame the peer can receive must be a keyframe.
         let keyframe = Arc::new(AtomicBool::new(true));
         let (stopped, is_paused, wants_keyframe) = (stop.clone(), paused.clone(), keyframe.clone());
+        let (sources, new_sources) = std::sync::mpsc::channel::<Box<dyn VideoSource>>();
         std::thread::spawn(move || {
             let mut next = std::time::Instant::now();
             while !stopped.load(Ordering::Relaxed) {
                 next += interval;
+                if let Ok(source) = new_sources.try_recv()
+                    && let Err(e) = sender.set_source(source)
+                {
+                    tracing::warn!("the new camera cannot be encoded: {e}");
+                }
                 if !is_paused.load(Ordering::Relaxed) {
                     if wants_keyframe.swap(false, Ordering::Relaxed) {
                         sender.request_keyframe();
@@ -55,7 +63,7 @@ impl VideoPump {
                 std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
             }
         });
-        VideoPump { frames, stop, paused, keyframe }
+        VideoPump { frames, sources, stop, paused, keyframe }
     }
 
     /// The peer lost video: the next frame is a keyframe.
@@ -104,6 +112,9 @@ pub(crate) struct Media {
     pub decoder: H264Decoder,
     pub audio_in: AudioIn,
     pub mic_frames: mpsc::UnboundedReceiver<[i16; FRAME]>,
+    /// Where a (new) microphone delivers, and where running devices report failures.
+    mic_tx: mpsc::UnboundedSender<[i16; FRAME]>,
+    errors: mpsc::UnboundedSender<duet_media::Error>,
     pub opus: OpusEncoder,
     pub stats: Stats,
     /// What the user turned off, and what could not be started.
@@ -111,6 +122,8 @@ pub(crate) struct Media {
     pub camera_off: bool,
     pub camera_failed: bool,
     pub mic_failed: bool,
+    /// The session carries video (a video call, not accepted as audio only).
+    rtc_has_video: bool,
 }
 
 impl Media {
@@ -140,12 +153,15 @@ impl Media {
             decoder: H264Decoder::new().map_err(|e| e.to_string())?,
             audio_in: AudioIn::None,
             mic_frames,
+            mic_tx,
+            errors: errors.clone(),
             opus: OpusEncoder::new(32_000).map_err(|e| e.to_string())?,
             stats: Stats::default(),
             mic_muted: false,
             camera_off: false,
             camera_failed: false,
             mic_failed: false,
+            rtc_has_video: video,
         };
         if echo {
             return Ok(media);
@@ -164,26 +180,55 @@ impl Media {
         }
         media.audio_in = match &options.sources.audio {
             AudioInput::Tone => AudioIn::Tone(ToneSource::new(440.0, 0.3)),
-            AudioInput::Microphone(name) => {
-                let errors = errors.clone();
-                let on_error = Box::new(move |e: duet_media::Error| drop(errors.send(e)));
-                match Microphone::open(
-                    name.as_deref(),
-                    move |frame| {
-                        let _ = mic_tx.send(frame);
-                    },
-                    on_error,
-                ) {
-                    Ok(mic) => AudioIn::Microphone { _device: mic },
-                    Err(e) => {
-                        media.mic_failed = true;
-                        report(device_error(&e, "the call goes on without your voice"));
-                        AudioIn::None
-                    }
+            AudioInput::Microphone(name) => match media.open_microphone(name.as_deref()) {
+                Ok(mic) => AudioIn::Microphone { _device: mic },
+                Err(e) => {
+                    media.mic_failed = true;
+                    report(device_error(&e, "the call goes on without your voice"));
+                    AudioIn::None
                 }
-            }
+            },
         };
         Ok(media)
+    }
+
+    fn open_microphone(&self, name: Option<&str>) -> duet_media::Result<Microphone> {
+        let (frames, errors) = (self.mic_tx.clone(), self.errors.clone());
+        let on_frame = move |frame| {
+            let _ = frames.send(frame);
+        };
+        Microphone::open(name, on_frame, Box::new(move |e| drop(errors.send(e))))
+    }
+
+    /// Switches to another microphone; on failure the current one stays.
+    pub fn use_microphone(&mut self, name: Option<&str>) -> duet_media::Result<String> {
+        let mic = self.open_microphone(name)?;
+        let id = mic.device.id.clone();
+        self.audio_in = AudioIn::Microphone { _device: mic };
+        self.mic_failed = false;
+        Ok(id)
+    }
+
+    /// Switches to another camera; on failure the current one stays. A call
+    /// that had no camera starts sending video.
+    pub fn use_camera(&mut self, name: Option<&str>, hd: bool) -> duet_media::Result<String> {
+        let wanted = if hd { VideoFormat::HD } else { VideoFormat::DEFAULT };
+        let camera = CameraSource::open(name, wanted)?;
+        let id = camera.camera.name.clone();
+        if let Some(pump) = &self.pump {
+            let _ = pump.sources.send(Box::new(camera));
+        } else if let Some(sender) = &mut self.video {
+            sender.set_source(Box::new(camera))?;
+        } else if self.rtc_has_video {
+            let (sender, interval) = sender_for(Box::new(camera), hd)?;
+            self.video = Some(sender);
+            self.interval = interval;
+            if self.connected {
+                self.on_connected();
+            }
+        }
+        self.camera_failed = false;
+        Ok(id)
     }
 
     pub fn frame_interval(&self) -> Duration {
@@ -220,12 +265,17 @@ impl Media {
 /// The chosen video source behind the sending pipeline, with its frame interval.
 /// `hd` asks for 1280x720 at 30 fps instead of the seed's 960x540 at 15.
 fn open_video(input: &VideoInput, hd: bool) -> duet_media::Result<(VideoSender, Duration)> {
-    let (wanted, settings) =
-        if hd { (VideoFormat::HD, EncoderSettings::HD) } else { (VideoFormat::DEFAULT, EncoderSettings::DEFAULT) };
+    let wanted = if hd { VideoFormat::HD } else { VideoFormat::DEFAULT };
     let source: Box<dyn VideoSource> = match input {
         VideoInput::Synthetic => Box::new(SyntheticSource::new(wanted)?),
         VideoInput::Camera(name) => Box::new(CameraSource::open(name.as_deref(), wanted)?),
     };
+    sender_for(source, hd)
+}
+
+/// The sending pipeline for `source`, encoding at its size and rate.
+fn sender_for(source: Box<dyn VideoSource>, hd: bool) -> duet_media::Result<(VideoSender, Duration)> {
+    let settings = if hd { EncoderSettings::HD } else { EncoderSettings::DEFAULT };
     // A camera may have settled on another size or rate.
     let format = source.format();
     let settings = EncoderSettings { width: format.width, height: format.height, fps: format.fps, ..settings };

@@ -61,7 +61,7 @@ async fn an_audio_only_call_sends_no_video_either_way() {
     let caller = server.live("alice", &["call", "bob", "--synthetic", "--audio-only", "--duration", "3s"]);
     let (caller_out, caller_code) = caller.finish().await;
     let (callee_out, callee_code) = callee.finish().await;
-    assert_eq!((caller_code, callee_code), (0, 0));
+    assert_eq!((caller_code, callee_code), (0, 0), "{caller_out:#?} {callee_out:#?}");
     for (who, lines) in [("caller", &caller_out), ("callee", &callee_out)] {
         let stats = last_stats(lines);
         assert_eq!((count(stats, "frames_sent"), count(stats, "frames_decoded")), (0, 0), "{who}: {stats}");
@@ -92,4 +92,38 @@ async fn without_a_camera_the_caller_is_told_and_the_call_goes_on_with_audio() {
     assert_eq!(count(callee_stats, "frames_decoded"), 0, "{callee_stats}");
     assert!(count(caller_stats, "frames_decoded") > 0, "the caller still sees the callee: {caller_stats}");
     assert!(count(callee_stats, "audio_frames_decoded") >= 75, "the callee hears the caller: {callee_stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_to_a_device_that_fails_keeps_the_current_one() {
+    let server = server().await;
+    let mut callee = server.live("bob", &["answer", "--synthetic"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let mut caller = server.live("alice", &["call", "bob", "--synthetic"]);
+    caller.wait_for("media", |l| l["event"] == "media" && l["state"] == "connected").await;
+
+    caller.control("use mic no such microphone").await;
+    let error = caller.wait_for("the microphone error", |l| l["event"] == "error").await;
+    assert_eq!(error["code"], -1302, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("\"no such microphone\""), "{error}");
+    assert!(error["message"].as_str().unwrap().contains("was not changed"), "{error}");
+    if duet_media::cameras().is_ok_and(|cameras| cameras.is_empty()) {
+        caller.control("use camera").await;
+        let error = caller.wait_for("the camera error", |l| l["event"] == "error").await;
+        assert_eq!(error["code"], -1301, "{error}");
+    }
+    caller.control("use speaker").await;
+    caller.control("use").await;
+    caller
+        .wait_for("the bad control's error", |l| l["message"].as_str().is_some_and(|m| m.contains("unknown control")))
+        .await;
+
+    let before = caller.stats().await;
+    let after = caller.stats().await;
+    for field in ["frames_sent", "audio_packets_sent"] {
+        assert!(count(&after, field) > count(&before, field), "{field} goes on with the old device: {after}");
+    }
+    caller.control("hangup").await;
+    assert_eq!(caller.finish().await.1, 0);
+    assert_eq!(callee.finish().await.1, 0);
 }

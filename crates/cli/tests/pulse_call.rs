@@ -16,6 +16,9 @@ use common::server;
 /// Not a pitch of the ringtone (660, 880 Hz), the ringback (450 Hz) or the synthetic tone (440 Hz).
 const TONE: f32 = 1000.0;
 
+/// The tests share the virtual devices: one at a time.
+static DEVICES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn virtual_devices() -> bool {
     let found = input_devices().is_ok_and(|inputs| inputs.iter().any(|d| d.id == "vmic"));
     if !found {
@@ -54,13 +57,18 @@ async fn play_into_microphone() -> tokio::process::Child {
 
 /// The strongest 1 kHz level over 200 ms windows of what `vspeaker` plays, for `listen`.
 fn loudest_tone_on_the_speaker(frames: &mpsc::Receiver<[i16; FRAME]>, listen: Duration) -> f32 {
+    loudest(frames, TONE, listen)
+}
+
+/// The strongest level of `frequency` over 200 ms windows of `frames`, for `listen`.
+fn loudest(frames: &mpsc::Receiver<[i16; FRAME]>, frequency: f32, listen: Duration) -> f32 {
     let deadline = Instant::now() + listen;
     let (mut window, mut best) = (Vec::new(), 0.0f32);
     while Instant::now() < deadline {
         let Ok(frame) = frames.recv_timeout(Duration::from_millis(500)) else { continue };
         window.extend_from_slice(&frame);
         if window.len() >= 10 * FRAME {
-            best = best.max(tone_amplitude(&window, TONE));
+            best = best.max(tone_amplitude(&window, frequency));
             window.clear();
         }
     }
@@ -72,6 +80,7 @@ async fn a_tone_into_the_callers_microphone_comes_out_of_the_callees_speaker() {
     if !virtual_devices() {
         return;
     }
+    let _devices = DEVICES.lock().await;
     let (tx, frames) = mpsc::channel();
     let on_frame = move |frame| {
         let _ = tx.send(frame);
@@ -101,4 +110,50 @@ async fn a_tone_into_the_callers_microphone_comes_out_of_the_callees_speaker() {
         during > 0.1,
         "1 kHz from the caller's microphone reached the callee's speaker at {during:.3} (sent at 0.4)"
     );
+}
+
+/// What a PulseAudio source hears, 20 ms at a time, until dropped.
+fn listen(source: &str) -> (Microphone, mpsc::Receiver<[i16; FRAME]>) {
+    let (tx, frames) = mpsc::channel();
+    let on_frame = move |frame| {
+        let _ = tx.send(frame);
+    };
+    (Microphone::open(Some(source), on_frame, Box::new(|e| panic!("{e}"))).unwrap(), frames)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callee_moves_the_call_to_another_speaker() {
+    if !virtual_devices() {
+        return;
+    }
+    let _devices = DEVICES.lock().await;
+    let (_first, on_first) = listen("vspeaker.monitor");
+    let (_second, on_second) = listen("vmic");
+    let server = server().await;
+    let mut callee = server.live("bob", &["answer", "--synthetic", "--speaker", "vspeaker"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    // The caller sends the synthetic 440 Hz tone.
+    let mut caller = server.live("alice", &["call", "bob", "--synthetic"]);
+    callee.wait_for("media", |l| l["event"] == "media" && l["state"] == "connected").await;
+    let before = tokio::task::block_in_place(|| loudest(&on_first, 440.0, Duration::from_secs(3)));
+
+    callee.control("use speaker vmic_feed").await;
+    let switched = callee.wait_for("the new speaker", |l| l["event"] == "device").await;
+    assert_eq!(switched["speaker"], "vmic_feed");
+    // Let what the old speaker had buffered play out, then listen to both.
+    tokio::task::block_in_place(|| {
+        std::thread::sleep(Duration::from_secs(2));
+        while on_first.try_recv().is_ok() || on_second.try_recv().is_ok() {}
+    });
+    let (old, new) = tokio::task::block_in_place(|| {
+        let new = loudest(&on_second, 440.0, Duration::from_secs(2));
+        (loudest(&on_first, 440.0, Duration::from_millis(100)), new)
+    });
+    eprintln!("440 Hz: {before:.3} on the first speaker; after the switch {old:.3} there and {new:.3} on the second");
+    caller.control("hangup").await;
+    assert_eq!(caller.finish().await.1, 0);
+    assert_eq!(callee.finish().await.1, 0);
+    assert!(before > 0.1, "the peer's tone played on the first speaker: {before:.3}");
+    assert!(new > 0.1, "after the switch it plays on the second: {new:.3}");
+    assert!(old < 0.01, "and no longer on the first: {old:.3}");
 }

@@ -3,7 +3,7 @@
 
 use duet_frame::{FrameProcessor, I420Frame};
 
-use crate::{EncodedFrame, H264Encoder, Result, VideoSource};
+use crate::{EncodedFrame, EncoderSettings, H264Encoder, Result, VideoSource};
 
 /// What one captured frame became.
 pub struct Captured {
@@ -28,6 +28,21 @@ impl VideoSender {
     /// (seed 000's `onProcessVideoFrame`).
     pub fn set_processor(&mut self, processor: Option<Box<dyn FrameProcessor>>) {
         self.processor = processor;
+    }
+
+    /// Switches to another source (another camera) between two frames. A
+    /// source of another size gets an encoder of that size; the next frame is
+    /// a keyframe either way.
+    pub fn set_source(&mut self, source: Box<dyn VideoSource>) -> Result<()> {
+        let format = source.format();
+        let settings = self.encoder.settings();
+        if (format.width, format.height) != (settings.width, settings.height) {
+            let resized = EncoderSettings { width: format.width, height: format.height, fps: format.fps, ..settings };
+            self.encoder = H264Encoder::new(resized)?;
+        }
+        self.source = source;
+        self.encoder.request_keyframe();
+        Ok(())
     }
 
     /// The peer asked for a keyframe (PLI/FIR).

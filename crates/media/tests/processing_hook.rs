@@ -38,3 +38,22 @@ fn the_beauty_filter_runs_before_preview_and_encode() {
     let rows = stamp::stamp_height(plain.width()) * plain.width() as usize;
     assert_eq!(captured.preview.y()[rows..], plain.y()[rows..]);
 }
+
+#[test]
+fn switching_to_a_source_of_another_size_goes_on_with_a_keyframe_of_that_size() {
+    let mut sender = VideoSender::new(
+        Box::new(SyntheticSource::new(VideoFormat::DEFAULT).unwrap()),
+        H264Encoder::new(EncoderSettings::DEFAULT).unwrap(),
+    );
+    let mut decoder = H264Decoder::new().unwrap();
+    for _ in 0..3 {
+        decoder.decode(&sender.capture().unwrap().encoded.unwrap().data).unwrap();
+    }
+    // Another camera, mid-call: 1280x720.
+    sender.set_source(Box::new(SyntheticSource::new(VideoFormat::HD).unwrap())).unwrap();
+    let encoded = sender.capture().unwrap().encoded.unwrap();
+    assert!(encoded.keyframe, "the first frame of the new source is a keyframe");
+    let decoded = decoder.decode(&encoded.data).unwrap().unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (1280, 720));
+    assert_eq!(stamp::read(&decoded).map(|s| s.counter), Some(0), "the new source's first frame");
+}
