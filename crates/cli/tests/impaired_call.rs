@@ -55,8 +55,9 @@ async fn a_call_over_a_lossy_slow_link_goes_on_and_reports_it() {
         [("caller", &caller_out, caller_stats, callee_stats), ("callee", &callee_out, callee_stats, caller_stats)];
     for (who, lines, stats, peer) in sides {
         let (decoded, sent) = (number(stats, "frames_decoded"), number(peer, "frames_sent"));
-        // Without NACK and PLI the first lost packet would stop the video for good.
-        assert!(decoded >= 0.85 * sent, "{who}: lost video is repaired (decoded {decoded} of {sent})");
+        // Without NACK and PLI the first lost packet stopped the video for good (0 decoded).
+        // Alone this decodes 93–100%; in the full suite on two busy cores, 85% was seen.
+        assert!(decoded >= 0.75 * sent, "{who}: lost video is repaired (decoded {decoded} of {sent})");
         assert!(number(stats, "last_frame_counter") >= sent - 15.0, "{who}: video still flows at the end: {stats}");
         // Each report covers one second; over the call the loss shows.
         let loss = lines.iter().filter(|l| l["event"] == "stats").map(|l| number(l, "loss")).fold(0.0, f64::max);
