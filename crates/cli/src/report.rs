@@ -37,7 +37,8 @@ impl Stats {
     pub fn line(&mut self, now_us: u64) -> Value {
         let render = self.render.snapshot(now_us);
         let (kbps_out, kbps_in) = match self.previous {
-            Some((sent, received, at)) if now_us > at => {
+            // Rates over less than half a second (the report at hangup) would mislead.
+            Some((sent, received, at)) if now_us > at + 500_000 => {
                 let kbps = |bytes: u64| ((bytes * 8_000) as f64 / (now_us - at) as f64).round();
                 (kbps(self.bytes_sent - sent), kbps(self.bytes_received - received))
             }

