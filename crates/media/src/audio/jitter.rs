@@ -2,8 +2,10 @@
 //! at all; playout takes one 20 ms frame at a time on its own clock.
 //!
 //! The buffer holds `target` frames before it starts to play. A missing
-//! packet is rebuilt from the next packet's in-band FEC when that one is
-//! already here, otherwise Opus conceals it. After a run of missing packets it
+//! packet with later ones already here is lost: it is rebuilt from the next
+//! packet's in-band FEC when that one is here, otherwise Opus conceals it.
+//! With nothing later here it is only late: concealment fills the time and
+//! the packet still plays when it comes. After a run of missing packets it
 //! goes quiet and buffers again; when packets pile up beyond what jitter
 //! explains (e.g. after a stall) the oldest are dropped so delay stays low.
 
@@ -98,10 +100,17 @@ impl JitterBuffer {
             self.concealed_in_row = 0;
             self.stats.decoded += 1;
             self.decoder.decode(&packet).ok()
-        } else if self.packets.is_empty() && self.concealed_in_row >= MAX_CONCEALED {
-            // The stream stopped (mute, hold, a long outage): buffer again.
-            self.next = None;
-            return None;
+        } else if self.packets.is_empty() {
+            // Nothing newer has come either: the packet is late, not lost (the network or
+            // this machine stalled). Fill the time without moving on, so it still plays
+            // when it comes; after a long silence (mute, hold, an outage) buffer again.
+            if self.concealed_in_row >= MAX_CONCEALED {
+                self.next = None;
+                return None;
+            }
+            self.concealed_in_row += 1;
+            self.stats.concealed += 1;
+            return Some(self.decoder.conceal().unwrap_or([0; FRAME]));
         } else if let Some(following) = self.packets.get(&(next + 1)) {
             self.stats.recovered += 1;
             self.decoder.recover(following).ok()
@@ -179,6 +188,23 @@ mod tests {
         let stats = buffer.stats();
         assert_eq!((stats.decoded, stats.recovered, stats.concealed), (9, 2, 1), "{stats:?}");
         assert!(tone_amplitude(&played[4 * FRAME..], 440.0) > 0.25, "the tone goes on through the losses");
+    }
+
+    #[test]
+    fn a_packet_that_is_only_late_still_plays_after_the_gap_is_filled() {
+        let packets = packets(6);
+        let mut buffer = JitterBuffer::new(1).unwrap();
+        buffer.push(0, packets[0].clone());
+        assert!(buffer.pop().is_some());
+        // A stall: playout wants two frames before packet 1 arrives.
+        assert!(buffer.pop().is_some());
+        assert!(buffer.pop().is_some());
+        buffer.push(1, packets[1].clone());
+        buffer.push(2, packets[2].clone());
+        assert!(buffer.pop().is_some());
+        assert!(buffer.pop().is_some());
+        let stats = buffer.stats();
+        assert_eq!((stats.decoded, stats.concealed, stats.late), (3, 2, 0), "{stats:?}");
     }
 
     #[test]
