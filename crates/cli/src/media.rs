@@ -117,11 +117,9 @@ pub(crate) struct Media {
     errors: mpsc::UnboundedSender<duet_media::Error>,
     pub opus: OpusEncoder,
     pub stats: Stats,
-    /// What the user turned off, and what could not be started.
+    /// What the user turned off (what could not start shows as no source at all).
     pub mic_muted: bool,
     pub camera_off: bool,
-    pub camera_failed: bool,
-    pub mic_failed: bool,
     /// The session carries video (a video call, not accepted as audio only).
     rtc_has_video: bool,
 }
@@ -159,8 +157,6 @@ impl Media {
             stats: Stats::default(),
             mic_muted: false,
             camera_off: false,
-            camera_failed: false,
-            mic_failed: false,
             rtc_has_video: video,
         };
         if echo {
@@ -173,7 +169,6 @@ impl Media {
                     media.interval = interval;
                 }
                 Err(e) => {
-                    media.camera_failed = true;
                     report(device_error(&e, "the call goes on without video"));
                 }
             }
@@ -183,7 +178,6 @@ impl Media {
             AudioInput::Microphone(name) => match media.open_microphone(name.as_deref()) {
                 Ok(mic) => AudioIn::Microphone { _device: mic },
                 Err(e) => {
-                    media.mic_failed = true;
                     report(device_error(&e, "the call goes on without your voice"));
                     AudioIn::None
                 }
@@ -205,7 +199,6 @@ impl Media {
         let mic = self.open_microphone(name)?;
         let id = mic.device.id.clone();
         self.audio_in = AudioIn::Microphone { _device: mic };
-        self.mic_failed = false;
         Ok(id)
     }
 
@@ -227,7 +220,6 @@ impl Media {
                 self.on_connected();
             }
         }
-        self.camera_failed = false;
         Ok(id)
     }
 
