@@ -20,7 +20,7 @@ mod y4m;
 
 pub use camera::{CameraInfo, CameraSource, cameras};
 pub use error::{Device, Error, Result};
-pub use h264::{EncodedFrame, EncoderSettings, H264Decoder, H264Encoder};
+pub use h264::{EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, MIN_VIDEO_BITRATE_BPS};
 pub use pipeline::{Captured, VideoSender};
 pub use render_stats::{RenderSnapshot, RenderStats};
 pub use source::{SyntheticSource, VideoFormat, VideoSource, capture_clock_us};

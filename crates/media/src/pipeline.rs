@@ -37,12 +37,23 @@ impl VideoSender {
         let format = source.format();
         let settings = self.encoder.settings();
         if (format.width, format.height) != (settings.width, settings.height) {
-            let resized = EncoderSettings { width: format.width, height: format.height, fps: format.fps, ..settings };
+            let resized = EncoderSettings {
+                width: format.width,
+                height: format.height,
+                fps: format.fps,
+                bitrate_bps: self.encoder.max_bitrate_bps(),
+            };
             self.encoder = H264Encoder::new(resized)?;
+            self.encoder.set_bitrate(settings.bitrate_bps);
         }
         self.source = source;
         self.encoder.request_keyframe();
         Ok(())
+    }
+
+    /// The video bitrate to aim at from the next frame (the network's estimate).
+    pub fn set_bitrate(&mut self, bps: u32) {
+        self.encoder.set_bitrate(bps);
     }
 
     /// The peer asked for a keyframe (PLI/FIR).

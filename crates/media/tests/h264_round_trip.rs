@@ -114,3 +114,34 @@ fn odd_and_mismatched_sizes_are_refused() {
     let err = encoder.encode(&wrong).unwrap_err().to_string();
     assert!(err.contains("640x360") && err.contains("960x540"), "{err}");
 }
+
+/// Bytes the encoder produced over `frames` frames of `source`.
+fn encoded_bytes(encoder: &mut H264Encoder, source: &mut SyntheticSource, frames: u32) -> usize {
+    (0..frames).filter_map(|_| encoder.encode(&source.next_frame().unwrap()).unwrap()).map(|e| e.data.len()).sum()
+}
+
+#[test]
+fn the_bitrate_follows_a_new_target_during_a_call() {
+    let settings = EncoderSettings::DEFAULT;
+    let mut source = SyntheticSource::new(VideoFormat::DEFAULT).unwrap();
+    let mut encoder = H264Encoder::new(settings).unwrap();
+    let full = kbps(encoded_bytes(&mut encoder, &mut source, 45), 45, 15.0);
+
+    // The network estimate fell to 300 kbps: one second to settle, then 3 s measured.
+    encoder.set_bitrate(300_000);
+    assert_eq!(encoder.settings().bitrate_bps, 300_000);
+    encoded_bytes(&mut encoder, &mut source, 15);
+    let low = kbps(encoded_bytes(&mut encoder, &mut source, 45), 45, 15.0);
+
+    // It recovered: back up, but never above what the encoder was created with.
+    encoder.set_bitrate(5_000_000);
+    assert_eq!(encoder.settings().bitrate_bps, settings.bitrate_bps);
+    encoded_bytes(&mut encoder, &mut source, 15);
+    let back = kbps(encoded_bytes(&mut encoder, &mut source, 45), 45, 15.0);
+    eprintln!("850 kbps → {full:.0}; 300 kbps → {low:.0}; back to 850 kbps → {back:.0}");
+    assert!((200.0..=380.0).contains(&low), "at a 300 kbps target the stream ran at {low:.0} kbps");
+    assert!(back > 1.8 * low, "raising the target raised the rate again: {back:.0} kbps");
+
+    encoder.set_bitrate(1_000);
+    assert_eq!(encoder.settings().bitrate_bps, duet_media::MIN_VIDEO_BITRATE_BPS, "a floor holds");
+}
