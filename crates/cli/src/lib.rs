@@ -425,6 +425,7 @@ pub async fn run(
             _ = stats_tick.tick() => {
                 if let Some(m) = media.as_mut().filter(|m| m.connected) {
                     m.stats.network = m.rtc.network_stats().await;
+                    m.follow_estimate();
                     m.stats.quality = quality::rate(&m.stats.network);
                     m.stats.audio = mixer.voice_stats();
                     // Each side shows both qualities (seed 004).

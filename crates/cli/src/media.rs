@@ -2,14 +2,14 @@
 //! (camera or pattern, microphone or tone) and what it received.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use duet_client::CallInfo;
 use duet_media::audio::{FRAME, Microphone, OpusEncoder, ToneSource};
 use duet_media::{
-    CameraSource, EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, SyntheticSource, VideoFormat, VideoSender,
-    VideoSource,
+    CameraSource, EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, MIN_VIDEO_BITRATE_BPS, SyntheticSource,
+    VideoFormat, VideoSender, VideoSource,
 };
 use duet_protocol::CallType;
 use duet_rtc::{RtcSession, SessionConfig};
@@ -18,6 +18,30 @@ use tokio::sync::mpsc;
 
 use crate::report::Stats;
 use crate::{AudioInput, Options, VideoInput};
+
+/// Opus's bitrate, and what its packets take on the wire with their headers
+/// (50 a second).
+const AUDIO_BITRATE_BPS: i32 = 32_000;
+const AUDIO_WIRE_BPS: f64 = 48_000.0;
+/// The share of the network estimate that audio and video may fill; the rest
+/// is headroom for retransmissions and packet headers.
+const ESTIMATE_SHARE: f64 = 0.9;
+
+/// What the congestion controller starts at and never exceeds, for a video
+/// encoder that sends at most `video_bps`.
+fn send_budget(video_bps: u32) -> u32 {
+    ((f64::from(video_bps) + AUDIO_WIRE_BPS) / ESTIMATE_SHARE) as u32
+}
+
+/// How much faster than the previous second's the video may get: an estimate
+/// that climbs faster than this overshoots a narrow link before the delay
+/// detector sees its queue, and the losses that follow knock it to the floor.
+const VIDEO_RAMP: f64 = 1.15;
+
+/// The video bitrate that fits in the network estimate `target_bps`.
+fn video_budget(target_bps: f64) -> u32 {
+    (target_bps * ESTIMATE_SHARE - AUDIO_WIRE_BPS).max(0.0) as u32
+}
 
 /// Captures and encodes video on a thread of its own, paced at the frame rate,
 /// so a slow encoder never delays audio or signaling.
@@ -29,6 +53,8 @@ pub(crate) struct VideoPump {
     /// Camera off: the thread stops capturing until it is turned on again.
     paused: Arc<AtomicBool>,
     keyframe: Arc<AtomicBool>,
+    /// The bitrate the encoder should aim at (follows the network estimate).
+    bitrate: Arc<AtomicU32>,
 }
 
 impl VideoPump {
@@ -38,7 +64,9 @@ impl VideoPump {
         let paused = Arc::new(AtomicBool::new(false));
         // The first frame the peer can receive must be a keyframe.
         let keyframe = Arc::new(AtomicBool::new(true));
+        let bitrate = Arc::new(AtomicU32::new(sender.bitrate_bps()));
         let (stopped, is_paused, wants_keyframe) = (stop.clone(), paused.clone(), keyframe.clone());
+        let target_bitrate = bitrate.clone();
         let (sources, new_sources) = std::sync::mpsc::channel::<Box<dyn VideoSource>>();
         std::thread::spawn(move || {
             let mut next = std::time::Instant::now();
@@ -48,6 +76,10 @@ impl VideoPump {
                     && let Err(e) = sender.set_source(source)
                 {
                     tracing::warn!("the new camera cannot be encoded: {e}");
+                }
+                let bps = target_bitrate.load(Ordering::Relaxed);
+                if bps != sender.bitrate_bps() {
+                    sender.set_bitrate(bps);
                 }
                 if !is_paused.load(Ordering::Relaxed) {
                     if wants_keyframe.swap(false, Ordering::Relaxed) {
@@ -63,7 +95,12 @@ impl VideoPump {
                 std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
             }
         });
-        VideoPump { frames, sources, stop, paused, keyframe }
+        VideoPump { frames, sources, stop, paused, keyframe, bitrate }
+    }
+
+    /// The encoder aims at `bps` from the next frame.
+    pub fn set_bitrate(&self, bps: u32) {
+        self.bitrate.store(bps, Ordering::Relaxed);
     }
 
     /// The peer lost video: the next frame is a keyframe.
@@ -122,6 +159,8 @@ pub(crate) struct Media {
     pub camera_off: bool,
     /// The session carries video (a video call, not accepted as audio only).
     rtc_has_video: bool,
+    /// The video encoder's bitrate when the network allows it all.
+    max_video_bps: u32,
 }
 
 impl Media {
@@ -136,7 +175,10 @@ impl Media {
         report: &mut impl FnMut(Value),
     ) -> Result<Media, String> {
         let video = call.call_type == CallType::Video && !options.audio_only;
-        let config = SessionConfig { udp_addrs: options.udp_addrs.clone(), video };
+        let max_video_bps =
+            if options.sources.hd { EncoderSettings::HD.bitrate_bps } else { EncoderSettings::DEFAULT.bitrate_bps };
+        let max_bitrate_bps = send_budget(if video { max_video_bps } else { 0 });
+        let config = SessionConfig { udp_addrs: options.udp_addrs.clone(), video, max_bitrate_bps };
         let rtc = RtcSession::new(config).await.map_err(|e| e.to_string())?;
         let (mic_tx, mic_frames) = mpsc::unbounded_channel();
         let mut media = Media {
@@ -153,7 +195,8 @@ impl Media {
             mic_frames,
             mic_tx,
             errors: errors.clone(),
-            opus: OpusEncoder::new(32_000).map_err(|e| e.to_string())?,
+            opus: OpusEncoder::new(AUDIO_BITRATE_BPS).map_err(|e| e.to_string())?,
+            max_video_bps,
             stats: Stats::default(),
             mic_muted: false,
             camera_off: false,
@@ -243,6 +286,23 @@ impl Media {
             let pump = VideoPump::start(sender, self.interval);
             pump.set_paused(self.camera_off);
             self.pump = Some(pump);
+        }
+    }
+
+    /// Video follows the congestion controller's estimate (read once a second
+    /// with the stats): the encoder gets what is left after audio and headroom,
+    /// at once when it falls and at most 15% a second when it rises.
+    pub fn follow_estimate(&mut self) {
+        let Some(target) = self.stats.network.target_bitrate_bps else { return };
+        let mut bps = video_budget(target).clamp(MIN_VIDEO_BITRATE_BPS, self.max_video_bps);
+        if let Some(previous) = self.stats.video_bitrate_bps {
+            bps = bps.min((f64::from(previous) * VIDEO_RAMP) as u32);
+        }
+        self.stats.video_bitrate_bps = Some(bps);
+        if let Some(pump) = &self.pump {
+            pump.set_bitrate(bps);
+        } else if let Some(sender) = &mut self.video {
+            sender.set_bitrate(bps);
         }
     }
 

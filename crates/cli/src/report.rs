@@ -30,6 +30,8 @@ pub(crate) struct Stats {
     pub quality: Quality,
     /// What the peer reported of its own network quality.
     pub peer_quality: Option<Quality>,
+    /// The video encoder's target, once it follows the network estimate.
+    pub video_bitrate_bps: Option<u32>,
 }
 
 impl Stats {
@@ -71,6 +73,8 @@ impl Stats {
             "glass_to_glass_p95_ms": percentile(0.95),
             "bitrate_out_kbps": kbps_out,
             "bitrate_in_kbps": kbps_in,
+            "target_bitrate_kbps": self.network.target_bitrate_bps.map(|bps| (bps / 1000.0).round()),
+            "video_bitrate_kbps": self.video_bitrate_bps.map(|bps| bps / 1000),
             "audio_packets_sent": self.audio_packets_sent,
             "audio_packets_received": self.audio_packets_received,
             "audio_frames_decoded": audio.decoded,

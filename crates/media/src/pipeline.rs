@@ -56,6 +56,11 @@ impl VideoSender {
         self.encoder.set_bitrate(bps);
     }
 
+    /// The encoder's current target bitrate.
+    pub fn bitrate_bps(&self) -> u32 {
+        self.encoder.settings().bitrate_bps
+    }
+
     /// The peer asked for a keyframe (PLI/FIR).
     pub fn request_keyframe(&mut self) {
         self.encoder.request_keyframe();

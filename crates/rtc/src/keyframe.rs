@@ -3,7 +3,8 @@
 //! Inbound RTCP ends at the last interceptor unless one marks it for the
 //! application. This one sits last in the chain, after NACK, reports and the
 //! rest have read everything, and marks only keyframe requests: the encoder
-//! is the one thing that can answer them.
+//! is the one thing that can answer them. Attributes other interceptors
+//! attached (the bitrate estimate) go on, on an empty RTCP carrier.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -38,11 +39,14 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
         if let Packet::Rtcp(packets) = &mut msg.message.packet {
             packets.retain(|p| is_keyframe_request(p.as_ref()));
-            if packets.is_empty() {
+            if !packets.is_empty() {
+                msg.message.add(Attribute::DeliverToApplication);
+            } else if msg.message.attributes.is_empty() {
                 // Everything else is the interceptors' business, and they have seen it.
                 return Ok(());
             }
-            msg.message.add(Attribute::DeliverToApplication);
+            // What is left is an empty carrier of what an interceptor says beyond
+            // the chain (the congestion controller's new estimate): it goes on.
         }
         self.reads.push_back(msg);
         Ok(())

@@ -10,6 +10,7 @@
 //! `duet-media`.
 
 mod assemble;
+mod bwe;
 mod error;
 mod keyframe;
 pub mod messages;

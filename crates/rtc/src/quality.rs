@@ -17,6 +17,9 @@ pub struct NetworkStats {
     pub jitter_ms: f64,
     /// Packets received from the peer since the previous sample.
     pub packets_received: u64,
+    /// What the congestion controller says this side may send (bits/s), once
+    /// the peer's feedback has moved it.
+    pub target_bitrate_bps: Option<f64>,
 }
 
 /// Counts the peer's packets as they first arrive, per stream: a jump in
@@ -81,7 +84,7 @@ mod tests {
     }
 
     fn stats(rtt: f64, loss: f64, jitter: f64) -> NetworkStats {
-        NetworkStats { rtt_ms: Some(rtt), loss, jitter_ms: jitter, packets_received: 100 }
+        NetworkStats { rtt_ms: Some(rtt), loss, jitter_ms: jitter, packets_received: 100, target_bitrate_bps: None }
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Registry, Slot};
+use rtc::interceptor::{
+    CongestionControlBuilder, NackGeneratorBuilder, NackResponderBuilder, Registry, Slot, TwccSenderBuilder,
+};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::interceptor_registry::{
@@ -30,6 +32,7 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::assemble::{Assembled, FrameAssembler};
+use crate::bwe::Estimator;
 use crate::keyframe::{self, KeyframeRequests};
 use crate::messages::{Channel, CustomMessage, MessageError, QUALITY_COMMAND, SendLimiter};
 use crate::quality::{ArrivalCounter, ArrivalTotals, NetworkStats};
@@ -48,23 +51,42 @@ const PLI_INTERVAL: Duration = Duration::from_millis(300);
 /// How often the receiver asks again for a missing packet (webrtc's default
 /// is 100 ms): a retransmission then lands about one round trip after the loss.
 const NACK_INTERVAL: Duration = Duration::from_millis(30);
+/// How many times one missing packet is asked for: at this pace that spans
+/// 90 ms, about one round trip on a poor path. Unbounded, every cycle asks
+/// again for everything still missing, and on a congested link the
+/// retransmissions themselves keep it congested.
+const NACKS_PER_PACKET: u16 = 3;
 /// Between two ICE connectivity checks of a candidate pair.
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(25);
 /// RTCP feedback type for NACK (RFC 4585), and with parameter `pli` for PLI.
 const RTCP_FB_NACK: &str = "nack";
 
+/// The least the congestion controller will estimate: below it a call is audio
+/// and a postage stamp.
+const MIN_SEND_BITRATE_BPS: f64 = 150_000.0;
+
 /// webrtc's default chain (NACK, RTCP reports, transport-wide feedback) with
-/// a faster NACK generator, and keyframe requests handed to the application.
-fn interceptors(media: &mut MediaEngine) -> Result<Registry> {
+/// a faster NACK generator, keyframe requests handed to the application, and
+/// send-side congestion control: GCC with a queue guard (`bwe`) over the
+/// peer's transport-wide feedback, starting at (and never above) `max_bitrate_bps`. There is no pacer: it would
+/// pace at the estimate itself and queue every keyframe behind it; the encoder
+/// follows the estimate instead (`NetworkStats::target_bitrate_bps`).
+fn interceptors(media: &mut MediaEngine, max_bitrate_bps: f64) -> Result<Registry> {
     for parameter in ["", "pli"] {
         let feedback = RTCPFeedback { typ: RTCP_FB_NACK.to_owned(), parameter: parameter.to_owned() };
         media.register_feedback(feedback, RtpCodecKind::Video);
     }
-    let registry = Registry::new()
-        .with(Slot::NackResponder, NackResponderBuilder::new().build())
-        .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_interval(NACK_INTERVAL).build());
+    let registry = Registry::new().with(Slot::NackResponder, NackResponderBuilder::new().build()).with(
+        Slot::NackGenerator,
+        NackGeneratorBuilder::new().with_interval(NACK_INTERVAL).with_max_nacks_per_packet(NACKS_PER_PACKET).build(),
+    );
     configure_simulcast_extension_headers(media)?;
     let registry = configure_twcc_receiver_only(registry, media)?;
+    let max = max_bitrate_bps.max(MIN_SEND_BITRATE_BPS);
+    let registry = registry.with(Slot::TwccSender, TwccSenderBuilder::new().build()).with(
+        Slot::CongestionControl,
+        CongestionControlBuilder::new(Estimator::new(MIN_SEND_BITRATE_BPS, max)).build(),
+    );
     Ok(configure_rtcp_reports(registry).with(Slot::from(keyframe::SLOT), KeyframeRequests::default()))
 }
 
@@ -112,6 +134,9 @@ pub struct SessionConfig {
     /// Local UDP addresses (e.g. `127.0.0.1:0`; a wildcard bind leaves out loopback).
     pub udp_addrs: Vec<String>,
     pub video: bool,
+    /// The most this side sends, audio and video together: where the network
+    /// estimate starts, and its ceiling.
+    pub max_bitrate_bps: u32,
 }
 
 /// An outgoing track and where it goes.
@@ -236,7 +261,7 @@ impl RtcSession {
     pub async fn new(config: SessionConfig) -> Result<Self> {
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
-        let registry = interceptors(&mut media)?;
+        let registry = interceptors(&mut media, f64::from(config.max_bitrate_bps))?;
         // mDNS would hide host candidates behind .local names and bind port 5353.
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
@@ -427,7 +452,11 @@ impl RtcSession {
         let (arrived, missing) = (now.arrived - previous.arrived, now.missing - previous.missing);
         *previous = now;
         let loss = if arrived + missing == 0 { 0.0 } else { missing as f64 / (arrived + missing) as f64 };
-        NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: arrived }
+        // One estimate for the connection, copied onto every outgoing stream;
+        // zero until the first feedback moved it.
+        let target_bitrate_bps =
+            report.outbound_rtp_streams().map(|stream| stream.target_bitrate).filter(|bps| *bps > 0.0).reduce(f64::max);
+        NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: arrived, target_bitrate_bps }
     }
 
     pub async fn next_event(&mut self) -> Option<RtcEvent> {

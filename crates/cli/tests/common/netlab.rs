@@ -27,7 +27,13 @@ pub struct Impairment {
     pub loss: f64,
     /// Added one-way delay.
     pub delay: Duration,
+    /// A bottleneck: packets leave at this rate (bits/s) through a queue that
+    /// holds `QUEUE_LIMIT` of sending time; what does not fit is dropped.
+    pub rate_bps: Option<u64>,
 }
+
+/// The bottleneck's buffer, in time at its rate (a router's queue).
+pub const QUEUE_LIMIT: Duration = Duration::from_millis(200);
 
 pub struct NetLab {
     pub namespace: String,
@@ -35,6 +41,8 @@ pub struct NetLab {
     /// Packets forwarded and dropped, both ways.
     pub forwarded: Arc<AtomicU64>,
     pub dropped: Arc<AtomicU64>,
+    /// Packets the bottleneck's full queue dropped, both ways.
+    pub overflowed: Arc<AtomicU64>,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -81,6 +89,7 @@ impl NetLab {
             stop: Arc::new(AtomicBool::new(false)),
             forwarded: Arc::new(AtomicU64::new(0)),
             dropped: Arc::new(AtomicU64::new(0)),
+            overflowed: Arc::new(AtomicU64::new(0)),
         };
         let a = open_tun(&tun_a)?;
         let b = open_tun(&tun_b)?;
@@ -101,12 +110,15 @@ impl NetLab {
         Ok(lab)
     }
 
-    /// Moves packets from `from` to `to`, dropping and delaying them. The
-    /// drops follow a fixed pseudo-random sequence, so every run loses alike.
+    /// Moves packets from `from` to `to`, dropping, queueing and delaying them.
+    /// The drops follow a fixed pseudo-random sequence, so every run loses alike.
     fn forward(&self, mut from: File, mut to: File, impairment: Impairment, seed: u64) {
         let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
         let (stop, forwarded, dropped) = (self.stop.clone(), self.forwarded.clone(), self.dropped.clone());
+        let overflowed = self.overflowed.clone();
         std::thread::spawn(move || {
+            // When the bottleneck finishes sending what it holds.
+            let mut busy_until = Instant::now();
             let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed;
             let mut buf = vec![0u8; 65_536];
             while !stop.load(Ordering::Relaxed) {
@@ -120,7 +132,17 @@ impl NetLab {
                     dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                if tx.send((Instant::now() + impairment.delay, buf[..n].to_vec())).is_err() {
+                let mut leaves = Instant::now();
+                if let Some(rate) = impairment.rate_bps {
+                    let start = busy_until.max(leaves);
+                    if start > leaves + QUEUE_LIMIT {
+                        overflowed.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    busy_until = start + Duration::from_secs_f64((n * 8) as f64 / rate as f64);
+                    leaves = busy_until;
+                }
+                if tx.send((leaves + impairment.delay, buf[..n].to_vec())).is_err() {
                     break;
                 }
             }

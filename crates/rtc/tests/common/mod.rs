@@ -6,7 +6,7 @@ use duet_rtc::{RtcEvent, RtcSession, SessionConfig};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 pub fn loopback(video: bool) -> SessionConfig {
-    SessionConfig { udp_addrs: vec!["127.0.0.1:0".to_owned()], video }
+    SessionConfig { udp_addrs: vec!["127.0.0.1:0".to_owned()], video, max_bitrate_bps: 1_000_000 }
 }
 
 /// Offer/answer, then trickles candidates both ways until both sides are

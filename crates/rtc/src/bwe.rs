@@ -1,0 +1,214 @@
+//! The send-side bandwidth estimate: GCC, with a guard on the queue it
+//! builds.
+//!
+//! GCC alone, on a narrow link, lets the rate climb until the bottleneck's
+//! queue overflows (its delay detector adapts its threshold to a noisy
+//! machine's jitter and stays quiet), and the burst of losses that follows
+//! sends its loss half to the floor: seconds of frozen video in every cycle.
+//! The guard reads the same feedback more bluntly:
+//! - **Queue:** one-way delay (arrival on the peer's clock minus departure on
+//!   ours) above its lowest recent value is time spent queued. Past
+//!   `QUEUE_HIGH` the estimate is capped at 85% of what is getting through;
+//!   the cap rises again 8% a second while the queue stays under `QUEUE_LOW`.
+//! - **Floor:** the estimate never falls below half of what the peer is
+//!   receiving, so a loss burst cannot take it lower than the link has just
+//!   shown it carries.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use rtc::interceptor::{BandwidthEstimator, Gcc, PacketReport};
+
+/// Queueing delay that means the path is over capacity.
+const QUEUE_HIGH: Duration = Duration::from_millis(60);
+/// Queueing delay under which the cap may rise again.
+const QUEUE_LOW: Duration = Duration::from_millis(20);
+/// The lowest one-way delay is looked for over this long: a route change
+/// (a new baseline) is picked up within it.
+const BASELINE_WINDOW: Duration = Duration::from_secs(10);
+/// What the received rate is measured over.
+const RATE_WINDOW: Duration = Duration::from_millis(1000);
+/// Between two cuts of the cap: the feedback on the first needs a round trip.
+const CUT_INTERVAL: Duration = Duration::from_millis(500);
+
+pub struct Estimator {
+    gcc: Gcc,
+    min: f64,
+    max: f64,
+    /// Departures are measured from here.
+    anchor: Option<Instant>,
+    /// The lowest one-way delay (ms) of the current and the previous window.
+    baseline: [Option<f64>; 2],
+    window_started: Option<Instant>,
+    /// Bytes the peer received, by the time their feedback came.
+    received: VecDeque<(Instant, usize)>,
+    /// The first feedback: before a whole window has passed, the rate is over the time since.
+    first_feedback: Option<Instant>,
+    cap: Option<f64>,
+    last_change: Option<Instant>,
+    target: f64,
+}
+
+impl Estimator {
+    /// Starts at `max`, held within `min..=max`.
+    pub fn new(min: f64, max: f64) -> Self {
+        Self {
+            gcc: Gcc::new(max, min, max),
+            min,
+            max,
+            anchor: None,
+            baseline: [None, None],
+            window_started: None,
+            received: VecDeque::new(),
+            first_feedback: None,
+            cap: None,
+            last_change: None,
+            target: max,
+        }
+    }
+
+    fn received_bps(&mut self, now: Instant) -> f64 {
+        while self.received.front().is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW) {
+            self.received.pop_front();
+        }
+        let bytes: usize = self.received.iter().map(|(_, size)| size).sum();
+        let since_first = now.duration_since(*self.first_feedback.get_or_insert(now));
+        // At least 100 ms: the first batches alone would make any rate.
+        let span = since_first.clamp(Duration::from_millis(100), RATE_WINDOW);
+        bytes as f64 * 8.0 / span.as_secs_f64()
+    }
+
+    /// The queueing delay this batch saw (ms): its median one-way delay above the baseline.
+    fn queueing_ms(&mut self, now: Instant, reports: &[PacketReport]) -> Option<f64> {
+        let first = reports.iter().map(|r| r.departure).min()?;
+        let anchor = *self.anchor.get_or_insert(first);
+        let mut delays: Vec<f64> = reports
+            .iter()
+            .filter_map(|r| {
+                let arrival = r.arrival?;
+                let departure = r.departure.checked_duration_since(anchor)?;
+                Some((arrival.as_secs_f64() - departure.as_secs_f64()) * 1000.0)
+            })
+            .collect();
+        if delays.is_empty() {
+            return None;
+        }
+        let started = *self.window_started.get_or_insert(now);
+        if now.duration_since(started) >= BASELINE_WINDOW {
+            self.baseline = [None, self.baseline[0]];
+            self.window_started = Some(now);
+        }
+        let lowest = delays.iter().copied().fold(f64::INFINITY, f64::min);
+        self.baseline[0] = Some(self.baseline[0].map_or(lowest, |b| b.min(lowest)));
+        let baseline = self.baseline.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+        delays.sort_by(f64::total_cmp);
+        Some(delays[delays.len() / 2] - baseline)
+    }
+}
+
+impl BandwidthEstimator for Estimator {
+    fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
+        if reports.is_empty() {
+            return;
+        }
+        self.gcc.on_reports(now, reports);
+        self.received.extend(reports.iter().filter(|r| r.arrived).map(|r| (now, r.size)));
+        let received = self.received_bps(now);
+        let since_change = self.last_change.map_or(Duration::MAX, |at| now.duration_since(at));
+        if let Some(queued) = self.queueing_ms(now, reports) {
+            if queued > QUEUE_HIGH.as_secs_f64() * 1000.0 && since_change >= CUT_INTERVAL {
+                let cut = (0.85 * received).max(self.min);
+                self.cap = Some(self.cap.map_or(cut, |cap| cap.min(cut)));
+                self.last_change = Some(now);
+            } else if queued < QUEUE_LOW.as_secs_f64() * 1000.0
+                && let Some(cap) = self.cap
+                && since_change >= Duration::from_secs(1)
+            {
+                let raised = cap * 1.08;
+                self.cap = (raised < self.max).then_some(raised);
+                self.last_change = Some(now);
+            }
+        }
+        let floor = (0.5 * received).max(self.min);
+        let capped = self.cap.map_or(self.gcc.target_bitrate(), |cap| cap.min(self.gcc.target_bitrate()));
+        self.target = capped.max(floor).min(self.max);
+    }
+
+    fn target_bitrate(&self) -> f64 {
+        self.target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::rtcp::transport_feedbacks::cc_feedback_report::Ecn;
+
+    /// Feedback for `count` packets of 1,200 bytes sent 5 ms apart from `start`,
+    /// each taking `delay` (plus a fixed clock offset) to arrive.
+    fn batch(start: Instant, first_id: u64, count: u64, delay: impl Fn(u64) -> Duration) -> Vec<PacketReport> {
+        (0..count)
+            .map(|i| {
+                let sent = Duration::from_millis(5 * (first_id + i));
+                PacketReport {
+                    ssrc: 1,
+                    id: first_id + i,
+                    rtp_sequence_number: (first_id + i) as u16,
+                    is_twcc: true,
+                    twcc_sequence_number: (first_id + i) as u16,
+                    size: 1200,
+                    arrived: true,
+                    departure: start + sent,
+                    arrival: Some(Duration::from_secs(1000) + sent + delay(first_id + i)),
+                    ecn: Ecn::NotEct,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_growing_queue_caps_the_estimate_under_what_gets_through() {
+        let start = Instant::now();
+        let mut estimator = Estimator::new(150_000.0, 2_000_000.0);
+        // 1 s without queueing: 200 packets of 1,200 bytes = 1.92 Mbit/s arrive.
+        for step in 0..10 {
+            let reports = batch(start, step * 20, 20, |_| Duration::from_millis(20));
+            estimator.on_reports(start + Duration::from_millis(100 * (step + 1) + 20), &reports);
+        }
+        assert!(estimator.target_bitrate() > 1_500_000.0, "no queue, no cut: {}", estimator.target_bitrate());
+        // Then the queue builds by 10 ms every 100 ms.
+        let mut cut_at = None;
+        for step in 10..20 {
+            let queue = Duration::from_millis(10 * (step - 9));
+            let reports = batch(start, step * 20, 20, |_| Duration::from_millis(20) + queue);
+            estimator.on_reports(start + Duration::from_millis(100 * (step + 1) + 20), &reports);
+            if cut_at.is_none() && estimator.target_bitrate() < 2_000_000.0 {
+                cut_at = Some(queue);
+            }
+        }
+        let cut_at = cut_at.expect("the estimate was cut");
+        assert!(cut_at <= Duration::from_millis(70), "cut once the queue passed 60 ms, not at {cut_at:?}");
+        // About 1.9-2.1 Mbit/s arrive (the window's edge): cut to 85% of that.
+        let target = estimator.target_bitrate();
+        assert!((0.5 * 1_920_000.0..=0.85 * 2_120_000.0).contains(&target), "{target} bps");
+    }
+
+    #[test]
+    fn losses_cannot_take_the_estimate_below_half_of_what_arrives() {
+        let start = Instant::now();
+        let mut estimator = Estimator::new(150_000.0, 2_000_000.0);
+        for step in 0..30 {
+            let mut reports = batch(start, step * 20, 20, |_| Duration::from_millis(20));
+            // Every third packet lost: GCC's loss half alone would fall to the floor.
+            for report in reports.iter_mut().step_by(3) {
+                report.arrived = false;
+                report.arrival = None;
+            }
+            estimator.on_reports(start + Duration::from_millis(100 * (step + 1) + 20), &reports);
+        }
+        let arriving = 1_920_000.0 * 2.0 / 3.0;
+        let target = estimator.target_bitrate();
+        assert!(target >= 0.49 * arriving, "{target} bps with {arriving} bps arriving");
+        assert!(target < 2_000_000.0, "the losses do lower it: {target}");
+    }
+}
