@@ -161,6 +161,7 @@ pub async fn run(
     let mut media: Option<Media> = None;
     let mut dialed = false;
     let mut connected_once = false;
+    let mut talking_since: Option<std::time::Instant> = None;
     let mut hangup_at: Option<tokio::time::Instant> = None;
     let mut audio_tick = tokio::time::interval(AUDIO_FRAME);
     let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
@@ -180,6 +181,15 @@ pub async fn run(
                         line["at_ms"] = json!(wall_ms());
                         if let Some(call) = &call {
                             line["peer"] = json!(call.peer);
+                        }
+                        match state {
+                            CallState::Connected => talking_since = Some(std::time::Instant::now()),
+                            // How long the two talked; 0 for a call that never connected.
+                            CallState::Ended(_) | CallState::Failed(_) => {
+                                let talked = talking_since.take().map_or(0, |at| at.elapsed().as_millis() as u64);
+                                line["duration_ms"] = json!(talked);
+                            }
+                            _ => {}
                         }
                         report(line);
                         match (&state, mode == Mode::Echo) {

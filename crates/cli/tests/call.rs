@@ -47,4 +47,39 @@ async fn two_clients_see_and_hear_each_other_then_hang_up() {
     let ended = |lines: &[Value]| lines.iter().find(|l| l["state"] == "ended").cloned().unwrap();
     assert_eq!(ended(&caller_out)["reason"], "local_hangup");
     assert_eq!(ended(&callee_out)["reason"], "remote_hangup");
+    // The caller hung up 5 s after the callee accepted; both talked that long.
+    for (who, lines) in [("caller", &caller_out), ("callee", &callee_out)] {
+        let talked = ended(lines)["duration_ms"].as_u64().unwrap();
+        assert!((4_000..7_000).contains(&talked), "{who} talked {talked} ms");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callee_hangs_up_and_both_sides_end_with_the_same_duration() {
+    let server = server().await;
+    let mut callee = server.live("bob", &["answer", "--synthetic", "--audio-only"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let mut caller = server.live("alice", &["call", "bob", "--synthetic", "--audio-only"]);
+    callee.wait_for("the call connected", |l| l["state"] == "connected").await;
+    caller.wait_for("the call connected", |l| l["state"] == "connected").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    callee.control("hangup").await;
+    let (caller_out, caller_code) = caller.finish().await;
+    let (callee_out, callee_code) = callee.finish().await;
+    assert_eq!((caller_code, callee_code), (0, 0), "both end normally");
+
+    let ended = |lines: &[Value]| lines.iter().find(|l| l["state"] == "ended").cloned().unwrap();
+    let (caller_end, callee_end) = (ended(&caller_out), ended(&callee_out));
+    assert_eq!(callee_end["reason"], "local_hangup");
+    assert_eq!(caller_end["reason"], "remote_hangup");
+    let (a, b) = (caller_end["duration_ms"].as_u64().unwrap(), callee_end["duration_ms"].as_u64().unwrap());
+    assert!((1_800..5_000).contains(&b), "the callee talked {b} ms");
+    assert!(a.abs_diff(b) < 1_000, "both sides count the same call: {a} and {b} ms");
+
+    // The server's history agrees: a completed call of about 2 s, on both sides.
+    for user in ["alice", "bob"] {
+        let entry = server.history(user).into_iter().next().expect("the call is in the history");
+        assert_eq!(entry.outcome, duet_protocol::CallOutcome::Completed, "{user}: {entry:?}");
+        assert!((1..=5).contains(&entry.duration_s), "{user}: {entry:?}");
+    }
 }

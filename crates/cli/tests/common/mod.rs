@@ -36,6 +36,11 @@ pub async fn server_on(address: &str) -> TestServer {
 }
 
 impl TestServer {
+    /// `user`'s call history as the server recorded it, newest first.
+    pub fn history(&self, user: &str) -> Vec<duet_protocol::HistoryEntry> {
+        self.handle.hub().store.history(user, 10, None).unwrap()
+    }
+
     pub fn cli(&self, user: &str, args: &[&str]) -> Child {
         let token = self.handle.hub().signer.issue_token(user, duet_server::now_ms() as u64 + 3_600_000);
         Command::new(env!("CARGO_BIN_EXE_duet-cli"))
