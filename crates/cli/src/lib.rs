@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use duet_client::{CallEvent, CallManager, CallState, ClientConfig, ClientEvent, Direction, ManagerConfig};
 use duet_media::audio::{Cue, FRAME, Mixer, Speaker};
-use duet_media::stamp;
+use duet_media::{DeviceList, DeviceWatcher, stamp};
 use duet_protocol::{CallType, ClientMessage, RoomMedia, RoomSignal};
 use duet_rtc::{ConnectionState, IceCandidate, RtcEvent, SessionDescription, quality};
 use serde_json::{Value, json};
@@ -128,6 +128,8 @@ impl FromStr for Control {
 }
 
 const AUDIO_FRAME: Duration = Duration::from_millis(20);
+/// How often the device lists are read again, to notice plugs and unplugs.
+const DEVICE_POLL: Duration = Duration::from_secs(1);
 
 /// Runs until the call (or, for `echo`, the connection) ends. Returns the exit
 /// code: 0 after a call that connected and was hung up, 1 otherwise.
@@ -159,6 +161,9 @@ pub async fn run(
         },
     };
     let mut media: Option<Media> = None;
+    // Devices plugged in or out (reported; one in use that goes away is replaced by the default).
+    let (device_list_tx, mut device_lists) = mpsc::unbounded_channel::<DeviceList>();
+    let _watcher = DeviceWatcher::start(DEVICE_POLL, move |list| drop(device_list_tx.send(list.clone())));
     let mut dialed = false;
     let mut connected_once = false;
     let mut talking_since: Option<std::time::Instant> = None;
@@ -427,6 +432,32 @@ pub async fn run(
                             send_room_media(&manager, m);
                         }
                     }
+                }
+            }
+            Some(list) = device_lists.recv() => {
+                report(json!({
+                    "event": "devices",
+                    "cameras": list.cameras.iter().map(|c| &c.name).collect::<Vec<_>>(),
+                    "microphones": list.microphones.iter().map(|d| &d.id).collect::<Vec<_>>(),
+                    "speakers": list.speakers.iter().map(|d| &d.id).collect::<Vec<_>>(),
+                }));
+                if speaker.as_ref().is_some_and(|s| !list.speakers.iter().any(|d| d.id == s.device.id)) {
+                    match open_speaker(None) {
+                        Ok(new) => {
+                            report(json!({"event": "device", "speaker": new.device.id, "reason": "unplugged"}));
+                            speaker = Some(new);
+                        }
+                        Err(e) => report(device_error(&e, "the speaker was unplugged")),
+                    }
+                }
+                if let Some(m) = media.as_mut()
+                    && m.microphone_id().is_some_and(|id| !list.microphones.iter().any(|d| d.id == id))
+                {
+                    match m.use_microphone(None) {
+                        Ok(id) => report(json!({"event": "device", "microphone": id, "reason": "unplugged"})),
+                        Err(e) => report(device_error(&e, "the microphone was unplugged")),
+                    }
+                    send_room_media(&manager, m);
                 }
             }
             Some(error) = device_errors.recv() => {

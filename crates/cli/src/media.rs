@@ -237,6 +237,14 @@ impl Media {
         Microphone::open(name, on_frame, Box::new(move |e| drop(errors.send(e))))
     }
 
+    /// The microphone this side sends from, if any.
+    pub fn microphone_id(&self) -> Option<&str> {
+        match &self.audio_in {
+            AudioIn::Microphone { _device } => Some(&_device.device.id),
+            _ => None,
+        }
+    }
+
     /// Switches to another microphone; on failure the current one stays.
     pub fn use_microphone(&mut self, name: Option<&str>) -> duet_media::Result<String> {
         let mic = self.open_microphone(name)?;

@@ -157,3 +157,39 @@ async fn the_callee_moves_the_call_to_another_speaker() {
     assert!(new > 0.1, "after the switch it plays on the second: {new:.3}");
     assert!(old < 0.01, "and no longer on the first: {old:.3}");
 }
+
+fn pactl(args: &[&str]) -> String {
+    let out = std::process::Command::new("pactl").args(args).output().expect("pactl (pulseaudio-utils) runs");
+    assert!(out.status.success(), "pactl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_speaker_plugged_in_shows_up_and_one_unplugged_falls_back_to_the_default() {
+    let _devices = DEVICES.lock().await;
+    if !virtual_devices() {
+        return;
+    }
+    let server = server().await;
+    let mut callee = server.live("bob", &["answer", "--synthetic"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let mut caller = server.live("alice", &["call", "bob", "--synthetic", "--speaker", "vspeaker"]);
+    caller.wait_for("the call connected", |l| l["state"] == "connected").await;
+
+    // A headset is plugged in: it appears in the lists, and the caller moves to it.
+    let module = pactl(&["load-module", "module-null-sink", "sink_name=duet_headset"]);
+    let listed = |l: &serde_json::Value, id: &str| l["speakers"].as_array().is_some_and(|s| s.iter().any(|d| d == id));
+    caller.wait_for("the new speaker listed", |l| l["event"] == "devices" && listed(l, "duet_headset")).await;
+    caller.control("use speaker duet_headset").await;
+    caller.wait_for("the headset in use", |l| l["event"] == "device" && l["speaker"] == "duet_headset").await;
+
+    // It is unplugged mid-call: gone from the lists, and the sound goes back to the default speaker.
+    pactl(&["unload-module", &module]);
+    let fallback = caller.wait_for("a fallback", |l| l["event"] == "device" && l["reason"] == "unplugged").await;
+    assert_ne!(fallback["speaker"], "duet_headset", "{fallback}");
+    let stats = caller.stats().await;
+    assert!(stats["audio_frames_decoded"].as_u64().unwrap() > 0, "the call goes on: {stats}");
+    caller.control("hangup").await;
+    assert_eq!(caller.finish().await.1, 0);
+    assert_eq!(callee.finish().await.1, 0);
+}

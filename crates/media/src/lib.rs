@@ -16,6 +16,7 @@ mod pipeline;
 mod render_stats;
 mod source;
 pub mod stamp;
+mod watch;
 mod y4m;
 
 pub use camera::{CameraInfo, CameraSource, cameras};
@@ -24,4 +25,5 @@ pub use h264::{EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, MIN_VIDE
 pub use pipeline::{Captured, VideoSender};
 pub use render_stats::{RenderSnapshot, RenderStats};
 pub use source::{SyntheticSource, VideoFormat, VideoSource, capture_clock_us};
+pub use watch::{DeviceList, DeviceWatcher};
 pub use y4m::{Y4mSource, Y4mWriter};

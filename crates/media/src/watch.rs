@@ -1,0 +1,62 @@
+//! Noticing devices come and go: the lists are read again every so often and
+//! a change is handed on. Neither cpal nor nokhwa tells of a plug or unplug on
+//! every system, so asking again is the portable way.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::CameraInfo;
+use crate::audio::{AudioDevice, input_devices, output_devices};
+
+/// Every capture and playback device there is, at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeviceList {
+    pub cameras: Vec<CameraInfo>,
+    pub microphones: Vec<AudioDevice>,
+    pub speakers: Vec<AudioDevice>,
+}
+
+impl DeviceList {
+    /// The devices now. A kind that cannot be listed (no sound server, no
+    /// camera support) counts as none of that kind.
+    pub fn now() -> DeviceList {
+        DeviceList {
+            cameras: crate::cameras().unwrap_or_default(),
+            microphones: input_devices().unwrap_or_default(),
+            speakers: output_devices().unwrap_or_default(),
+        }
+    }
+}
+
+/// Reads the device lists every `interval` on a thread of its own and calls
+/// `on_change` with the new lists whenever they differ from the last ones.
+/// Dropping it stops the thread.
+pub struct DeviceWatcher {
+    stop: Arc<AtomicBool>,
+}
+
+impl DeviceWatcher {
+    pub fn start(interval: Duration, mut on_change: impl FnMut(&DeviceList) + Send + 'static) -> DeviceWatcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut known = DeviceList::now();
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(interval);
+                let current = DeviceList::now();
+                if current != known && !stopped.load(Ordering::Relaxed) {
+                    on_change(&current);
+                    known = current;
+                }
+            }
+        });
+        DeviceWatcher { stop }
+    }
+}
+
+impl Drop for DeviceWatcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
