@@ -128,7 +128,7 @@ pub(crate) enum AudioIn {
     Tone(ToneSource),
     /// The microphone's frames arrive on `Media::mic_frames`; dropping it stops capture.
     Microphone {
-        _device: Microphone,
+        device: Microphone,
     },
     /// Nothing to send (the microphone failed, or echo mode).
     None,
@@ -175,8 +175,7 @@ impl Media {
         report: &mut impl FnMut(Value),
     ) -> Result<Media, String> {
         let video = call.call_type == CallType::Video && !options.audio_only;
-        let max_video_bps =
-            if options.sources.hd { EncoderSettings::HD.bitrate_bps } else { EncoderSettings::DEFAULT.bitrate_bps };
+        let max_video_bps = encoder_settings(options.sources.hd).bitrate_bps;
         let max_bitrate_bps = send_budget(if video { max_video_bps } else { 0 });
         let config = SessionConfig { udp_addrs: options.udp_addrs.clone(), video, max_bitrate_bps };
         let rtc = RtcSession::new(config).await.map_err(|e| e.to_string())?;
@@ -219,7 +218,7 @@ impl Media {
         media.audio_in = match &options.sources.audio {
             AudioInput::Tone => AudioIn::Tone(ToneSource::new(440.0, 0.3)),
             AudioInput::Microphone(name) => match media.open_microphone(name.as_deref()) {
-                Ok(mic) => AudioIn::Microphone { _device: mic },
+                Ok(mic) => AudioIn::Microphone { device: mic },
                 Err(e) => {
                     report(device_error(&e, "the call goes on without your voice"));
                     AudioIn::None
@@ -240,7 +239,7 @@ impl Media {
     /// The microphone this side sends from, if any.
     pub fn microphone_id(&self) -> Option<&str> {
         match &self.audio_in {
-            AudioIn::Microphone { _device } => Some(&_device.device.id),
+            AudioIn::Microphone { device } => Some(&device.device.id),
             _ => None,
         }
     }
@@ -249,15 +248,14 @@ impl Media {
     pub fn use_microphone(&mut self, name: Option<&str>) -> duet_media::Result<String> {
         let mic = self.open_microphone(name)?;
         let id = mic.device.id.clone();
-        self.audio_in = AudioIn::Microphone { _device: mic };
+        self.audio_in = AudioIn::Microphone { device: mic };
         Ok(id)
     }
 
     /// Switches to another camera; on failure the current one stays. A call
     /// that had no camera starts sending video.
     pub fn use_camera(&mut self, name: Option<&str>, hd: bool) -> duet_media::Result<String> {
-        let wanted = if hd { VideoFormat::HD } else { VideoFormat::DEFAULT };
-        let camera = CameraSource::open(name, wanted)?;
+        let camera = CameraSource::open(name, wanted_format(hd))?;
         let id = camera.camera.name.clone();
         if let Some(pump) = &self.pump {
             let _ = pump.sources.send(Box::new(camera));
@@ -322,10 +320,20 @@ impl Media {
     }
 }
 
+/// What this side sends: 1280x720 at 30 fps with `--hd`, the seed's 960x540 at 15 otherwise.
+fn encoder_settings(hd: bool) -> EncoderSettings {
+    if hd { EncoderSettings::HD } else { EncoderSettings::DEFAULT }
+}
+
+/// The format asked of a camera or the pattern for `encoder_settings(hd)`.
+fn wanted_format(hd: bool) -> VideoFormat {
+    let EncoderSettings { width, height, fps, .. } = encoder_settings(hd);
+    VideoFormat { width, height, fps }
+}
+
 /// The chosen video source behind the sending pipeline, with its frame interval.
-/// `hd` asks for 1280x720 at 30 fps instead of the seed's 960x540 at 15.
 fn open_video(input: &VideoInput, hd: bool) -> duet_media::Result<(VideoSender, Duration)> {
-    let wanted = if hd { VideoFormat::HD } else { VideoFormat::DEFAULT };
+    let wanted = wanted_format(hd);
     let source: Box<dyn VideoSource> = match input {
         VideoInput::Synthetic => Box::new(SyntheticSource::new(wanted)?),
         VideoInput::Camera(name) => Box::new(CameraSource::open(name.as_deref(), wanted)?),
@@ -335,7 +343,7 @@ fn open_video(input: &VideoInput, hd: bool) -> duet_media::Result<(VideoSender, 
 
 /// The sending pipeline for `source`, encoding at its size and rate.
 fn sender_for(source: Box<dyn VideoSource>, hd: bool) -> duet_media::Result<(VideoSender, Duration)> {
-    let settings = if hd { EncoderSettings::HD } else { EncoderSettings::DEFAULT };
+    let settings = encoder_settings(hd);
     // A camera may have settled on another size or rate.
     let format = source.format();
     let settings = EncoderSettings { width: format.width, height: format.height, fps: format.fps, ..settings };
