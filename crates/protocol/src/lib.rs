@@ -9,7 +9,9 @@
 mod call;
 mod client;
 mod decode;
+pub mod quality;
 mod server;
+pub mod speedtest;
 
 pub use call::{AV_CALL, AvCall, CallType, RejectReason};
 pub use client::*;

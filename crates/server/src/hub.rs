@@ -284,6 +284,11 @@ impl Hub {
         }
     }
 
+    /// Whether `user` is a member of a room (in a call) on any device.
+    pub fn in_call(&self, user: &str) -> bool {
+        self.state().in_rooms.get(user).is_some_and(|r| !r.is_empty())
+    }
+
     fn statuses(&self, st: &State, users: &[String]) -> BTreeMap<String, Status> {
         users.iter().map(|u| (u.clone(), self.status(st, u))).collect()
     }

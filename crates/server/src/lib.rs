@@ -19,6 +19,7 @@ pub mod hub;
 pub mod metrics;
 mod routes;
 pub mod shutdown;
+pub mod speedtest;
 pub mod store;
 
 use std::future::Future;
@@ -76,6 +77,7 @@ pub fn create_user(store: &dyn Store, id: &str, display_name: &str, password: &s
 pub struct Server {
     hub: Arc<Hub>,
     listener: TcpListener,
+    speed_tests: Arc<speedtest::SpeedTests>,
 }
 
 /// A server running in the background; see [`Server::spawn`].
@@ -96,7 +98,12 @@ impl Server {
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
         let hub = Arc::new(Hub::new(config, store, Arc::new(LocalBus::default()), signer));
         hub.restore()?;
-        Ok(Server { hub, listener })
+        // The speed test's UDP port: the HTTP port's number when it is free.
+        let addr = listener.local_addr()?;
+        let speed_tests = speedtest::SpeedTests::bind(addr.ip(), addr.port())
+            .await
+            .map_err(|e| Error::Config(format!("cannot open the speed-test UDP port on {}: {e}", addr.ip())))?;
+        Ok(Server { hub, listener, speed_tests: Arc::new(speed_tests) })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -117,7 +124,8 @@ impl Server {
         let sockets = TaskTracker::new();
         let worker = tokio::spawn(hub.deliveries.clone().run(hub.stop.clone()));
         let stop = hub.stop.clone();
-        let app = routes::router(hub.clone(), sockets.clone());
+        let speed_tests = tokio::spawn(self.speed_tests.clone().serve(hub.stop.clone()));
+        let app = routes::router(hub.clone(), sockets.clone(), self.speed_tests);
         tracing::info!("duet-server listening on {}", self.listener.local_addr()?);
         // Signaling frames are small and latency-bound: no Nagle delay.
         let listener = self.listener.tap_io(|tcp| {
@@ -137,6 +145,7 @@ impl Server {
             tracing::warn!("some connections did not close within 5 s");
         }
         let _ = worker.await;
+        let _ = speed_tests.await;
         tracing::info!("duet-server stopped");
         Ok(())
     }

@@ -1,18 +1,20 @@
-//! HTTP routes: health, metrics, accounts and the WebSocket endpoint.
+//! HTTP routes: health, metrics, accounts, the speed-test ticket and the WebSocket endpoint.
 
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use duet_protocol::speedtest::SPEEDTEST_PATH;
 use duet_protocol::{ErrorCode, HttpError, LoginRequest, RegisterRequest, TokenResponse, WS_PATH};
 use tokio_util::task::TaskTracker;
 
-use crate::crypto::verify_password;
+use crate::crypto::{TokenError, verify_password};
 use crate::hub::Hub;
+use crate::speedtest::SpeedTests;
 use crate::{conn, now_ms};
 
 /// Largest WebSocket message the transport reads; larger ones close the connection.
@@ -23,18 +25,20 @@ const MAX_TRANSPORT_MESSAGE: usize = 1 << 20;
 struct App {
     hub: Arc<Hub>,
     sockets: TaskTracker,
+    speed_tests: Arc<SpeedTests>,
 }
 
 /// The router of the whole server. `sockets` tracks upgraded connections so
 /// shutdown can wait for them.
-pub fn router(hub: Arc<Hub>, sockets: TaskTracker) -> Router {
+pub fn router(hub: Arc<Hub>, sockets: TaskTracker, speed_tests: Arc<SpeedTests>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/v1/register", post(register))
         .route("/v1/login", post(login))
+        .route(SPEEDTEST_PATH, post(speed_test))
         .route(WS_PATH, get(websocket))
-        .with_state(App { hub, sockets })
+        .with_state(App { hub, sockets, speed_tests })
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -123,5 +127,43 @@ async fn login(State(app): State<App>, body: Result<Json<LoginRequest>, JsonReje
         Ok(Ok(None)) => http_error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "wrong user id or password"),
         Ok(Err(e)) => http_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, e.to_string()),
         Err(e) => http_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, e.to_string()),
+    }
+}
+
+/// The user a request's `Authorization: Bearer <token>` belongs to, or why not.
+fn bearer_user(hub: &Hub, headers: &HeaderMap) -> Result<String, (ErrorCode, &'static str)> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or((ErrorCode::Unauthorized, "sign in first"))?;
+    match hub.signer.verify_token(token.trim(), now_ms()) {
+        Ok(claims) => Ok(claims.sub),
+        Err(TokenError::Expired) => Err((ErrorCode::TokenExpired, "your sign-in has expired; log in again")),
+        Err(TokenError::Invalid) => Err((ErrorCode::Unauthorized, "the sign-in token is not valid")),
+    }
+}
+
+/// A speed-test session (seed 004 warns against testing during a call, as the
+/// test's traffic would spoil it: refused while the user is in one).
+async fn speed_test(State(app): State<App>, headers: HeaderMap) -> Response {
+    let user = match bearer_user(&app.hub, &headers) {
+        Ok(user) => user,
+        Err((code, message)) => return http_error(StatusCode::UNAUTHORIZED, code, message),
+    };
+    if app.hub.in_call(&user) {
+        return http_error(
+            StatusCode::CONFLICT,
+            ErrorCode::Forbidden,
+            "a speed test cannot run during a call; try again when the call has ended",
+        );
+    }
+    match app.speed_tests.open(&user) {
+        Some(ticket) => Json(ticket).into_response(),
+        None => http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::RateLimited,
+            "the server is running too many speed tests; try again in a minute",
+        ),
     }
 }
