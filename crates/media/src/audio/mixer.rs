@@ -1,6 +1,7 @@
 //! Everything the speaker plays goes through one mixer at 48 kHz mono: the
 //! remote voice (pulled from its jitter buffer on the speaker's clock) and the
-//! ringtone or ringback cue.
+//! ringtone or ringback cue, and one-off clips (the speaker test's sound, a
+//! recording played back).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -23,6 +24,8 @@ struct State {
     /// Decoded voice not yet played (device buffers rarely hold exactly 20 ms).
     voice_left: Vec<f32>,
     cue: Option<CuePlayer>,
+    /// A clip being played once, and how far.
+    clip: Option<(Arc<[f32]>, usize)>,
     muted: bool,
     volume: f32,
     /// Peak of the last complete 20 ms played, 0–1.
@@ -45,6 +48,7 @@ impl Mixer {
                 voice: None,
                 voice_left: Vec::with_capacity(FRAME),
                 cue: None,
+                clip: None,
                 muted: false,
                 volume: 1.0,
                 peak: 0.0,
@@ -94,6 +98,20 @@ impl Mixer {
         self.lock().cue = None;
     }
 
+    /// Plays `samples` (48 kHz mono, -1..1) once, replacing a clip still playing.
+    pub fn play_clip(&self, samples: Arc<[f32]>) {
+        self.lock().clip = Some((samples, 0));
+    }
+
+    pub fn stop_clip(&self) {
+        self.lock().clip = None;
+    }
+
+    /// Whether a clip is still playing.
+    pub fn clip_playing(&self) -> bool {
+        self.lock().clip.is_some()
+    }
+
     /// Muting the speaker keeps the voice flowing (and its stats), silently.
     pub fn set_muted(&self, muted: bool) {
         self.lock().muted = muted;
@@ -141,6 +159,16 @@ impl Mixer {
         if let Some(cue) = state.cue.as_mut() {
             for sample in out.iter_mut() {
                 *sample += cue.next_sample();
+            }
+        }
+        if let Some((clip, position)) = state.clip.as_mut() {
+            let rest = &clip[*position..];
+            for (sample, &add) in out.iter_mut().zip(rest) {
+                *sample += add;
+            }
+            *position += rest.len().min(out.len());
+            if *position >= clip.len() {
+                state.clip = None;
             }
         }
         let gain = if state.muted { 0.0 } else { state.volume };
@@ -201,6 +229,18 @@ mod tests {
         assert!(call_audio(&mixer, &mut source, 5).iter().all(|&s| s == 0));
         assert_eq!(mixer.voice_stats().unwrap().decoded, 45, "muted voice is still consumed");
         assert_eq!(mixer.peak(), 0.0);
+    }
+
+    #[test]
+    fn a_clip_plays_once_then_stops() {
+        let mixer = Mixer::new();
+        let clip: Vec<f32> = (0..1500).map(|i| if i % 2 == 0 { 0.5 } else { -0.5 }).collect();
+        mixer.play_clip(clip.into());
+        assert!(mixer.clip_playing());
+        let played = play(&mixer, 2 * FRAME);
+        assert!(played[..1500].iter().all(|&s| s.abs() > 16_000), "the clip plays");
+        assert!(played[1500..].iter().all(|&s| s == 0), "then silence");
+        assert!(!mixer.clip_playing(), "and it is over");
     }
 
     #[test]
