@@ -3,6 +3,7 @@
 //! at a time. `run` reports on a callback, one JSON value per event, and takes
 //! in-call controls (mute, camera off, ...) from a channel.
 
+pub mod checks;
 mod media;
 mod report;
 

@@ -4,8 +4,10 @@
 //! duet-cli --server http://127.0.0.1:8443 --user alice --token T call bob --synthetic --duration 12s
 //! duet-cli --server http://127.0.0.1:8443 --user bob --token T answer --synthetic
 //! duet-cli --server http://127.0.0.1:8443 --user echo --token T echo
+//! duet-cli --server http://127.0.0.1:8443 --token T speed-test --up 5000 --down 5000
+//! duet-cli [--server URL --token T] doctor [--json] [--save DIR]
 //! ```
-//! Prints one JSON object per line: every call state change and, each second,
+//! Calls print one JSON object per line: every call state change and, each second,
 //! the media statistics. Reads in-call controls from standard input, one per
 //! line: `mute`, `unmute`, `camera off`, `camera on`, `speaker off`, `speaker on`,
 //! `use camera|mic|speaker [NAME]`, `hangup`.
@@ -13,7 +15,9 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use duet_cli::{AudioInput, AudioOutput, Control, Mode, Options, Sources, VideoInput};
+use duet_cli::{AudioInput, AudioOutput, Control, Mode, Options, Sources, VideoInput, checks};
+use duet_devices::doctor::DoctorOptions;
+use duet_devices::{CameraChoice, SpeedTestParams};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
@@ -22,13 +26,13 @@ use tokio::sync::mpsc;
 struct Cli {
     /// duet-server address, e.g. http://127.0.0.1:8443
     #[arg(long, env = "DUET_SERVER")]
-    server: String,
-    /// The user the token belongs to.
+    server: Option<String>,
+    /// The user the token belongs to (calls need it).
     #[arg(long)]
-    user: String,
+    user: Option<String>,
     /// An access token (`duet-server token issue USER`).
     #[arg(long, env = "DUET_TOKEN")]
-    token: String,
+    token: Option<String>,
     /// Local UDP address for media (a wildcard address leaves out loopback).
     #[arg(long, default_value = "0.0.0.0:0")]
     udp: Vec<String>,
@@ -78,6 +82,42 @@ enum Command {
     },
     /// Accept every call and send the caller's own audio and video back.
     Echo,
+    /// Measure loss, round trip and bandwidth to the server (needs --server and --token).
+    /// Prints progress lines, then the result; exits 1 when the test failed.
+    SpeedTest {
+        /// Uplink bandwidth to test up to, kbps (10–5000; 0: don't test).
+        #[arg(long, default_value_t = 5000)]
+        up: u32,
+        /// Downlink bandwidth to test up to, kbps (10–5000; 0: don't test).
+        #[arg(long, default_value_t = 5000)]
+        down: u32,
+    },
+    /// Run every check that needs no person (camera, microphone, speaker, and the
+    /// network when --server and --token are given) and print the report;
+    /// exits 1 when something is broken.
+    Doctor {
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Check the synthetic pattern instead of a camera.
+        #[arg(long)]
+        synthetic_camera: bool,
+        /// The camera, microphone and speaker to check (id or name); the defaults otherwise.
+        #[arg(long)]
+        camera: Option<String>,
+        #[arg(long)]
+        mic: Option<String>,
+        #[arg(long)]
+        speaker: Option<String>,
+        /// Expected bandwidths for the network check, kbps.
+        #[arg(long, default_value_t = 5000)]
+        up: u32,
+        #[arg(long, default_value_t = 5000)]
+        down: u32,
+        /// Also save the report (JSON and HTML) into this directory.
+        #[arg(long)]
+        save: Option<std::path::PathBuf>,
+    },
 }
 
 impl CallArgs {
@@ -106,11 +146,30 @@ async fn main() {
         Command::Call { peer, args } => (Mode::Call { peer }, Some(args)),
         Command::Answer { args } => (Mode::Answer, Some(args)),
         Command::Echo => (Mode::Echo, None),
+        Command::SpeedTest { up, down } => {
+            let (Some(server), Some(token)) = (cli.server, cli.token) else {
+                fail("the speed test needs --server and --token")
+            };
+            let params = SpeedTestParams { server, token, expected_up_kbps: up, expected_down_kbps: down };
+            std::process::exit(checks::speed_test(&params, |line| println!("{line}")).await)
+        }
+        Command::Doctor { json, synthetic_camera, camera, mic, speaker, up, down, save } => {
+            let network = cli.server.zip(cli.token).map(|(server, token)| SpeedTestParams {
+                server,
+                token,
+                expected_up_kbps: up,
+                expected_down_kbps: down,
+            });
+            let camera = if synthetic_camera { CameraChoice::Synthetic } else { CameraChoice::Device(camera) };
+            let options = DoctorOptions { camera, microphone: mic, speaker, network };
+            std::process::exit(checks::doctor(options, json, save.as_deref(), |line| println!("{line}")).await)
+        }
     };
+    let need = |value: Option<String>, flag: &str| value.unwrap_or_else(|| fail(&format!("calls need {flag}")));
     let options = Options {
-        server: cli.server,
-        user: cli.user,
-        token: cli.token,
+        server: need(cli.server, "--server"),
+        user: need(cli.user, "--user"),
+        token: need(cli.token, "--token"),
         udp_addrs: cli.udp,
         audio_only: args.as_ref().is_some_and(|a| a.audio_only),
         duration: args.as_ref().and_then(|a| a.duration),
@@ -135,4 +194,10 @@ async fn main() {
     });
     let code = duet_cli::run(options, mode, controls_rx, |line| println!("{line}")).await;
     std::process::exit(code);
+}
+
+/// Says what is missing and exits with clap's usage-error code.
+fn fail(message: &str) -> ! {
+    eprintln!("duet-cli: {message}");
+    std::process::exit(2)
 }

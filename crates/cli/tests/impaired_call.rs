@@ -21,14 +21,7 @@ fn number(stats: &Value, field: &str) -> f64 {
 
 /// The impaired network, or `None` (the test is skipped) where it cannot be built outside CI.
 fn lab(impairment: Impairment) -> Option<NetLab> {
-    match NetLab::start(impairment) {
-        Ok(lab) => Some(lab),
-        Err(why) => {
-            assert!(std::env::var("CI").is_err(), "CI must be able to build the test network: {why}");
-            eprintln!("skipped: cannot build the test network (needs root and iproute2): {why}");
-            None
-        }
-    }
+    NetLab::for_test(impairment, impairment)
 }
 
 /// One at a time: each call alone fills both cores, and a second would distort the other's link.

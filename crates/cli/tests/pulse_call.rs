@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use duet_media::audio::{FRAME, Microphone, input_devices, tone_amplitude};
+use duet_media::audio::{FRAME, Microphone, tone_amplitude};
 use tokio::io::AsyncWriteExt;
 
 mod common;
@@ -18,15 +18,6 @@ const TONE: f32 = 1000.0;
 
 /// The tests share the virtual devices: one at a time.
 static DEVICES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn virtual_devices() -> bool {
-    let found = input_devices().is_ok_and(|inputs| inputs.iter().any(|d| d.id == "vmic"));
-    if !found {
-        assert!(std::env::var("CI").is_err(), "CI needs PulseAudio with the virtual devices (scripts/pulse.sh)");
-        eprintln!("skipped: no PulseAudio with virtual devices (run scripts/pulse.sh)");
-    }
-    found
-}
 
 /// Plays a 1 kHz tone into `vmic_feed` (the virtual microphone's source) until dropped.
 async fn play_into_microphone() -> tokio::process::Child {
@@ -77,7 +68,7 @@ fn loudest(frames: &mpsc::Receiver<[i16; FRAME]>, frequency: f32, listen: Durati
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tone_into_the_callers_microphone_comes_out_of_the_callees_speaker() {
-    if !virtual_devices() {
+    if !duet_testkit::pulse_virtual_devices() {
         return;
     }
     let _devices = DEVICES.lock().await;
@@ -123,7 +114,7 @@ fn listen(source: &str) -> (Microphone, mpsc::Receiver<[i16; FRAME]>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_callee_moves_the_call_to_another_speaker() {
-    if !virtual_devices() {
+    if !duet_testkit::pulse_virtual_devices() {
         return;
     }
     let _devices = DEVICES.lock().await;
@@ -158,16 +149,10 @@ async fn the_callee_moves_the_call_to_another_speaker() {
     assert!(old < 0.01, "and no longer on the first: {old:.3}");
 }
 
-fn pactl(args: &[&str]) -> String {
-    let out = std::process::Command::new("pactl").args(args).output().expect("pactl (pulseaudio-utils) runs");
-    assert!(out.status.success(), "pactl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_speaker_plugged_in_shows_up_and_one_unplugged_falls_back_to_the_default() {
     let _devices = DEVICES.lock().await;
-    if !virtual_devices() {
+    if !duet_testkit::pulse_virtual_devices() {
         return;
     }
     let server = server().await;
@@ -177,14 +162,14 @@ async fn a_speaker_plugged_in_shows_up_and_one_unplugged_falls_back_to_the_defau
     caller.wait_for("the call connected", |l| l["state"] == "connected").await;
 
     // A headset is plugged in: it appears in the lists, and the caller moves to it.
-    let module = pactl(&["load-module", "module-null-sink", "sink_name=duet_headset"]);
+    let module = duet_testkit::pactl(&["load-module", "module-null-sink", "sink_name=duet_headset"]);
     let listed = |l: &serde_json::Value, id: &str| l["speakers"].as_array().is_some_and(|s| s.iter().any(|d| d == id));
     caller.wait_for("the new speaker listed", |l| l["event"] == "devices" && listed(l, "duet_headset")).await;
     caller.control("use speaker duet_headset").await;
     caller.wait_for("the headset in use", |l| l["event"] == "device" && l["speaker"] == "duet_headset").await;
 
     // It is unplugged mid-call: gone from the lists, and the sound goes back to the default speaker.
-    pactl(&["unload-module", &module]);
+    duet_testkit::pactl(&["unload-module", &module]);
     let fallback = caller.wait_for("a fallback", |l| l["event"] == "device" && l["reason"] == "unplugged").await;
     assert_ne!(fallback["speaker"], "duet_headset", "{fallback}");
     let stats = caller.stats().await;

@@ -20,7 +20,7 @@ pub mod doctor;
 mod level;
 mod mic;
 pub mod report;
-mod speaker;
+pub mod speaker;
 pub mod speed;
 
 pub use camera::{CameraChoice, CameraTest};

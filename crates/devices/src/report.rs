@@ -109,6 +109,20 @@ pub struct DeviceEntry {
     pub is_default: bool,
 }
 
+impl DeviceEntry {
+    /// The name, the id when it differs (names repeat: "Null Output", "USB Audio"), and whether it is the default.
+    fn label(&self) -> String {
+        let mut label = self.name.clone();
+        if self.id != self.name {
+            label = format!("{label} [{}]", self.id);
+        }
+        if self.is_default {
+            label.push_str(" (default)");
+        }
+        label
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Devices {
     pub cameras: Vec<DeviceEntry>,
@@ -186,10 +200,7 @@ impl Report {
             s.os_version, s.os, s.kernel, s.arch, s.cpus, s.memory_mib
         );
         for (kind, list) in self.device_groups() {
-            let names: Vec<String> = list
-                .iter()
-                .map(|d| if d.is_default { format!("{} (default)", d.name) } else { d.name.clone() })
-                .collect();
+            let names: Vec<String> = list.iter().map(DeviceEntry::label).collect();
             let _ = writeln!(out, "{kind}: {}", if names.is_empty() { "none".to_owned() } else { names.join(", ") });
         }
         for check in &self.checks {
@@ -249,8 +260,7 @@ impl Report {
                 out.push_str("<li>none</li>");
             }
             for device in list {
-                let default = if device.is_default { " (default)" } else { "" };
-                let _ = write!(out, "<li>{}{default}</li>", esc(&device.name));
+                let _ = write!(out, "<li>{}</li>", esc(&device.label()));
             }
             out.push_str("</ul>\n");
         }
@@ -326,7 +336,7 @@ mod tests {
     #[test]
     fn the_page_escapes_device_names_and_shows_advice() {
         let html = report().to_html();
-        assert!(html.contains("&lt;Cam &amp; Co&gt; (default)"), "{html}");
+        assert!(html.contains("&lt;Cam &amp; Co&gt; [0] (default)"), "{html}");
         assert!(!html.contains("<Cam"));
         assert!(html.contains("FAILED") && html.contains("Close it and retest."));
         let text = report().to_text();

@@ -156,7 +156,7 @@ pub async fn speed_test(params: &SpeedTestParams, mut on_progress: impl FnMut(Sp
         // No counts: the losses cannot be told apart; the round trip's goes to both.
         None => {
             let lost = share_lost(ECHO_COUNT, echo.replies);
-            let each = 1.0 - (1.0 - lost).sqrt();
+            let each = ((1.0 - (1.0 - lost).sqrt()) * 10_000.0).round() / 10_000.0;
             (each, each)
         }
     };
@@ -175,8 +175,13 @@ pub async fn speed_test(params: &SpeedTestParams, mut on_progress: impl FnMut(Sp
     }
 }
 
+/// The share of `sent` that did not arrive, to four decimals.
 fn share_lost(sent: u32, arrived: u32) -> f64 {
-    if sent == 0 { 0.0 } else { (1.0 - f64::from(arrived.min(sent)) / f64::from(sent)).max(0.0) }
+    if sent == 0 {
+        return 0.0;
+    }
+    let lost = 1.0 - f64::from(arrived.min(sent)) / f64::from(sent);
+    (lost * 10_000.0).round() / 10_000.0
 }
 
 /// Asks the server for a session.
@@ -436,7 +441,7 @@ mod tests {
 
     #[test]
     fn losses_are_shares_of_what_was_sent() {
-        assert!((share_lost(1000, 900) - 0.1).abs() < 1e-9);
+        assert_eq!(share_lost(1000, 898), 0.102, "rounded to four decimals");
         assert_eq!(share_lost(1000, 1200), 0.0, "duplicates do not make a gain");
         assert_eq!(share_lost(0, 0), 0.0);
     }

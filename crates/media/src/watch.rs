@@ -40,8 +40,9 @@ impl DeviceWatcher {
     pub fn start(interval: Duration, mut on_change: impl FnMut(&DeviceList) + Send + 'static) -> DeviceWatcher {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        // Read before returning, so a device plugged in right after start counts as a change.
+        let mut known = DeviceList::now();
         std::thread::spawn(move || {
-            let mut known = DeviceList::now();
             while !stopped.load(Ordering::Relaxed) {
                 std::thread::sleep(interval);
                 let current = DeviceList::now();

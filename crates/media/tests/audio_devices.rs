@@ -7,23 +7,13 @@ use std::time::{Duration, Instant};
 use duet_media::audio::{Cue, FRAME, Microphone, Mixer, Speaker, input_devices, output_devices, tone_amplitude};
 use duet_media::{Device, Error};
 
-/// Whether the virtual devices exist; under CI their absence fails the test.
-fn virtual_devices() -> bool {
-    let found = input_devices().is_ok_and(|inputs| inputs.iter().any(|d| d.id == "vmic"));
-    if !found {
-        assert!(std::env::var("CI").is_err(), "CI needs PulseAudio with the virtual devices (scripts/pulse.sh)");
-        eprintln!("skipped: no PulseAudio with virtual devices (run scripts/pulse.sh)");
-    }
-    found
-}
-
 fn no_errors() -> duet_media::audio::StreamErrorHandler {
     Box::new(|e| panic!("audio stream error: {e}"))
 }
 
 #[test]
 fn the_virtual_devices_are_listed_by_name() {
-    if !virtual_devices() {
+    if !duet_testkit::pulse_virtual_devices() {
         return;
     }
     let inputs: Vec<String> = input_devices().unwrap().into_iter().map(|d| d.id).collect();
@@ -34,7 +24,7 @@ fn the_virtual_devices_are_listed_by_name() {
 
 #[test]
 fn the_speaker_plays_the_ringback_and_its_monitor_hears_it() {
-    if !virtual_devices() {
+    if !duet_testkit::pulse_virtual_devices() {
         return;
     }
     let (tx, frames) = mpsc::channel();
@@ -70,7 +60,7 @@ fn the_speaker_plays_the_ringback_and_its_monitor_hears_it() {
 
 #[test]
 fn a_missing_device_names_the_ones_that_exist() {
-    if !virtual_devices() {
+    if !duet_testkit::pulse_virtual_devices() {
         return;
     }
     let error = Microphone::open(Some("no such microphone"), |_| {}, no_errors()).err().unwrap();

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 pub const HOST_A: &str = "10.77.1.2";
 pub const HOST_B: &str = "10.77.2.2";
 
-/// How the link between the hosts misbehaves, each way.
-#[derive(Debug, Clone, Copy)]
+/// How the link between the hosts misbehaves, one way.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Impairment {
     /// Share of packets dropped, 0–1.
     pub loss: f64,
@@ -77,8 +77,15 @@ fn open_tun(name: &str) -> Result<File, String> {
 }
 
 impl NetLab {
-    /// Sets the network up, or says why it cannot be (no root, no `ip`, no TUN).
+    /// Sets the network up with the same impairment both ways, or says why it
+    /// cannot be (no root, no `ip`, no TUN).
     pub fn start(impairment: Impairment) -> Result<NetLab, String> {
+        NetLab::start_each_way(impairment, impairment)
+    }
+
+    /// Sets the network up with `a_to_b` on packets from host A to host B and
+    /// `b_to_a` on those coming back.
+    pub fn start_each_way(a_to_b: Impairment, b_to_a: Impairment) -> Result<NetLab, String> {
         static LABS: AtomicU64 = AtomicU64::new(0);
         let id = u64::from(std::process::id() % 10_000) * 10 + LABS.fetch_add(1, Ordering::Relaxed) % 10;
         let namespace = format!("duet-b-{id}");
@@ -105,9 +112,22 @@ impl NetLab {
         in_b(&["addr", "add", HOST_B, "peer", HOST_A, "dev", &tun_b])?;
         in_b(&["link", "set", &tun_b, "up"])?;
         let (a_out, b_out) = (a.try_clone().map_err(|e| e.to_string())?, b.try_clone().map_err(|e| e.to_string())?);
-        lab.forward(a, b_out, impairment, 1);
-        lab.forward(b, a_out, impairment, 2);
+        lab.forward(a, b_out, a_to_b, 1);
+        lab.forward(b, a_out, b_to_a, 2);
         Ok(lab)
+    }
+
+    /// The network for a test, or `None` (the test is skipped) where it cannot
+    /// be built — except under CI, where that fails the test.
+    pub fn for_test(a_to_b: Impairment, b_to_a: Impairment) -> Option<NetLab> {
+        match NetLab::start_each_way(a_to_b, b_to_a) {
+            Ok(lab) => Some(lab),
+            Err(why) => {
+                assert!(std::env::var("CI").is_err(), "CI must be able to build the test network: {why}");
+                eprintln!("skipped: cannot build the test network (needs root and iproute2): {why}");
+                None
+            }
+        }
     }
 
     /// Moves packets from `from` to `to`, dropping, queueing and delaying them.
