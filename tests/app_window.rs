@@ -1,6 +1,7 @@
 //! The desktop app starts and opens its main window with the web UI (WebKitGTK)
 //! on a real X display (Xvfb in CI).
 
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -62,11 +63,14 @@ fn tauri_driver_available() -> bool {
     found
 }
 
+/// tauri-driver in a process group of its own: it starts WebKitWebDriver, which
+/// would outlive a kill of tauri-driver alone, so the whole group is killed.
 struct Driver(std::process::Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
     }
 }
@@ -81,6 +85,7 @@ async fn the_web_ui_renders_in_the_webview() {
     let _driver = Driver(
         Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
