@@ -16,9 +16,14 @@ struct Running {
 
 impl Running {
     async fn start() -> Running {
+        Running::start_with(|_| {}).await
+    }
+
+    async fn start_with(tweak: impl FnOnce(&mut Config)) -> Running {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::new(dir.path());
         config.listen = "127.0.0.1:0".parse().unwrap();
+        tweak(&mut config);
         let server = Server::bind(config).await.unwrap();
         for user in ["alice", "bob"] {
             duet_server::create_user(&*server.hub().store, user, user, "long enough password").unwrap();
@@ -71,8 +76,11 @@ async fn a_clean_loopback_measures_no_loss_a_short_rtt_and_the_bandwidth_asked_f
 }
 
 #[tokio::test]
-async fn zero_expected_bandwidth_skips_that_direction() {
-    let server = Running::start().await;
+async fn zero_expected_bandwidth_skips_that_direction_and_the_udp_address_can_be_chosen() {
+    let chosen = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let server = Running::start_with(|config| config.speedtest_listen = Some(chosen)).await;
+    let taken = std::net::UdpSocket::bind(chosen).unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "the server holds the chosen UDP address");
     let result = speed_test(&server.params("alice", 0, 0), |_| {}).await;
     assert!(result.success, "{}", result.err_msg);
     assert_eq!((result.available_up_bandwidth, result.available_down_bandwidth), (-1, -1));

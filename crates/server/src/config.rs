@@ -15,6 +15,10 @@ pub struct Config {
     /// Directory of the SQLite database and the signing secret; created on first use.
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// UDP address of the network speed test. `None`: `listen`'s address, with
+    /// the HTTP port's number when it is free (any port otherwise). Set it when
+    /// the HTTP side sits behind a proxy the UDP probes cannot pass.
+    pub speedtest_listen: Option<SocketAddr>,
     /// Whether `POST /v1/register` creates accounts.
     pub open_registration: bool,
     pub token_ttl: Duration,
@@ -74,6 +78,7 @@ impl Config {
         Config {
             data_dir: data_dir.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            speedtest_listen: None,
             open_registration: false,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             ticket_ttl: Duration::from_secs(2 * 3600),
@@ -115,6 +120,7 @@ pub fn split_list(text: &str) -> Vec<String> {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<SocketAddr>,
+    speedtest_listen: Option<SocketAddr>,
     open_registration: Option<bool>,
     token_ttl: Option<String>,
     ticket_ttl: Option<String>,
@@ -176,6 +182,9 @@ impl FileEndpoints {
 impl FileConfig {
     fn apply(self, c: &mut Config) -> Result<()> {
         set(&mut c.listen, self.listen);
+        if self.speedtest_listen.is_some() {
+            c.speedtest_listen = self.speedtest_listen;
+        }
         set(&mut c.open_registration, self.open_registration);
         set_duration(&mut c.token_ttl, self.token_ttl)?;
         set_duration(&mut c.ticket_ttl, self.ticket_ttl)?;
@@ -213,12 +222,13 @@ mod tests {
         let path = dir.path().join("duet.toml");
         std::fs::write(
             &path,
-            "open_registration = true\nwatchdog = \"2s\"\n[webhooks]\nurls = [\"http://127.0.0.1:9/hook\"]\nkey = \"k\"\n[ice]\nturn_secret = \"s\"\n",
+            "open_registration = true\nspeedtest_listen = \"0.0.0.0:9443\"\nwatchdog = \"2s\"\n[webhooks]\nurls = [\"http://127.0.0.1:9/hook\"]\nkey = \"k\"\n[ice]\nturn_secret = \"s\"\n",
         )
         .expect("write");
         let mut config = Config::new(dir.path());
         config.apply_file(&path).expect("valid file");
         assert!(config.open_registration);
+        assert_eq!(config.speedtest_listen, Some("0.0.0.0:9443".parse().unwrap()));
         assert_eq!(config.watchdog, Duration::from_secs(2));
         assert_eq!(config.webhooks.urls, ["http://127.0.0.1:9/hook"]);
         assert_eq!(config.webhooks.retry_interval, Duration::from_secs(10));

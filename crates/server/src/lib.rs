@@ -98,11 +98,15 @@ impl Server {
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
         let hub = Arc::new(Hub::new(config, store, Arc::new(LocalBus::default()), signer));
         hub.restore()?;
-        // The speed test's UDP port: the HTTP port's number when it is free.
-        let addr = listener.local_addr()?;
-        let speed_tests = speedtest::SpeedTests::bind(addr.ip(), addr.port())
-            .await
-            .map_err(|e| Error::Config(format!("cannot open the speed-test UDP port on {}: {e}", addr.ip())))?;
+        let speed_tests = match hub.config.speedtest_listen {
+            Some(addr) => speedtest::SpeedTests::bind_exactly(addr).await,
+            // The HTTP port's number when it is free.
+            None => {
+                let addr = listener.local_addr()?;
+                speedtest::SpeedTests::bind(addr.ip(), addr.port()).await
+            }
+        }
+        .map_err(|e| Error::Config(format!("cannot open the speed-test UDP port: {e}")))?;
         Ok(Server { hub, listener, speed_tests: Arc::new(speed_tests) })
     }
 

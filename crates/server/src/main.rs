@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server until Ctrl-C or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -44,6 +44,9 @@ struct ServeArgs {
     /// Address to listen on for HTTP and WebSocket.
     #[arg(long, env = "DUET_LISTEN")]
     listen: Option<SocketAddr>,
+    /// UDP address of the network speed test (default: the HTTP address and port number).
+    #[arg(long, env = "DUET_SPEEDTEST_LISTEN")]
+    speedtest_listen: Option<SocketAddr>,
     /// Let anyone create an account with POST /v1/register.
     #[arg(long, env = "DUET_OPEN_REGISTRATION")]
     open_registration: Option<bool>,
@@ -155,7 +158,7 @@ fn run(cli: Cli) -> duet_server::Result<()> {
         Command::Serve(args) => {
             #[cfg(feature = "echo")]
             let echo_user = args.echo_user.clone();
-            apply_serve_args(&mut config, args)?;
+            apply_serve_args(&mut config, *args)?;
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let server = Server::bind(config).await?;
@@ -217,6 +220,9 @@ fn humantime_secs(d: std::time::Duration) -> String {
 fn apply_serve_args(config: &mut Config, args: ServeArgs) -> duet_server::Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let Some(listen) = args.speedtest_listen {
+        config.speedtest_listen = Some(listen);
     }
     if let Some(open) = args.open_registration {
         config.open_registration = open;

@@ -52,7 +52,17 @@ impl SpeedTests {
             Ok(socket) => socket,
             Err(_) => UdpSocket::bind(SocketAddr::new(ip, 0)).await?,
         };
-        Ok(SpeedTests { socket: Arc::new(socket), sessions: Mutex::new(HashMap::new()) })
+        Ok(SpeedTests::on(socket))
+    }
+
+    /// Binds UDP on exactly `addr`.
+    pub async fn bind_exactly(addr: SocketAddr) -> std::io::Result<SpeedTests> {
+        let socket = UdpSocket::bind(addr).await.map_err(|e| std::io::Error::new(e.kind(), format!("{addr}: {e}")))?;
+        Ok(SpeedTests::on(socket))
+    }
+
+    fn on(socket: UdpSocket) -> SpeedTests {
+        SpeedTests { socket: Arc::new(socket), sessions: Mutex::new(HashMap::new()) }
     }
 
     pub fn port(&self) -> u16 {
