@@ -29,6 +29,8 @@ pub struct CameraTest {
     started: Instant,
     stop: Arc<AtomicBool>,
     preview: Preview,
+    /// Why the camera stopped delivering, once it has.
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl CameraTest {
@@ -62,6 +64,12 @@ impl CameraTest {
         self.frames() as f32 / self.started.elapsed().as_secs_f32().max(0.001)
     }
 
+    /// Why the camera stopped sending pictures (unplugged, taken by another
+    /// application), once it has.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// Moves the check to another camera. On failure the old one keeps running.
     pub fn switch(&mut self, choice: &CameraChoice) -> Result<(), Error> {
         let next = run(choice, self.wanted, self.preview.clone())?;
@@ -88,13 +96,21 @@ fn run(choice: &CameraChoice, wanted: VideoFormat, preview: Preview) -> Result<C
     let format = source.format();
     let (frames, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
     let (counted, stopped, shown) = (frames.clone(), stop.clone(), preview.clone());
+    let failure = Arc::new(Mutex::new(None));
+    let failed = failure.clone();
     let interval = Duration::from_secs_f32(1.0 / format.fps.max(1.0));
     std::thread::Builder::new()
         .name("duet-camera-test".into())
         .spawn(move || {
             let mut next = Instant::now();
             while !stopped.load(Ordering::Relaxed) {
-                let Ok(frame) = source.next_frame() else { break };
+                let frame = match source.next_frame() {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                        break;
+                    }
+                };
                 if stopped.load(Ordering::Relaxed) {
                     break;
                 }
@@ -105,5 +121,5 @@ fn run(choice: &CameraChoice, wanted: VideoFormat, preview: Preview) -> Result<C
             }
         })
         .map_err(|e| Error::CameraStart(e.to_string()))?;
-    Ok(CameraTest { name, format, wanted, frames, started: Instant::now(), stop, preview })
+    Ok(CameraTest { name, format, wanted, frames, started: Instant::now(), stop, preview, failure })
 }

@@ -106,6 +106,9 @@ fn check_camera(choice: &CameraChoice) -> Check {
     };
     std::thread::sleep(CAMERA_WATCH);
     let (format, fps, frames) = (test.format(), test.measured_fps(), test.frames());
+    if let Some(why) = test.failure() {
+        return device_failure(CheckName::Camera, &Error::CameraStart(why));
+    }
     if frames == 0 {
         let mut failed = device_failure(
             CheckName::Camera,
