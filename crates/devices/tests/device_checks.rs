@@ -51,7 +51,8 @@ fn the_microphone_level_follows_a_tone_and_follows_a_switch() {
         let _ = tx.send(e);
     })
     .unwrap();
-    let silent = levels(&events, Duration::from_millis(800));
+    // 1 s: the stream takes a moment to start.
+    let silent = levels(&events, Duration::from_millis(1000));
     assert!(silent.len() >= 5, "a level every 100 ms: {silent:?}");
     assert!(silent.iter().all(|&l| l <= 5), "silence reads near 0: {silent:?}");
 
@@ -82,9 +83,10 @@ fn hear_vspeaker(run: impl FnOnce()) -> Vec<i16> {
     heard.lock().unwrap().clone()
 }
 
-/// The loudest `frequency` over 100 ms windows of `samples`.
+/// The loudest `frequency` over 100 ms windows of `samples`, 50 ms apart (so
+/// one window lies inside each 300 ms note however the notes fall).
 fn strongest(samples: &[i16], frequency: f32) -> f32 {
-    samples.chunks(4800).map(|w| tone_amplitude(w, frequency)).fold(0.0, f32::max)
+    samples.windows(4800).step_by(2400).map(|w| tone_amplitude(w, frequency)).fold(0.0, f32::max)
 }
 
 /// Runs a speaker check to its end; the levels it reported.
@@ -117,7 +119,8 @@ fn the_speaker_check_plays_the_test_sound_that_the_monitor_hears_then_finishes()
     assert_eq!(levels.last(), Some(&0), "the meter drops to 0 when it is over");
     for frequency in duet_devices::speaker::TEST_NOTES_HZ {
         let found = strongest(&heard, frequency);
-        assert!(found > 0.25, "{frequency} Hz came back at {found:.3} (played at 0.4)");
+        // Half what was played: a busy machine's dropouts lower it (0.249 seen), a missing note reads ~0.
+        assert!(found > 0.2, "{frequency} Hz came back at {found:.3} (played at 0.4)");
     }
 }
 
@@ -170,6 +173,8 @@ fn the_device_lists_are_pushed_again_when_a_speaker_comes_and_goes() {
 
 #[test]
 fn the_camera_check_shows_the_synthetic_pattern_at_the_format_asked() {
+    // Not for the devices: 720p at 30 fps keeps a core busy, and the audio tests' sound would drop out.
+    let _one = one_at_a_time();
     let frames = Arc::new(Mutex::new(Vec::new()));
     let seen = frames.clone();
     let mut test = CameraTest::start(&CameraChoice::Synthetic, VideoFormat::HD, move |frame| {
