@@ -129,12 +129,23 @@ async fn a_call_over_a_narrow_link_lowers_its_bitrate_to_fit() {
         let early = lines[1..=3].iter().map(|r| number(r, "target_bitrate_kbps")).fold(f64::MAX, f64::min);
         assert!(early < 500.0, "{who}: within 3 s the estimate fell under the 500 kbps link: {early} kbps");
         // Settled: from 8 s on, every full second (the last report covers a fraction of one).
-        for report in &lines[8..lines.len() - 1] {
+        let settled = &lines[8..lines.len() - 1];
+        for report in settled {
             assert!(number(report, "video_bitrate_kbps") < 450.0, "{who}: the encoder fits the link: {report}");
             assert!(number(report, "bitrate_out_kbps") < 500.0, "{who}: what is sent fits the link: {report}");
-            assert!(number(report, "rtt_ms") < 200.0, "{who}: the bottleneck's queue does not stay full: {report}");
             assert!(number(report, "loss") < 0.02, "{who}: nothing overflows once the rate fits: {report}");
         }
+        // The estimate probes upwards and backs off when a queue builds: on a busy
+        // machine one probe may fill the queue (up to 2 × 20 ms + 200 ms) before the
+        // cut drains it. It must not stay full: one round-trip sample over 200 ms at
+        // most (a sample is repeated in the reports until the next one comes).
+        let mut samples: Vec<f64> = settled.iter().map(|r| number(r, "rtt_ms")).collect();
+        samples.dedup();
+        let full = samples.iter().filter(|&&rtt| rtt >= 200.0).count();
+        assert!(full <= 1, "{who}: the bottleneck's queue does not stay full: {samples:?} ms");
+        samples.sort_by(f64::total_cmp);
+        let median = samples[samples.len() / 2];
+        assert!(median < 120.0, "{who}: the queue is mostly short: {samples:?} ms");
         let last = lines.last().unwrap();
         let five_seconds_before = &lines[lines.len() - 6];
         let recent = number(last, "frames_decoded") - number(five_seconds_before, "frames_decoded");
