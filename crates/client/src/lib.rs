@@ -1,11 +1,13 @@
 //! The Duet signaling client and call state machine. No UI and no Tauri: the
 //! desktop shell, the headless CLI and tests all drive calls through this crate.
 //!
+//! - [`account`]: log in or register over HTTP for a token.
 //! - [`SignalingClient`]: the connection to `duet-server` with requests, timeouts and
 //!   automatic reconnection.
 //! - [`CallMachine`]: the call state machine, free of I/O.
 //! - [`CallManager`]: runs the machine over a connection and reports [`CallEvent`]s.
 
+pub mod account;
 pub mod call;
 mod error;
 mod manager;

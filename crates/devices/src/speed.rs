@@ -20,7 +20,7 @@ use duet_protocol::speedtest::{
     self as st, MAX_EXPECTED_KBPS, MIN_EXPECTED_KBPS, Probe, SPEEDTEST_PATH, ServerCounts, SessionId, SpeedTestTicket,
     TRAIN_PACKET_LEN,
 };
-use duet_protocol::{ErrorCode, HttpError};
+use duet_protocol::{ErrorCode, HttpError, with_causes};
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 
@@ -196,9 +196,9 @@ async fn ticket(params: &SpeedTestParams) -> Result<SpeedTestTicket, String> {
         .bearer_auth(&params.token)
         .send()
         .await
-        .map_err(|e| format!("cannot reach the server at {}: {}", params.server, plain(&e)))?;
+        .map_err(|e| format!("cannot reach the server at {}: {}", params.server, with_causes(&e)))?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| format!("the server's answer broke off: {}", plain(&e)))?;
+    let body = response.bytes().await.map_err(|e| format!("the server's answer broke off: {}", with_causes(&e)))?;
     if status.is_success() {
         return serde_json::from_slice(&body).map_err(|e| format!("the server's speed-test ticket is malformed: {e}"));
     }
@@ -210,17 +210,6 @@ async fn ticket(params: &SpeedTestParams) -> Result<SpeedTestTicket, String> {
         }
         Err(_) => format!("the server answered {status}"),
     })
-}
-
-/// reqwest's error with its causes, which say what actually went wrong.
-fn plain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 /// The server's host from its URL, with the speed-test port.

@@ -176,6 +176,18 @@ pub mod perm {
     pub const AUDIO_CALL: u32 = CREATE | ENTER | SEND_AUDIO | RECV_AUDIO;
 }
 
+/// An error with its causes, which say what actually went wrong ("error sending
+/// request: connection refused" rather than "error sending request").
+pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
 /// Whether `id` is a valid user id: `[a-z0-9_.-]{1,64}`.
 pub fn is_valid_user_id(id: &str) -> bool {
     (1..=64).contains(&id.len())

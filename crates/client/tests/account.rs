@@ -1,0 +1,46 @@
+//! Logging in over HTTP against a real server, and what a user sees when it fails.
+
+mod common;
+
+use common::TestServer;
+use duet_client::{Error, account};
+use duet_protocol::ErrorCode;
+
+#[tokio::test]
+async fn logging_in_returns_a_token_the_server_accepts() {
+    let server = TestServer::start().await;
+    let reply = account::login(&server.url(), "alice", "long enough password").await.expect("logs in");
+    assert!(reply.expires_at > duet_server::now_ms(), "the token is still valid");
+    let (_client, mut events) =
+        duet_client::SignalingClient::connect(duet_client::ClientConfig::new(server.url(), reply.token));
+    let first = tokio::time::timeout(common::WAIT, events.recv()).await.expect("in time").expect("an event");
+    assert!(
+        matches!(first, duet_client::ClientEvent::Connected { ref user_id, .. } if user_id == "alice"),
+        "{first:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_says_so_in_plain_words() {
+    let server = TestServer::start().await;
+    let error = account::login(&server.url(), "alice", "not the password").await.expect_err("refused");
+    assert_eq!(error, Error::Server { code: ErrorCode::Unauthorized, message: "wrong user name or password".into() });
+}
+
+#[tokio::test]
+async fn registering_on_a_closed_server_is_forbidden() {
+    let server = TestServer::start().await;
+    let error = account::register(&server.url(), "dave", "long enough password", "Dave").await.expect_err("closed");
+    assert!(matches!(error, Error::Server { code: ErrorCode::Forbidden, .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_or_malformed_address_is_named() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let closed = format!("http://{}", listener.local_addr().expect("addr"));
+    drop(listener);
+    let error = account::login(&closed, "alice", "long enough password").await.expect_err("nobody listens");
+    assert!(matches!(&error, Error::Connect(m) if m.contains("cannot reach the server at")), "{error:?}");
+    let error = account::login("example.org:8443", "alice", "x").await.expect_err("no scheme");
+    assert!(error.to_string().contains("starts with http://"), "{error}");
+}
