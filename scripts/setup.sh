@@ -8,6 +8,8 @@ APT_PACKAGES=(
   build-essential pkg-config file curl ca-certificates
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth xdotool webkit2gtk-driver
+  # Headless Chromium for the UI's screen tests (driven by playwright-core).
+  chromium
   # Vulkan loader + Mesa drivers: the beauty filter's GPU path (lavapipe where no GPU exists).
   libvulkan1 mesa-vulkan-drivers
   # OpenH264's x86 assembly (the build refuses to go on without it), libopus's and libjpeg-turbo's

@@ -34,6 +34,8 @@ echo "== ui: lint, type check, build"
 npm --prefix ui run lint
 npm --prefix ui run typecheck
 npm --prefix ui run build
+echo "== ui: every screen in headless Chromium, IPC mocked"
+npm --prefix ui test
 
 echo "== rustfmt"
 cargo fmt --all --check

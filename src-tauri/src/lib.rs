@@ -1,6 +1,57 @@
 //! The Duet desktop shell. It only wires the crates to the web UI; the logic lives in `crates/*`.
+//!
+//! Commands and events are typed with tauri-specta: `bindings()` describes them,
+//! and `ui/src/bindings.ts` is generated from it (a test keeps the file current).
+
+mod commands;
+pub mod error;
+mod local;
+mod secrets;
+pub mod session;
+mod state;
+
+use tauri::Manager;
+use tauri_specta::{collect_commands, collect_events};
+
+/// Every command and event the UI may use.
+pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
+    use commands::{account, contacts};
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .commands(collect_commands![
+            account::app_info,
+            account::login,
+            account::resume,
+            account::logout,
+            account::use_local_server,
+            contacts::contacts,
+            contacts::add_contact,
+            contacts::remove_contact,
+        ])
+        .events(collect_events![session::PresenceChanged, session::ConnectionChanged, session::SignedOut])
+        // One shape per type: nothing here reads differently in each direction.
+        .disable_serde_phases()
+}
 
 /// Starts the desktop app and blocks until it exits.
 pub fn run() {
-    tauri::Builder::default().run(tauri::generate_context!()).expect("error while running the Duet desktop app");
+    let bindings = bindings();
+    tauri::Builder::default()
+        .invoke_handler(bindings.invoke_handler())
+        .setup(move |app| {
+            bindings.mount_events(app);
+            let data_dir = app.path().app_data_dir()?;
+            app.manage(state::AppState::new(data_dir));
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .expect("error while building the Duet desktop app")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // The embedded server closes its database cleanly.
+                let local = tauri::async_runtime::block_on(app.state::<state::AppState>().local.lock()).take();
+                if let Some(local) = local {
+                    tauri::async_runtime::block_on(local.stop());
+                }
+            }
+        });
 }

@@ -1,0 +1,4 @@
+//! The commands the UI calls: thin, each over the crates and `AppState`.
+
+pub mod account;
+pub mod contacts;

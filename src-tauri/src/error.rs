@@ -1,0 +1,84 @@
+//! The one error type every command returns: a stable `code` the UI branches on
+//! and a message a person can act on.
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+/// What went wrong, for the UI to branch on (a message is for people, a code for code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The input was refused before anything was tried (empty field, bad address).
+    BadInput,
+    /// Wrong user name or password, or a token the server does not accept.
+    Unauthorized,
+    /// The saved sign-in has expired: log in again.
+    TokenExpired,
+    /// The server could not be reached.
+    Unreachable,
+    /// The server did not answer in time.
+    Timeout,
+    /// Not signed in (or the session was closed).
+    SignedOut,
+    /// The server refused the request (for example: registration is closed).
+    Forbidden,
+    /// No such user.
+    NotFound,
+    /// The OS keyring could not store or read the saved sign-in.
+    Keyring,
+    /// The embedded server could not start.
+    LocalServer,
+    /// Anything else; the message says what.
+    Internal,
+}
+
+/// A command's error as the UI receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type, thiserror::Error)]
+#[error("{message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> AppError {
+        AppError { code, message: message.into() }
+    }
+}
+
+impl From<duet_client::Error> for AppError {
+    fn from(error: duet_client::Error) -> AppError {
+        use duet_client::Error as E;
+        use duet_protocol::ErrorCode as Wire;
+        let code = match &error {
+            E::Connect(_) | E::Disconnected | E::Closed => ErrorCode::Unreachable,
+            E::Timeout => ErrorCode::Timeout,
+            E::Server { code: Wire::Unauthorized, .. } => ErrorCode::Unauthorized,
+            E::Server { code: Wire::TokenExpired, .. } => ErrorCode::TokenExpired,
+            E::Server { code: Wire::Forbidden, .. } => ErrorCode::Forbidden,
+            E::Server { code: Wire::NotFound, .. } => ErrorCode::NotFound,
+            E::Server { code: Wire::BadRequest, .. } => ErrorCode::BadInput,
+            _ => ErrorCode::Internal,
+        };
+        let message = match (&error, code) {
+            (_, ErrorCode::TokenExpired) => "Your sign-in has expired. Log in again.".to_owned(),
+            (E::Timeout, _) => "The server did not answer in time. Check the address and your network.".to_owned(),
+            _ => capitalized(&error.to_string()),
+        };
+        AppError { code, message }
+    }
+}
+
+/// "cannot reach …" → "Cannot reach …."
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// What commands return.
+pub type AppResult<T> = Result<T, AppError>;

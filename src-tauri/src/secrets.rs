@@ -1,0 +1,66 @@
+//! The remembered sign-in, kept in the OS keyring (Secret Service on Linux,
+//! Keychain on macOS, Credential Manager on Windows) and nowhere else.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult, ErrorCode};
+
+const SERVICE: &str = "duet";
+const ENTRY: &str = "sign-in";
+
+/// What "remember me" keeps: enough to reconnect without the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedSignIn {
+    pub server: String,
+    pub user_id: String,
+    pub token: String,
+    /// Unix milliseconds.
+    pub expires_at: u64,
+}
+
+fn entry() -> AppResult<keyring::Entry> {
+    keyring::Entry::new(SERVICE, ENTRY).map_err(unavailable)
+}
+
+fn unavailable(error: keyring::Error) -> AppError {
+    AppError::new(
+        ErrorCode::Keyring,
+        format!("The system keyring is not available, so the sign-in cannot be remembered ({error})."),
+    )
+}
+
+/// Keeps `saved` in the keyring, replacing what was there.
+pub async fn save(saved: SavedSignIn) -> AppResult<()> {
+    blocking(move || {
+        let text = serde_json::to_string(&saved).map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        entry()?.set_password(&text).map_err(unavailable)
+    })
+    .await
+}
+
+/// The remembered sign-in, if there is one (an unreadable entry is forgotten).
+pub async fn load() -> AppResult<Option<SavedSignIn>> {
+    blocking(|| {
+        let entry = entry()?;
+        match entry.get_password() {
+            Ok(text) => Ok(serde_json::from_str(&text).ok()),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(error) => Err(unavailable(error)),
+        }
+    })
+    .await
+}
+
+/// Forgets the remembered sign-in (logging out); nothing saved is fine.
+pub async fn forget() -> AppResult<()> {
+    blocking(|| match entry()?.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(error) => Err(unavailable(error)),
+    })
+    .await
+}
+
+/// The keyring's calls block (and its Secret Service backend runs its own runtime).
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
+}

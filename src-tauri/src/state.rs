@@ -1,0 +1,68 @@
+//! What the app holds between commands: the session and the embedded server.
+
+use std::path::PathBuf;
+
+use tauri::{AppHandle, Runtime};
+use tokio::sync::Mutex;
+
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::local::LocalServer;
+use crate::secrets::{self, SavedSignIn};
+use crate::session::{Account, Session};
+
+pub struct AppState {
+    pub session: Mutex<Option<Session>>,
+    pub local: Mutex<Option<LocalServer>>,
+    /// Where the embedded server keeps its data.
+    pub data_dir: PathBuf,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf) -> AppState {
+        AppState { session: Mutex::new(None), local: Mutex::new(None), data_dir }
+    }
+
+    /// Replaces the current session (if any) with one for `account`.
+    pub async fn sign_in<R: Runtime>(
+        &self,
+        app: AppHandle<R>,
+        account: Account,
+        token: String,
+        expires_at: u64,
+    ) -> AppResult<Account> {
+        let session = Session::connect(app, account, token, expires_at).await?;
+        let account = session.account.clone();
+        if let Some(old) = self.session.lock().await.replace(session) {
+            old.close();
+        }
+        Ok(account)
+    }
+
+    /// Remembers the current session in the keyring.
+    pub async fn remember(&self) -> AppResult<()> {
+        let saved = {
+            let session = self.session.lock().await;
+            let session = session.as_ref().ok_or_else(signed_out)?;
+            SavedSignIn {
+                server: session.account.server.clone(),
+                user_id: session.account.user_id.clone(),
+                token: session.token.clone(),
+                expires_at: session.expires_at,
+            }
+        };
+        secrets::save(saved).await
+    }
+
+    /// The embedded server, started on first use.
+    pub async fn local_server(&self) -> AppResult<tokio::sync::MappedMutexGuard<'_, LocalServer>> {
+        let mut local = self.local.lock().await;
+        if local.is_none() {
+            *local = Some(LocalServer::start(&self.data_dir.join("server")).await?);
+        }
+        Ok(tokio::sync::MutexGuard::map(local, |l| l.as_mut().expect("started above")))
+    }
+}
+
+pub fn signed_out() -> AppError {
+    AppError::new(ErrorCode::SignedOut, "You are not signed in.")
+}

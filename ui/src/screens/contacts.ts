@@ -1,0 +1,118 @@
+// The contact list: presence dots that update live, search, add and remove.
+
+import { commands, events, type Account, type AppError, type Contact, type Presence } from "../bindings";
+import { h } from "../dom";
+
+const PRESENCE_LABEL: Record<Presence, string> = { online: "Online", busy: "In a call", offline: "Offline" };
+/** Online first, then busy, then offline; by name within each. */
+const PRESENCE_ORDER: Record<Presence, number> = { online: 0, busy: 1, offline: 2 };
+
+export interface ContactsOptions {
+  account: Account;
+  onLogout: () => void;
+}
+
+export function contactsScreen(options: ContactsOptions): { screen: HTMLElement; close: () => void } {
+  let contacts: Contact[] = [];
+  const list = h("ul", { class: "contacts", id: "contacts", "aria-live": "polite" });
+  const search = h("input", { id: "search", type: "search", placeholder: "Search contacts", "aria-label": "Search contacts" });
+  const newContact = h("input", { id: "new-contact", placeholder: "User name", "aria-label": "User name to add" });
+  const add = h("button", { type: "submit" }, "Add");
+  const message = h("p", { class: "error", role: "alert", id: "contacts-error" });
+  const banner = h("p", { class: "banner", id: "connection", hidden: true });
+  const logout = h("button", { type: "button", id: "logout" }, "Log out");
+
+  const fail = (error: AppError) => {
+    message.textContent = error.message;
+    message.dataset.code = error.code;
+  };
+  if (options.account.warning) message.textContent = options.account.warning;
+  const render = () => {
+    const query = search.value.trim().toLowerCase();
+    const shown = contacts
+      .filter((c) => !query || c.user_id.includes(query) || c.display_name.toLowerCase().includes(query))
+      .sort((a, b) => PRESENCE_ORDER[a.status] - PRESENCE_ORDER[b.status] || a.display_name.localeCompare(b.display_name));
+    list.replaceChildren(
+      ...shown.map((contact) => {
+        const remove = h("button", { type: "button", class: "remove", "aria-label": `Remove ${contact.display_name}` }, "Remove");
+        remove.addEventListener("click", async () => {
+          const result = await commands.removeContact(contact.user_id);
+          if (result.status === "error") return fail(result.error);
+          contacts = result.data;
+          render();
+        });
+        return h(
+          "li",
+          { class: "contact", "data-user": contact.user_id, "data-status": contact.status },
+          h("span", { class: `dot ${contact.status}`, title: PRESENCE_LABEL[contact.status] }),
+          h(
+            "span",
+            { class: "who" },
+            h("strong", {}, contact.display_name),
+            h("small", {}, `${contact.user_id} · ${PRESENCE_LABEL[contact.status]}`),
+          ),
+          remove,
+        );
+      }),
+    );
+    if (shown.length === 0) {
+      list.append(h("li", { class: "empty" }, contacts.length === 0 ? "No contacts yet: add someone by their user name." : "Nobody matches your search."));
+    }
+  };
+  search.addEventListener("input", render);
+
+  const form = h("form", { class: "add", id: "add-contact" }, newContact, add);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    add.disabled = true;
+    const result = await commands.addContact(newContact.value);
+    add.disabled = false;
+    if (result.status === "error") return fail(result.error);
+    contacts = result.data;
+    newContact.value = "";
+    render();
+  });
+  logout.addEventListener("click", async () => {
+    const result = await commands.logout();
+    if (result.status === "error") return fail(result.error);
+    options.onLogout();
+  });
+
+  const unlisten: Promise<() => void>[] = [
+    events.presenceChanged.listen((event) => {
+      const contact = contacts.find((c) => c.user_id === event.payload.user_id);
+      if (!contact) return;
+      contact.status = event.payload.status;
+      render();
+    }),
+    events.connectionChanged.listen((event) => {
+      banner.hidden = event.payload.online;
+      banner.textContent = event.payload.online ? "" : "Connection to the server lost; reconnecting…";
+    }),
+  ];
+
+  void commands.contacts().then((result) => {
+    if (result.status === "error") return fail(result.error);
+    contacts = result.data;
+    render();
+  });
+
+  const where = options.account.local ? "this computer" : options.account.server;
+  const screen = h(
+    "main",
+    { class: "screen contacts-screen" },
+    h(
+      "header",
+      { class: "bar" },
+      h("span", { id: "me" }, h("strong", {}, options.account.user_id), h("small", {}, ` on ${where}`)),
+      logout,
+    ),
+    banner,
+    message,
+    search,
+    list,
+    form,
+  );
+  return { screen, close: () => unlisten.forEach((u) => void u.then((f) => f())) };
+}

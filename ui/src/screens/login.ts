@@ -1,0 +1,89 @@
+// The login screen: server address, user name, password, "remember me", and
+// the built-in server for a first try without any account.
+
+import { commands, type Account, type AppError } from "../bindings";
+import { h } from "../dom";
+
+const LAST_SERVER = "duet.lastServer";
+const LAST_USER = "duet.lastUser";
+
+export interface LoginOptions {
+  defaultServer: string | null;
+  /** Shown above the form: why the user is here again (expired sign-in, lost session). */
+  notice?: AppError | null;
+  onSignedIn: (account: Account) => void;
+}
+
+export function loginScreen(options: LoginOptions): HTMLElement {
+  const server = h("input", {
+    id: "server",
+    name: "server",
+    type: "url",
+    required: true,
+    placeholder: "https://duet.example.com",
+    autocomplete: "url",
+  });
+  server.value = localStorage.getItem(LAST_SERVER) ?? options.defaultServer ?? "";
+  const user = h("input", { id: "user", name: "user", required: true, autocomplete: "username" });
+  user.value = localStorage.getItem(LAST_USER) ?? "";
+  const password = h("input", { id: "password", name: "password", type: "password", required: true, autocomplete: "current-password" });
+  const remember = h("input", { id: "remember", name: "remember", type: "checkbox" });
+  remember.checked = true;
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const local = h("button", { type: "button", id: "use-local" }, "Try it on this computer");
+  const message = h("p", { class: "error", role: "alert", id: "login-error" });
+
+  const fail = (error: AppError) => {
+    message.textContent = error.message;
+    message.dataset.code = error.code;
+    const field = error.code === "unauthorized" ? password : error.code === "bad_input" ? user : error.code === "unreachable" ? server : null;
+    field?.focus();
+  };
+  if (options.notice) fail(options.notice);
+
+  const busy = (on: boolean, label = "Sign in") => {
+    for (const el of [server, user, password, remember, submit, local]) el.disabled = on;
+    submit.textContent = on ? "Signing in…" : label;
+  };
+
+  const form = h(
+    "form",
+    { class: "card", id: "login-form", "aria-labelledby": "login-title" },
+    h("h2", { id: "login-title" }, "Sign in"),
+    message,
+    h("label", { for: "server" }, "Server"),
+    server,
+    h("label", { for: "user" }, "User name"),
+    user,
+    h("label", { for: "password" }, "Password"),
+    password,
+    h("label", { class: "check" }, remember, " Remember me on this computer"),
+    submit,
+    h("p", { class: "hint" }, "No account yet? ", local, " runs a private server here, with a test contact that echoes your call."),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    busy(true);
+    const result = await commands.login({
+      server: server.value,
+      user_id: user.value,
+      password: password.value,
+      remember: remember.checked,
+    });
+    busy(false);
+    if (result.status === "error") return fail(result.error);
+    localStorage.setItem(LAST_SERVER, result.data.server);
+    localStorage.setItem(LAST_USER, result.data.user_id);
+    options.onSignedIn(result.data);
+  });
+  local.addEventListener("click", async () => {
+    message.textContent = "";
+    busy(true);
+    const result = await commands.useLocalServer();
+    busy(false);
+    if (result.status === "error") return fail(result.error);
+    options.onSignedIn(result.data);
+  });
+  return h("main", { class: "screen login" }, form);
+}

@@ -1,0 +1,250 @@
+// Every screen and state of the UI in headless Chromium, with the Tauri IPC
+// mocked (tests/mock-ipc.js). Screenshots go to ui/test-results/ for review.
+// Run: npm --prefix ui test (after `npm --prefix ui run build`).
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { mkdirSync, readFileSync } from "node:fs";
+import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const dist = join(here, "..", "dist");
+const shots = join(here, "..", "test-results");
+mkdirSync(shots, { recursive: true });
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
+
+let server;
+let browser;
+let base;
+
+before(async () => {
+  server = createServer((req, res) => {
+    const path = req.url === "/" ? "/index.html" : req.url.split("?")[0];
+    try {
+      const body = readFileSync(join(dist, path));
+      res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const ALICE = { server: "http://duet.test:8443", user_id: "alice", local: false, warning: null };
+const CONTACTS = [
+  { user_id: "carol", display_name: "Carol", status: "offline", avatar_url: null },
+  { user_id: "bob", display_name: "Bob", status: "online", avatar_url: null },
+  { user_id: "echo", display_name: "Echo test call", status: "busy", avatar_url: null },
+];
+
+/** Opens the app with `handlers` (source text of an object literal run in the page). */
+async function open(handlers) {
+  const page = await browser.newPage({ viewport: { width: 960, height: 640 } });
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.addInitScript({ path: join(here, "mock-ipc.js") });
+  await page.addInitScript(`window.__mock.handlers = ${handlers};`);
+  await page.goto(base);
+  await page.waitForSelector("#app[data-ready='true']");
+  page.errors = errors;
+  return page;
+}
+
+const calls = (page, cmd) => page.evaluate((cmd) => window.__mock.calls.filter((c) => c.cmd === cmd), cmd);
+const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`) });
+
+describe("login", () => {
+  test("with nothing remembered it asks for a server, a user and a password", async () => {
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: "https://duet.example" }), resume: () => null }`);
+    assert.equal(await page.inputValue("#server"), "https://duet.example");
+    assert.ok(await page.isChecked("#remember"), "remember me is on by default");
+    await shot(page, "login");
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test("a remembered sign-in goes straight to the contacts", async () => {
+    const contacts = JSON.stringify(CONTACTS);
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => (${JSON.stringify(ALICE)}),
+      contacts: () => ${contacts} }`);
+    await page.waitForSelector("li.contact");
+    assert.equal(await page.textContent("#me strong"), "alice");
+    await page.close();
+  });
+
+  test("an expired sign-in asks to log in again", async () => {
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }),
+      resume: () => { throw { code: "token_expired", message: "Your sign-in has expired. Log in again." }; } }`);
+    assert.equal(await page.textContent("#login-error"), "Your sign-in has expired. Log in again.");
+    assert.equal(await page.getAttribute("#login-error", "data-code"), "token_expired");
+    await shot(page, "login-expired");
+    await page.close();
+  });
+
+  test("a wrong password says so, keeps what was typed and focuses the password", async () => {
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+      login: () => { throw { code: "unauthorized", message: "Wrong user name or password." }; } }`);
+    await page.fill("#server", "http://duet.test:8443");
+    await page.fill("#user", "alice");
+    await page.fill("#password", "nope");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#login-error[data-code='unauthorized']");
+    assert.equal(await page.textContent("#login-error"), "Wrong user name or password.");
+    assert.equal(await page.inputValue("#user"), "alice");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "password");
+    await shot(page, "login-wrong-password");
+    await page.close();
+  });
+
+  test("signing in sends the form and shows the contacts", async () => {
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+      login: ({ credentials }) => ({ ...${JSON.stringify(ALICE)}, server: credentials.server }), contacts: () => [] }`);
+    await page.fill("#server", "http://duet.test:8443");
+    await page.fill("#user", "alice");
+    await page.fill("#password", "long enough password");
+    await page.uncheck("#remember");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("li.empty");
+    const [login] = await calls(page, "login");
+    assert.deepEqual(login.args.credentials,
+      { server: "http://duet.test:8443", user_id: "alice", password: "long enough password", remember: false });
+    assert.match(await page.textContent("li.empty"), /No contacts yet/);
+    await page.close();
+  });
+
+  test("while signing in the form is disabled and says so", async () => {
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+      login: () => new Promise(() => {}) }`);
+    await page.fill("#server", "http://duet.test:8443");
+    await page.fill("#user", "alice");
+    await page.fill("#password", "x");
+    await page.click("button[type=submit]");
+    assert.equal(await page.textContent("button[type=submit]"), "Signing in…");
+    assert.ok(await page.isDisabled("#password"));
+    await shot(page, "login-busy");
+    await page.close();
+  });
+
+  test("trying it on this computer signs in to the built-in server", async () => {
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+      use_local_server: () => ({ server: "http://127.0.0.1:40000", user_id: "me", local: true, warning: null }),
+      contacts: () => [${JSON.stringify(CONTACTS[2])}] }`);
+    await page.click("#use-local");
+    await page.waitForSelector("li.contact[data-user='echo']");
+    assert.match(await page.textContent("#me"), /me on this computer/);
+    await page.close();
+  });
+});
+
+describe("contacts", () => {
+  const signedIn = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+    resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)}, ${more} }`;
+
+  test("online first, then busy, then offline, each with its presence", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    const rows = await page.$$eval("li.contact", (lis) => lis.map((li) => [li.dataset.user, li.dataset.status]));
+    assert.deepEqual(rows, [["bob", "online"], ["echo", "busy"], ["carol", "offline"]]);
+    await shot(page, "contacts");
+    await page.close();
+  });
+
+  test("presence updates live", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await page.evaluate(() => window.__mock.emit("presence-changed", { user_id: "carol", status: "online" }));
+    await page.waitForSelector("li.contact[data-user='carol'][data-status='online']");
+    assert.match(await page.textContent("li[data-user='carol'] small"), /Online/);
+    await page.close();
+  });
+
+  test("search filters by name or user name", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await page.fill("#search", "car");
+    assert.deepEqual(await page.$$eval("li.contact", (lis) => lis.map((li) => li.dataset.user)), ["carol"]);
+    await page.fill("#search", "zzz");
+    assert.match(await page.textContent("li.empty"), /Nobody matches/);
+    await page.close();
+  });
+
+  test("adding an unknown user says there is no such user and keeps the list", async () => {
+    const page = await open(signedIn(`add_contact: ({ userId }) => { throw { code: "not_found",
+      message: "There is no user \\"" + userId + "\\" on this server." }; }`));
+    await page.waitForSelector("li.contact");
+    await page.fill("#new-contact", "nobody");
+    await page.click("#add-contact button");
+    await page.waitForSelector("#contacts-error[data-code='not_found']");
+    assert.equal(await page.textContent("#contacts-error"), 'There is no user "nobody" on this server.');
+    assert.equal(await page.inputValue("#new-contact"), "nobody", "what was typed stays");
+    assert.equal(await page.locator("li.contact").count(), 3);
+    await shot(page, "contacts-add-unknown");
+    await page.close();
+  });
+
+  test("adding and removing update the list", async () => {
+    const dave = { user_id: "dave", display_name: "Dave", status: "online", avatar_url: null };
+    const page = await open(signedIn(`add_contact: () => ${JSON.stringify([...CONTACTS, dave])},
+      remove_contact: () => ${JSON.stringify(CONTACTS)}`));
+    await page.waitForSelector("li.contact");
+    await page.fill("#new-contact", "dave");
+    await page.click("#add-contact button");
+    await page.waitForSelector("li.contact[data-user='dave']");
+    assert.equal(await page.inputValue("#new-contact"), "");
+    await page.click("li[data-user='dave'] button.remove");
+    await page.waitForSelector("li.contact[data-user='dave']", { state: "detached" });
+    await page.close();
+  });
+
+  test("a lost connection shows a banner until it is back", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await page.evaluate(() => window.__mock.emit("connection-changed", { online: false, reason: "connection reset" }));
+    await page.waitForSelector("#connection:not([hidden])");
+    await shot(page, "contacts-offline");
+    await page.evaluate(() => window.__mock.emit("connection-changed", { online: true, reason: null }));
+    await page.waitForSelector("#connection[hidden]", { state: "attached" });
+    await page.close();
+  });
+
+  test("a sign-in the server stops accepting goes back to the login with the reason", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await page.evaluate(() => window.__mock.emit("signed-out",
+      { error: { code: "token_expired", message: "Your sign-in has expired. Log in again." } }));
+    await page.waitForSelector("#login-error[data-code='token_expired']");
+    await page.close();
+  });
+
+  test("a keyring that could not remember the sign-in is said once", async () => {
+    const warned = { ...ALICE, warning: "The system keyring is not available. You will need to log in again next time." };
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => (${JSON.stringify(warned)}),
+      contacts: () => [] }`);
+    await page.waitForSelector("li.empty");
+    assert.match(await page.textContent("#contacts-error"), /keyring is not available/);
+    await page.close();
+  });
+
+  test("logging out returns to the login", async () => {
+    const page = await open(signedIn(`logout: () => null`));
+    await page.waitForSelector("li.contact");
+    await page.click("#logout");
+    await page.waitForSelector("#login-form");
+    assert.equal((await calls(page, "logout")).length, 1);
+    await page.close();
+  });
+});
