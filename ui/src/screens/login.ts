@@ -59,7 +59,7 @@ export function loginScreen(options: LoginOptions): HTMLElement {
     password,
     h("label", { class: "check" }, remember, " Remember me on this computer"),
     submit,
-    h("p", { class: "hint" }, "No account yet? ", local, " runs a private server here, with a test contact that echoes your call."),
+    h("p", { class: "hint" }, "No account yet? ", local, " runs a private server on this computer, with a test contact to try things with."),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
