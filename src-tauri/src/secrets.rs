@@ -51,13 +51,18 @@ pub async fn load() -> AppResult<Option<SavedSignIn>> {
     .await
 }
 
-/// Forgets the remembered sign-in (logging out); nothing saved is fine.
-pub async fn forget() -> AppResult<()> {
-    blocking(|| match entry()?.delete_credential() {
+/// Forgets the remembered sign-in (logging out, or signing in without "remember
+/// me"). Best effort: a keyring that cannot be reached could not have kept one,
+/// so its failure is logged, not put in the way of signing out.
+pub async fn forget() {
+    let forgotten = blocking(|| match entry()?.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(error) => Err(unavailable(error)),
     })
-    .await
+    .await;
+    if let Err(error) = forgotten {
+        tracing::warn!("cannot forget the remembered sign-in: {error}");
+    }
 }
 
 /// The keyring's calls block (and its Secret Service backend runs its own runtime).

@@ -46,11 +46,11 @@ pub async fn login(app: AppHandle, state: State<'_, AppState>, credentials: Cred
     let account = Account { server: server.to_owned(), user_id: user_id.to_owned(), local: false, warning: None };
     let mut account = state.sign_in(app, account, token.token, token.expires_at).await?;
     // Signed in either way; a keyring that cannot remember is said, not fatal.
-    let kept = if credentials.remember { state.remember().await } else { secrets::forget().await };
-    if let Err(error) = kept {
+    if !credentials.remember {
+        secrets::forget().await;
+    } else if let Err(error) = state.remember().await {
         tracing::warn!("{error}");
-        account.warning =
-            credentials.remember.then(|| format!("{} You will need to log in again next time.", error.message));
+        account.warning = Some(format!("{} You will need to log in again next time.", error.message));
     }
     Ok(account)
 }
@@ -66,7 +66,7 @@ pub async fn resume(app: AppHandle, state: State<'_, AppState>) -> AppResult<Opt
     });
     let Some(saved) = saved else { return Ok(None) };
     if saved.expires_at <= duet_server::now_ms() {
-        secrets::forget().await?;
+        secrets::forget().await;
         return Err(AppError::new(ErrorCode::TokenExpired, "Your sign-in has expired. Log in again."));
     }
     let account = Account { server: saved.server, user_id: saved.user_id, local: false, warning: None };
@@ -79,7 +79,8 @@ pub async fn logout(state: State<'_, AppState>) -> AppResult<()> {
     if let Some(session) = state.session.lock().await.take() {
         session.close();
     }
-    secrets::forget().await
+    secrets::forget().await;
+    Ok(())
 }
 
 /// Starts the built-in server (if it is not running) and signs in to it as the
