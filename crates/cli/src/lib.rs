@@ -14,7 +14,7 @@ use duet_client::{CallEvent, CallManager, CallState, ClientConfig, ClientEvent, 
 use duet_media::audio::{Cue, FRAME, Mixer, Speaker};
 use duet_media::{DeviceList, DeviceWatcher, stamp};
 use duet_protocol::{CallType, ClientMessage, RoomMedia, RoomSignal};
-use duet_rtc::{ConnectionState, IceCandidate, RtcEvent, SessionDescription, quality};
+use duet_rtc::{Channel, ConnectionState, IceCandidate, RtcEvent, SessionDescription, quality};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -22,9 +22,42 @@ use media::{AudioIn, Media, device_error};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
-    Call { peer: String },
+    Call {
+        peer: String,
+    },
     Answer,
     Echo,
+    /// Calls are placed and answered with [`Control::Dial`], [`Control::Accept`]
+    /// and [`Control::Decline`]; runs until the connection ends (the desktop app).
+    Interactive,
+}
+
+/// Which picture a frame given to [`VideoOut`] belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// This side's camera, after processing (the local preview).
+    Local,
+    /// The peer's video, decoded.
+    Remote,
+}
+
+/// Where decoded and local frames go to be drawn. Called on the media threads:
+/// it must return at once (hand the frame over, never draw in it).
+#[derive(Clone)]
+pub struct VideoOut(pub std::sync::Arc<ShowFrame>);
+
+pub type ShowFrame = dyn Fn(Feed, &duet_media::I420Frame) + Send + Sync;
+
+impl VideoOut {
+    pub fn show(&self, feed: Feed, frame: &duet_media::I420Frame) {
+        (self.0)(feed, frame)
+    }
+}
+
+impl std::fmt::Debug for VideoOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VideoOut")
+    }
 }
 
 /// Where this side's video comes from.
@@ -79,6 +112,8 @@ pub struct Options {
     /// Hang up this long after the call connected.
     pub duration: Option<Duration>,
     pub sources: Sources,
+    /// Frames to draw (none for a headless client).
+    pub video_out: Option<VideoOut>,
 }
 
 /// What the user can do during a call (seed 000's controls).
@@ -95,13 +130,30 @@ pub enum Control {
     UseMicrophone(Option<String>),
     UseSpeaker(Option<String>),
     Hangup,
+    /// Call `peer` (in [`Mode::Interactive`]).
+    Dial {
+        peer: String,
+        audio_only: bool,
+    },
+    /// Accept the ringing call (in [`Mode::Interactive`]).
+    Accept {
+        audio_only: bool,
+    },
+    /// Decline the ringing call.
+    Decline,
+    /// A text message to the peer over the reliable data channel, command [`CHAT_COMMAND`].
+    Chat(String),
 }
+
+/// The application command id (1–10, seed 004) that carries chat text.
+pub const CHAT_COMMAND: u8 = 1;
 
 impl FromStr for Control {
     type Err = String;
 
     /// `mute`, `unmute`, `camera off`, `camera on`, `speaker off`, `speaker on`,
-    /// `use camera|mic|speaker [NAME]`, `hangup`.
+    /// `use camera|mic|speaker [NAME]`, `hangup`, `dial PEER [audio]`, `accept [audio]`,
+    /// `decline`, `chat TEXT`.
     fn from_str(line: &str) -> Result<Self, String> {
         let words: Vec<&str> = line.split_whitespace().collect();
         // A device name may have spaces; nothing after the kind means the default device.
@@ -117,10 +169,18 @@ impl FromStr for Control {
             ["speaker", "off"] => Control::MuteSpeaker(true),
             ["speaker", "on"] => Control::MuteSpeaker(false),
             ["hangup"] => Control::Hangup,
+            ["dial", peer] => Control::Dial { peer: (*peer).to_owned(), audio_only: false },
+            ["dial", peer, "audio"] => Control::Dial { peer: (*peer).to_owned(), audio_only: true },
+            ["accept"] => Control::Accept { audio_only: false },
+            ["accept", "audio"] => Control::Accept { audio_only: true },
+            ["decline"] => Control::Decline,
+            ["chat", ..] if words.len() > 1 => {
+                Control::Chat(line.trim_start().strip_prefix("chat").unwrap_or_default().trim().to_owned())
+            }
             _ => {
                 return Err(format!(
                     "unknown control \"{}\"; use mute, unmute, camera on|off, speaker on|off, \
-                     use camera|mic|speaker [NAME] or hangup",
+                     use camera|mic|speaker [NAME], hangup, dial PEER [audio], accept [audio], decline or chat TEXT",
                     line.trim()
                 ));
             }
@@ -137,11 +197,26 @@ const DEVICE_POLL: Duration = Duration::from_secs(1);
 pub async fn run(
     options: Options,
     mode: Mode,
+    controls: mpsc::UnboundedReceiver<Control>,
+    report: impl FnMut(Value),
+) -> i32 {
+    let (manager, events) =
+        CallManager::start(ManagerConfig::new(ClientConfig::new(options.server.clone(), options.token.clone())));
+    run_with(manager, events, options, mode, controls, report).await
+}
+
+/// [`run`] on a call manager that is already connected (the desktop app signs in
+/// first, then hands its connection over). Besides the call's lines it reports
+/// `presence` and `connection` lines, and `auth_failed` when the server stops
+/// accepting the token.
+pub async fn run_with(
+    manager: CallManager,
+    mut events: mpsc::UnboundedReceiver<CallEvent>,
+    mut options: Options,
+    mode: Mode,
     mut controls: mpsc::UnboundedReceiver<Control>,
     mut report: impl FnMut(Value),
 ) -> i32 {
-    let (manager, mut events) =
-        CallManager::start(ManagerConfig::new(ClientConfig::new(options.server.clone(), options.token.clone())));
     let clock = Instant::now();
     let now_us = move || clock.elapsed().as_micros() as u64;
     // Ringtone, ringback and the peer's voice all play through the mixer.
@@ -187,6 +262,8 @@ pub async fn run(
                         line["at_ms"] = json!(wall_ms());
                         if let Some(call) = &call {
                             line["peer"] = json!(call.peer);
+                            line["direction"] = json!(call.direction);
+                            line["call_type"] = json!(call.call_type);
                         }
                         match state {
                             CallState::Connected => talking_since = Some(std::time::Instant::now()),
@@ -280,9 +357,18 @@ pub async fn run(
                     CallEvent::PeerMedia { user, audio, video } => {
                         report(json!({"event": "peer_media", "user": user, "audio": audio, "video": video}));
                     }
-                    CallEvent::Connection(ClientEvent::AuthFailed { message, .. }) => {
-                        report(json!({"event": "error", "message": message}));
+                    CallEvent::Connection(ClientEvent::AuthFailed { code, message }) => {
+                        report(json!({"event": "auth_failed", "code": code, "message": message}));
                         return 1;
+                    }
+                    CallEvent::Connection(ClientEvent::Connected { .. }) => {
+                        report(json!({"event": "connection", "online": true}));
+                    }
+                    CallEvent::Connection(ClientEvent::Disconnected { reason }) => {
+                        report(json!({"event": "connection", "online": false, "reason": reason}));
+                    }
+                    CallEvent::Presence { user, status } => {
+                        report(json!({"event": "presence", "user": user, "status": status}));
                     }
                     CallEvent::Error(message) => report(json!({"event": "error", "message": message})),
                     _ => {}
@@ -341,6 +427,9 @@ pub async fn run(
                                     m.stats.glass_to_glass_ms.push(age as f32 / 1000.0);
                                 }
                                 m.stats.render.frame_rendered(now_us(), picture.width(), picture.height());
+                                if let Some(out) = &options.video_out {
+                                    out.show(Feed::Remote, &picture);
+                                }
                             }
                             Ok(None) => {}
                             Err(_) => {
@@ -358,6 +447,13 @@ pub async fn run(
                         }
                     }
                     RtcEvent::PeerQuality(q) => m.stats.peer_quality = Some(q),
+                    RtcEvent::Message { channel, message } => report(json!({
+                        "event": "message",
+                        "channel": channel.label(),
+                        "cmd": message.cmd,
+                        "seq": message.seq,
+                        "text": String::from_utf8_lossy(&message.payload),
+                    })),
                     RtcEvent::Audio(packet) => {
                         m.stats.audio_packets_received += 1;
                         m.stats.bytes_received += packet.data.len() as u64;
@@ -419,6 +515,29 @@ pub async fn run(
                     }
                     Control::Hangup => {
                         let _ = manager.hangup().await;
+                    }
+                    Control::Dial { peer, audio_only } => {
+                        options.audio_only = audio_only;
+                        let call_type = if audio_only { CallType::Audio } else { CallType::Video };
+                        if let Err(e) = manager.dial(&peer, call_type).await {
+                            report(json!({"event": "error", "message": format!("cannot call {peer}: {e}")}));
+                        }
+                    }
+                    Control::Accept { audio_only } => {
+                        options.audio_only = audio_only;
+                        if let Err(e) = manager.accept(audio_only).await {
+                            report(json!({"event": "error", "message": format!("cannot accept the call: {e}")}));
+                        }
+                    }
+                    Control::Decline => {
+                        let _ = manager.decline().await;
+                    }
+                    Control::Chat(text) => {
+                        let Some(m) = media.as_ref() else { continue };
+                        match m.rtc.send_message(Channel::Reliable, CHAT_COMMAND, text.as_bytes()).await {
+                            Ok(seq) => report(json!({"event": "message_sent", "cmd": CHAT_COMMAND, "seq": seq})),
+                            Err(e) => report(json!({"event": "error", "code": e.code(), "message": e.to_string()})),
+                        }
                     }
                     Control::MuteSpeaker(muted) => mixer.set_muted(muted),
                     Control::Mute(muted) => {
@@ -585,6 +704,9 @@ mod tests {
         );
         assert_eq!("use speaker".parse(), Ok(Control::UseSpeaker(None)));
         assert_eq!("use camera 0".parse(), Ok(Control::UseCamera(Some("0".into()))));
+        assert_eq!("dial bob audio".parse(), Ok(Control::Dial { peer: "bob".into(), audio_only: true }));
+        assert_eq!("accept".parse(), Ok(Control::Accept { audio_only: false }));
+        assert_eq!("chat  hello  there".parse(), Ok(Control::Chat("hello  there".into())));
         let error = "louder".parse::<Control>().unwrap_err();
         assert!(error.contains("unknown control \"louder\""), "{error}");
     }

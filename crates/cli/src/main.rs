@@ -174,6 +174,7 @@ async fn main() {
         audio_only: args.as_ref().is_some_and(|a| a.audio_only),
         duration: args.as_ref().and_then(|a| a.duration),
         sources: args.as_ref().map_or(Sources::SYNTHETIC, CallArgs::sources),
+        video_out: None,
     };
     let (controls, controls_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::report::Stats;
-use crate::{AudioInput, Options, VideoInput};
+use crate::{AudioInput, Feed, Options, VideoInput, VideoOut};
 
 /// Opus's bitrate, and what its packets take on the wire with their headers
 /// (50 a second).
@@ -58,7 +58,7 @@ pub(crate) struct VideoPump {
 }
 
 impl VideoPump {
-    fn start(mut sender: VideoSender, interval: Duration) -> VideoPump {
+    fn start(mut sender: VideoSender, interval: Duration, preview: Option<VideoOut>) -> VideoPump {
         let (tx, frames) = mpsc::channel(4);
         let stop = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
@@ -86,6 +86,9 @@ impl VideoPump {
                         sender.request_keyframe();
                     }
                     let Ok(captured) = sender.capture() else { break };
+                    if let Some(preview) = &preview {
+                        preview.show(Feed::Local, &captured.preview);
+                    }
                     if let Some(encoded) = captured.encoded
                         && tx.blocking_send(encoded).is_err()
                     {
@@ -161,6 +164,8 @@ pub(crate) struct Media {
     rtc_has_video: bool,
     /// The video encoder's bitrate when the network allows it all.
     max_video_bps: u32,
+    /// Where the local preview is drawn.
+    preview: Option<VideoOut>,
 }
 
 impl Media {
@@ -200,6 +205,7 @@ impl Media {
             mic_muted: false,
             camera_off: false,
             rtc_has_video: video,
+            preview: options.video_out.clone(),
         };
         if echo {
             return Ok(media);
@@ -289,7 +295,7 @@ impl Media {
     pub fn on_connected(&mut self) {
         self.connected = true;
         if let Some(sender) = self.video.take() {
-            let pump = VideoPump::start(sender, self.interval);
+            let pump = VideoPump::start(sender, self.interval, self.preview.clone());
             pump.set_paused(self.camera_off);
             self.pump = Some(pump);
         }

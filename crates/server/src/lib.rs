@@ -14,6 +14,8 @@ pub mod config;
 mod conn;
 pub mod crypto;
 pub mod deliver;
+#[cfg(feature = "echo")]
+pub mod echo;
 mod error;
 pub mod hub;
 pub mod metrics;
