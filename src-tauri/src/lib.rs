@@ -3,19 +3,21 @@
 //! Commands and events are typed with tauri-specta: `bindings()` describes them,
 //! and `ui/src/bindings.ts` is generated from it (a test keeps the file current).
 
+mod call;
 mod commands;
 pub mod error;
 mod local;
 mod secrets;
 pub mod session;
 mod state;
+pub mod video;
 
 use tauri::Manager;
 use tauri_specta::{collect_commands, collect_events};
 
 /// Every command and event the UI may use.
 pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
-    use commands::{account, contacts};
+    use commands::{account, call, contacts};
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             account::app_info,
@@ -26,8 +28,26 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             contacts::contacts,
             contacts::add_contact,
             contacts::remove_contact,
+            call::call,
+            call::accept,
+            call::decline,
+            call::hang_up,
+            call::set_switch,
+            call::send_chat,
+            call::devices,
+            call::use_device,
+            call::video_endpoint,
         ])
-        .events(collect_events![session::PresenceChanged, session::ConnectionChanged, session::SignedOut])
+        .events(collect_events![
+            session::PresenceChanged,
+            session::ConnectionChanged,
+            session::SignedOut,
+            crate::call::CallChanged,
+            crate::call::CallStats,
+            crate::call::PeerMedia,
+            crate::call::ChatReceived,
+            crate::call::CallProblem,
+        ])
         // One shape per type: nothing here reads differently in each direction.
         .disable_serde_phases()
 }

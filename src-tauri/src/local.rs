@@ -28,9 +28,9 @@ impl LocalServer {
         config.listen = ([127, 0, 0, 1], 0).into();
         let server = Server::bind(config).await.map_err(|e| failed(&e))?;
         let url = format!("http://{}", server.local_addr());
-        let local = LocalServer { handle: server.spawn(), url };
-        local.ensure_user(ECHO_USER, "Echo test call")?;
-        Ok(local)
+        // Someone to call from the first minute: the echo sends the caller's own picture and voice back.
+        duet_server::echo::start(&server, ECHO_USER).map_err(|e| failed(&e))?;
+        Ok(LocalServer { handle: server.spawn(), url })
     }
 
     /// Creates `user_id` unless it exists, with a random password nobody needs:

@@ -1,15 +1,17 @@
-//! The signed-in session: the signaling connection, and the events it turns
-//! into for the UI (presence, connection state, a sign-in that stopped working).
+//! The signed-in session: the signaling connection and the call engine on it,
+//! whose reports become UI events (presence, connection state, calls, a sign-in
+//! that stopped working).
 
 use std::time::Duration;
 
-use duet_client::{ClientConfig, ClientEvent, SignalingClient};
+use duet_cli::{Control, Mode};
+use duet_client::{CallEvent, CallManager, ClientConfig, ClientEvent, ManagerConfig};
 use duet_protocol::{ClientMessage, ContactsChange, ContactsList, ServerMessage, Status};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::UnboundedSender;
 
 use crate::error::{AppError, AppResult, ErrorCode};
 
@@ -77,14 +79,16 @@ pub struct SignedOut {
     pub error: AppError,
 }
 
-/// A live connection for one account.
+/// A live connection for one account, with the media engine that places and
+/// answers its calls.
 pub struct Session {
     pub account: Account,
     pub token: String,
     /// When the token expires (Unix milliseconds).
     pub expires_at: u64,
-    client: SignalingClient,
-    pump: tokio::task::JoinHandle<()>,
+    manager: CallManager,
+    controls: UnboundedSender<Control>,
+    engine: tokio::task::JoinHandle<()>,
 }
 
 impl Session {
@@ -95,41 +99,67 @@ impl Session {
         account: Account,
         token: String,
         expires_at: u64,
+        media: Media,
     ) -> AppResult<Session> {
-        let (client, mut events) = SignalingClient::connect(ClientConfig::new(account.server.clone(), token.clone()));
+        let config = ClientConfig::new(account.server.clone(), token.clone());
+        let (manager, mut events) = CallManager::start(ManagerConfig::new(config));
         let first = tokio::time::timeout(CONNECT_TIMEOUT, events.recv()).await;
         let failed = match first {
-            Ok(Some(ClientEvent::Connected { .. })) => None,
-            Ok(Some(ClientEvent::AuthFailed { code, message })) => {
+            Ok(Some(CallEvent::Connection(ClientEvent::Connected { .. }))) => None,
+            Ok(Some(CallEvent::Connection(ClientEvent::AuthFailed { code, message }))) => {
                 Some(AppError::from(duet_client::Error::Server { code, message }))
             }
-            Ok(Some(ClientEvent::Disconnected { reason })) => Some(AppError::new(
+            Ok(Some(CallEvent::Connection(ClientEvent::Disconnected { reason }))) => Some(AppError::new(
                 ErrorCode::Unreachable,
                 format!("Cannot reach the server at {}: {reason}.", account.server),
             )),
-            Ok(Some(ClientEvent::Message(_)) | None) => {
-                Some(AppError::new(ErrorCode::Internal, "The connection closed while signing in."))
-            }
+            Ok(Some(_) | None) => Some(AppError::new(ErrorCode::Internal, "The connection closed while signing in.")),
             Err(_) => Some(AppError::new(
                 ErrorCode::Timeout,
                 format!("The server at {} did not answer in time.", account.server),
             )),
         };
         if let Some(error) = failed {
-            client.close();
+            manager.client().close();
             return Err(error);
         }
-        let pump = tokio::spawn(forward(app, events));
-        Ok(Session { account, token, expires_at, client, pump })
+        let options = duet_cli::Options {
+            server: account.server.clone(),
+            user: account.user_id.clone(),
+            token: token.clone(),
+            // Loopback for the built-in server's echo, the other interfaces for everyone else.
+            udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
+            audio_only: false,
+            duration: None,
+            sources: media.sources,
+            video_out: Some(media.video_out),
+        };
+        let (controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
+        let engine = tokio::spawn({
+            let manager = manager.clone();
+            async move {
+                let report = |line| crate::call::forward(&app, line);
+                duet_cli::run_with(manager, events, options, Mode::Interactive, controls_rx, report).await;
+            }
+        });
+        Ok(Session { account, token, expires_at, manager, controls, engine })
+    }
+
+    /// Hands a user's action (dial, accept, mute …) to the call engine.
+    pub fn control(&self, control: Control) -> AppResult<()> {
+        self.controls
+            .send(control)
+            .map_err(|_| AppError::new(ErrorCode::SignedOut, "The connection to the server has ended. Log in again."))
     }
 
     /// The contact list, and live presence for everyone on it from now on.
     pub async fn contacts(&self) -> AppResult<Vec<Contact>> {
-        let reply = self.client.request(ClientMessage::ContactsList(ContactsList { req: None })).await?;
+        let client = self.manager.client();
+        let reply = client.request(ClientMessage::ContactsList(ContactsList { req: None })).await?;
         let ServerMessage::ContactsOk(ok) = reply else {
             return Err(AppError::new(ErrorCode::Internal, "The server sent something other than the contact list."));
         };
-        self.client.subscribe(ok.contacts.iter().map(|c| c.user_id.clone()).collect())?;
+        client.subscribe(ok.contacts.iter().map(|c| c.user_id.clone()).collect())?;
         Ok(ok
             .contacts
             .into_iter()
@@ -153,7 +183,7 @@ impl Session {
         }
         let change = ContactsChange { req: None, user: user_id.to_owned() };
         let message = if add { ClientMessage::ContactsAdd(change) } else { ClientMessage::ContactsRemove(change) };
-        match self.client.request(message).await {
+        match self.manager.client().request(message).await {
             Ok(_) => Ok(()),
             Err(duet_client::Error::Server { code: duet_protocol::ErrorCode::NotFound, .. }) => {
                 Err(AppError::new(ErrorCode::NotFound, format!("There is no user \"{user_id}\" on this server.")))
@@ -162,30 +192,16 @@ impl Session {
         }
     }
 
-    pub fn close(self) {
-        self.client.close();
-        self.pump.abort();
+    /// Ends a running call (the peer hears a hangup), then the connection.
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.manager.hangup()).await;
+        self.manager.client().close();
+        self.engine.abort();
     }
 }
 
-/// Turns the connection's events into UI events.
-async fn forward<R: Runtime>(app: AppHandle<R>, mut events: UnboundedReceiver<ClientEvent>) {
-    while let Some(event) = events.recv().await {
-        let sent = match event {
-            ClientEvent::Message(ServerMessage::PresenceChanged(change)) => {
-                PresenceChanged { user_id: change.user, status: change.status.into() }.emit(&app)
-            }
-            ClientEvent::Connected { .. } => ConnectionChanged { online: true, reason: None }.emit(&app),
-            ClientEvent::Disconnected { reason } => {
-                ConnectionChanged { online: false, reason: Some(reason) }.emit(&app)
-            }
-            ClientEvent::AuthFailed { code, message } => {
-                SignedOut { error: duet_client::Error::Server { code, message }.into() }.emit(&app)
-            }
-            ClientEvent::Message(_) => Ok(()),
-        };
-        if let Err(error) = sent {
-            tracing::warn!("cannot reach the UI: {error}");
-        }
-    }
+/// What a session's calls capture from and draw to.
+pub struct Media {
+    pub sources: duet_cli::Sources,
+    pub video_out: duet_cli::VideoOut,
 }

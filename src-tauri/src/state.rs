@@ -1,6 +1,9 @@
 //! What the app holds between commands: the session and the embedded server.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use duet_cli::{AudioInput, AudioOutput, Sources, VideoInput};
 
 use tauri::{AppHandle, Runtime};
 use tokio::sync::Mutex;
@@ -8,18 +11,26 @@ use tokio::sync::Mutex;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::local::LocalServer;
 use crate::secrets::{self, SavedSignIn};
-use crate::session::{Account, Session};
+use crate::session::{Account, Media, Session};
+use crate::video::VideoServer;
 
 pub struct AppState {
     pub session: Mutex<Option<Session>>,
     pub local: Mutex<Option<LocalServer>>,
     /// Where the embedded server keeps its data.
     pub data_dir: PathBuf,
+    /// Frames on their way to the webview.
+    pub video: Arc<VideoServer>,
 }
 
 impl AppState {
     pub fn new(data_dir: PathBuf) -> AppState {
-        AppState { session: Mutex::new(None), local: Mutex::new(None), data_dir }
+        AppState { session: Mutex::new(None), local: Mutex::new(None), data_dir, video: Arc::default() }
+    }
+
+    /// Runs `f` on the signed-in session.
+    pub async fn with_session<T>(&self, f: impl FnOnce(&Session) -> AppResult<T>) -> AppResult<T> {
+        f(self.session.lock().await.as_ref().ok_or_else(signed_out)?)
     }
 
     /// Replaces the current session (if any) with one for `account`.
@@ -30,10 +41,12 @@ impl AppState {
         token: String,
         expires_at: u64,
     ) -> AppResult<Account> {
-        let session = Session::connect(app, account, token, expires_at).await?;
+        let media = Media { sources: sources(), video_out: self.video.output() };
+        let session = Session::connect(app, account, token, expires_at, media).await?;
         let account = session.account.clone();
-        if let Some(old) = self.session.lock().await.replace(session) {
-            old.close();
+        let old = self.session.lock().await.replace(session);
+        if let Some(old) = old {
+            old.close().await;
         }
         Ok(account)
     }
@@ -60,6 +73,16 @@ impl AppState {
             *local = Some(LocalServer::start(&self.data_dir.join("server")).await?);
         }
         Ok(tokio::sync::MutexGuard::map(local, |l| l.as_mut().expect("started above")))
+    }
+}
+
+/// The camera, microphone and speaker calls use. `DUET_SOURCES=synthetic` sends
+/// the moving test pattern and a tone instead (demos, and machines without a camera).
+fn sources() -> Sources {
+    let output = AudioOutput::Speaker(None);
+    match std::env::var("DUET_SOURCES").as_deref() {
+        Ok("synthetic") => Sources { output, ..Sources::SYNTHETIC },
+        _ => Sources { video: VideoInput::Camera(None), audio: AudioInput::Microphone(None), output, hd: false },
     }
 }
 

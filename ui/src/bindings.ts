@@ -23,11 +23,32 @@ export const commands = {
 	addContact: (userId: string) => typedError<Contact[], AppError>(__TAURI_INVOKE("add_contact", { userId })),
 	/**  Removes `user_id` and returns the new list. */
 	removeContact: (userId: string) => typedError<Contact[], AppError>(__TAURI_INVOKE("remove_contact", { userId })),
+	/**  Calls `peer` (a video call unless `audio_only`). */
+	call: (peer: string, audioOnly: boolean) => typedError<null, AppError>(__TAURI_INVOKE("call", { peer, audioOnly })),
+	/**  Accepts the ringing call, with video or as audio only. */
+	accept: (audioOnly: boolean) => typedError<null, AppError>(__TAURI_INVOKE("accept", { audioOnly })),
+	decline: () => typedError<null, AppError>(__TAURI_INVOKE("decline")),
+	/**  Hangs up the call, or cancels the one still ringing at the peer. */
+	hangUp: () => typedError<null, AppError>(__TAURI_INVOKE("hang_up")),
+	/**  Turns the microphone, camera or speaker on or off. */
+	setSwitch: (device: Switch, on: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_switch", { device, on })),
+	/**  Sends a chat message to the peer (seed 004's custom message: at most 1000 bytes). */
+	sendChat: (text: string) => typedError<null, AppError>(__TAURI_INVOKE("send_chat", { text })),
+	devices: () => __TAURI_INVOKE<Devices>("devices"),
+	/**  Switches the call to another camera, microphone or speaker (`None`: the default one). */
+	useDevice: (kind: Switch, device: string | null) => typedError<null, AppError>(__TAURI_INVOKE("use_device", { kind, device })),
+	/**  Where the webview reads the call's video frames (see `video.rs`). */
+	videoEndpoint: () => typedError<string, AppError>(__TAURI_INVOKE("video_endpoint")),
 };
 
 /** Events */
 export const events = {
+	callChanged: makeEvent<CallChanged, CallChanged>("call-changed"),
+	callProblem: makeEvent<CallProblem, CallProblem>("call-problem"),
+	callStats: makeEvent<CallStats, CallStats>("call-stats"),
+	chatReceived: makeEvent<ChatReceived, ChatReceived>("chat-received"),
 	connectionChanged: makeEvent<ConnectionChanged, ConnectionChanged>("connection-changed"),
+	peerMedia: makeEvent<PeerMedia, PeerMedia>("peer-media"),
 	presenceChanged: makeEvent<PresenceChanged, PresenceChanged>("presence-changed"),
 	signedOut: makeEvent<SignedOut, SignedOut>("signed-out"),
 };
@@ -59,6 +80,59 @@ export type AppInfo = {
 	default_server: string | null,
 };
 
+/**  The call's state changed. */
+export type CallChanged = {
+	phase: CallPhase,
+	/**
+	 *  Why it ended: `local_hangup`, `remote_hangup`, `rejected`, `busy`,
+	 *  `cancelled`, `timeout`, `answered_elsewhere`; why it failed:
+	 *  `signaling`, `media_failure`, `signaling_lost`.
+	 */
+	reason: string | null,
+	/**  What failed, in words. */
+	detail: string | null,
+	peer: string | null,
+	/**  `outgoing` or `incoming`. */
+	direction: string | null,
+	/**  `audio` or `video`. */
+	call_type: string | null,
+	/**  How long the two talked (ended and failed calls). */
+	duration_ms: number | null,
+};
+
+/**  Where a call is (DESIGN.md's state names). */
+export type CallPhase = "idle" | "prepared" | "calling" | "ringing" | "connecting" | "connected" | "ended" | "failed";
+
+/**
+ *  Something in the call did not work (a device, a message over a limit, the
+ *  network): shown to the user; the call goes on unless a `CallChanged` says otherwise.
+ */
+export type CallProblem = {
+	/**  The seed's device code (-1301 camera … ) or a message limit's code, when there is one. */
+	code: string | null,
+	message: string,
+};
+
+/**  Once a second during a call: this side's network and video, and the peer's quality. */
+export type CallStats = {
+	/**  Seed 004's scale: 0 unknown, 1 excellent … 5 very bad, 6 down. */
+	quality: number,
+	peer_quality: number | null,
+	rtt_ms: number | null,
+	loss: number | null,
+	fps: number | null,
+	width: number,
+	height: number,
+	bitrate_in_kbps: number | null,
+	bitrate_out_kbps: number | null,
+	freeze_count: number,
+};
+
+/**  A chat message from the peer. */
+export type ChatReceived = {
+	text: string,
+};
+
 /**  The connection to the server dropped (it is being re-established) or came back. */
 export type ConnectionChanged = {
 	online: boolean,
@@ -80,6 +154,13 @@ export type Credentials = {
 	password: string,
 	/**  Keep the sign-in in the OS keyring. */
 	remember: boolean,
+};
+
+/**  The cameras, microphones and speakers on this computer. */
+export type Devices = {
+	cameras: string[],
+	microphones: string[],
+	speakers: string[],
 };
 
 /**  What went wrong, for the UI to branch on (a message is for people, a code for code). */
@@ -107,6 +188,12 @@ export type ErrorCode =
 /**  Anything else; the message says what. */
 "internal";
 
+/**  The peer turned its microphone or camera on or off. */
+export type PeerMedia = {
+	audio: boolean,
+	video: boolean,
+};
+
 /**  A user's presence dot. */
 export type Presence = "online" | "busy" | "offline";
 
@@ -123,6 +210,9 @@ export type PresenceChanged = {
 export type SignedOut = {
 	error: AppError,
 };
+
+/**  An in-call switch the user flipped. */
+export type Switch = "microphone" | "camera" | "speaker";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

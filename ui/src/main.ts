@@ -1,10 +1,12 @@
-// The app: signs in (from the keyring when remembered), then shows the contacts.
+// The app: signs in (from the keyring when remembered), shows the contacts, and
+// takes over the window for a call from its first ring to its result.
 
 import "./style.css";
-import { commands, events, type Account, type AppError } from "./bindings";
+import { commands, events, type Account, type AppError, type CallChanged, type Contact } from "./bindings";
 import { h, show } from "./dom";
 import { loginScreen } from "./screens/login";
 import { contactsScreen } from "./screens/contacts";
+import { callScreen, type CallView } from "./screens/call";
 
 const app = document.querySelector<HTMLElement>("#app");
 if (app) void start(app);
@@ -14,19 +16,47 @@ async function start(app: HTMLElement): Promise<void> {
   app.replaceChildren(h("h1", { class: "brand" }, "Duet"), root);
   const info = await commands.appInfo();
   let closeScreen = () => {};
+  let account: Account | null = null;
+  let call: CallView | null = null;
+  const known = new Map<string, Contact>();
 
   const toLogin = (notice: AppError | null = null) => {
     closeScreen();
     closeScreen = () => {};
+    call = null;
+    account = null;
     show(root, loginScreen({ defaultServer: info.default_server, notice, onSignedIn: toContacts }));
   };
-  const toContacts = (account: Account) => {
+  const toContacts = (signedIn: Account) => {
     closeScreen();
-    const { screen, close } = contactsScreen({ account, onLogout: () => toLogin() });
+    call = null;
+    account = signedIn;
+    const { screen, close } = contactsScreen({
+      account: signedIn,
+      onLogout: () => toLogin(),
+      onContacts: (list) => list.forEach((c) => known.set(c.user_id, c)),
+    });
     closeScreen = close;
     show(root, screen);
   };
+  const onCall = (change: CallChanged) => {
+    if (call) return call.update(change);
+    if ((change.phase !== "calling" && change.phase !== "ringing") || !change.peer) return;
+    const contact = known.get(change.peer);
+    closeScreen();
+    call = callScreen({
+      change,
+      peerName: contact?.display_name ?? change.peer,
+      peerOffline: contact?.status === "offline",
+      onDone: () => {
+        if (call && account) toContacts(account);
+      },
+    });
+    closeScreen = call.close;
+    show(root, call.screen);
+  };
   await events.signedOut.listen((event) => toLogin(event.payload.error));
+  await events.callChanged.listen((event) => onCall(event.payload));
 
   const resumed = await commands.resume();
   if (resumed.status === "ok" && resumed.data) toContacts(resumed.data);

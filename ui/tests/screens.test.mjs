@@ -248,3 +248,161 @@ describe("contacts", () => {
     await page.close();
   });
 });
+
+describe("calls", () => {
+  const signedIn = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+    resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
+    call: () => null, accept: () => null, decline: () => null, hang_up: () => null, set_switch: () => null,
+    send_chat: () => null, use_device: () => null,
+    devices: () => ({ cameras: [], microphones: ["vmic"], speakers: ["vspeaker"] }),
+    video_endpoint: () => window.__videoUrl ?? "ws://127.0.0.1:9/none", ${more} }`;
+  const change = (phase, more = {}) => ({ phase, reason: null, detail: null, peer: "bob", direction: "outgoing",
+    call_type: "video", duration_ms: null, ...more });
+  const emit = (page, event, payload) => page.evaluate(([e, p]) => window.__mock.emit(e, p), [event, payload]);
+
+  test("calling a contact rings with a cancel button, and cancelling says so and returns", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await page.click("li[data-user='bob'] button.call.video");
+    assert.deepEqual((await calls(page, "call")).map((c) => c.args), [{ peer: "bob", audioOnly: false }]);
+    await emit(page, "call-changed", change("calling"));
+    await page.waitForSelector("#call[data-phase='calling']");
+    assert.equal(await page.textContent("#call-peer"), "Bob");
+    assert.match(await page.textContent("#call-status"), /Calling… \(video call\)/);
+    await shot(page, "call-outgoing");
+    await page.click("#cancel");
+    assert.equal((await calls(page, "hang_up")).length, 1);
+    await emit(page, "call-changed", change("ended", { reason: "cancelled", duration_ms: 0 }));
+    assert.equal(await page.textContent("#call-result"), "Call cancelled.");
+    await page.waitForSelector("li.contact", { timeout: 5000 });
+    await page.close();
+  });
+
+  test("an offline callee was sent a notification, and each outcome has its message", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await page.click("li[data-user='carol'] button.call.audio");
+    await emit(page, "call-changed", change("calling", { peer: "carol", call_type: "audio" }));
+    await page.waitForSelector("#call[data-phase='calling']");
+    assert.match(await page.textContent("#call-status"), /Carol is offline; they were sent a notification/);
+    await shot(page, "call-outgoing-offline");
+    const outcomes = [
+      ["rejected", "Carol declined the call."],
+      ["busy", "Carol is in another call. Try again later."],
+      ["timeout", "Carol did not answer."],
+    ];
+    for (const [reason, text] of outcomes) {
+      await emit(page, "call-changed", change("ended", { peer: "carol", reason, duration_ms: 0 }));
+      await page.waitForSelector("#call-result");
+      assert.equal(await page.textContent("#call-result"), text);
+      if (reason === "timeout") await shot(page, "call-no-answer");
+      // Back to the contacts, then call again for the next outcome.
+      await page.click("#back");
+      await page.waitForSelector("li.contact");
+      await emit(page, "call-changed", change("calling", { peer: "carol", call_type: "audio" }));
+      await page.waitForSelector("#call[data-phase='calling']");
+    }
+    await page.close();
+  });
+
+  test("an incoming video call offers accept, audio only and decline", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("ringing", { direction: "incoming" }));
+    await page.waitForSelector("#call[data-phase='ringing']");
+    assert.equal(await page.textContent("#call-status"), "Incoming video call");
+    await shot(page, "call-incoming");
+    await page.click("#accept-audio");
+    assert.deepEqual((await calls(page, "accept")).map((c) => c.args), [{ audioOnly: true }]);
+    await page.click("#decline");
+    assert.equal((await calls(page, "decline")).length, 1);
+    await emit(page, "call-changed", change("ended", { direction: "incoming", reason: "rejected", duration_ms: 0 }));
+    assert.equal(await page.textContent("#call-result"), "You declined the call.");
+    await page.close();
+  });
+
+  test("a missed incoming call says so", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("ringing", { direction: "incoming", call_type: "audio" }));
+    await page.waitForSelector("#call[data-phase='ringing']");
+    assert.equal(await page.locator("#accept-video").count(), 0, "an audio call has no video to accept");
+    await emit(page, "call-changed", change("ended", { direction: "incoming", reason: "cancelled", duration_ms: 0 }));
+    assert.equal(await page.textContent("#call-result"), "Missed call from Bob.");
+    await page.close();
+  });
+
+  test("in a call: timer, both qualities, a poor-network warning, the peer's indicators", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("calling"));
+    await emit(page, "call-changed", change("connecting"));
+    await page.waitForSelector(".in-call:not([hidden])");
+    assert.equal(await page.textContent("#call-timer"), "Connecting…");
+    await emit(page, "call-changed", change("connected"));
+    await page.waitForFunction(() => document.querySelector("#call-timer").textContent === "00:01", null, { timeout: 3000 });
+    const stats = { quality: 1, peer_quality: 2, rtt_ms: 20, loss: 0, fps: 15, width: 960, height: 540,
+      bitrate_in_kbps: 800, bitrate_out_kbps: 820, freeze_count: 0 };
+    await emit(page, "call-stats", stats);
+    assert.equal(await page.locator("#quality-mine i.on").count(), 5);
+    assert.equal(await page.locator("#quality-peer i.on").count(), 4);
+    assert.equal(await page.isHidden("#poor-network"), true);
+    await emit(page, "call-stats", { ...stats, quality: 4 });
+    await page.waitForSelector("#poor-network:not([hidden])");
+    assert.match(await page.textContent("#poor-network"), /Turning your camera off/);
+    await emit(page, "peer-media", { audio: false, video: false });
+    await page.waitForSelector("#peer-muted:not([hidden])");
+    await page.waitForSelector("#peer-camera-off:not([hidden])");
+    await shot(page, "call-in-call");
+    await emit(page, "peer-media", { audio: true, video: true });
+    await page.waitForSelector("#peer-muted", { state: "hidden" });
+    await page.close();
+  });
+
+  test("in a call: mute, camera, speaker, devices, swap, drag to a corner, chat and hang up", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("ringing", { direction: "incoming" }));
+    await emit(page, "call-changed", change("connected", { direction: "incoming" }));
+    await page.waitForSelector(".in-call:not([hidden])");
+    await page.click("#toggle-microphone");
+    await page.click("#toggle-camera");
+    await page.click("#toggle-speaker");
+    assert.deepEqual((await calls(page, "set_switch")).map((c) => c.args),
+      [{ device: "microphone", on: false }, { device: "camera", on: false }, { device: "speaker", on: false }]);
+    assert.equal(await page.textContent("#toggle-microphone"), "Mic off");
+    await page.click("#devices");
+    await page.waitForSelector("#device-menu:not([hidden])");
+    assert.match(await page.textContent("#device-menu"), /No camera found/);
+    await page.selectOption("#device-speaker", "vspeaker");
+    assert.deepEqual((await calls(page, "use_device")).map((c) => c.args), [{ kind: "speaker", device: "vspeaker" }]);
+
+    await page.click("#video-local");
+    assert.ok(await page.$("#video-local.big"), "a click on the small view makes it big");
+    assert.ok(await page.$("#video-remote.small"));
+    const small = await page.locator("#video-remote").boundingBox();
+    await page.mouse.move(small.x + small.width / 2, small.y + small.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(30, 60, { steps: 5 });
+    await page.mouse.up();
+    assert.equal(await page.getAttribute("#video-remote", "data-corner"), "top-left");
+    assert.ok(await page.$("#video-remote.small"), "a drag moves, it does not swap");
+
+    await page.fill("#chat-input", "hello Bob");
+    await page.click("#chat-form button");
+    await emit(page, "chat-received", { text: "hi Alice" });
+    await page.waitForSelector("#chat-log li.peer");
+    assert.deepEqual(await page.$$eval("#chat-log li", (lis) => lis.map((li) => [li.className, li.lastChild.textContent])),
+      [["me", "hello Bob"], ["peer", "hi Alice"]]);
+    assert.deepEqual((await calls(page, "send_chat")).map((c) => c.args), [{ text: "hello Bob" }]);
+    await emit(page, "call-problem", { code: "-1301", message: "Camera start failed; the call goes on without video" });
+    await page.waitForSelector("#call-error[data-code='-1301']");
+    await shot(page, "call-controls");
+
+    await page.click("#hang-up");
+    assert.equal((await calls(page, "hang_up")).length, 1);
+    await emit(page, "call-changed", change("ended", { direction: "incoming", reason: "local_hangup", duration_ms: 65000 }));
+    assert.equal(await page.textContent("#call-result"), "Call ended (01:05).");
+    await page.close();
+  });
+});

@@ -76,8 +76,9 @@ pub async fn resume(app: AppHandle, state: State<'_, AppState>) -> AppResult<Opt
 #[tauri::command]
 #[specta::specta]
 pub async fn logout(state: State<'_, AppState>) -> AppResult<()> {
-    if let Some(session) = state.session.lock().await.take() {
-        session.close();
+    let session = state.session.lock().await.take();
+    if let Some(session) = session {
+        session.close().await;
     }
     secrets::forget().await;
     Ok(())

@@ -1,4 +1,5 @@
 //! The commands the UI calls: thin, each over the crates and `AppState`.
 
 pub mod account;
+pub mod call;
 pub mod contacts;

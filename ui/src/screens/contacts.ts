@@ -10,6 +10,8 @@ const PRESENCE_ORDER: Record<Presence, number> = { online: 0, busy: 1, offline: 
 export interface ContactsOptions {
   account: Account;
   onLogout: () => void;
+  /** The list as loaded (main.ts names the peer of an incoming call with it). */
+  onContacts?: (contacts: Contact[]) => void;
 }
 
 export function contactsScreen(options: ContactsOptions): { screen: HTMLElement; close: () => void } {
@@ -27,6 +29,10 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
     message.dataset.code = error.code;
   };
   if (options.account.warning) message.textContent = options.account.warning;
+  const setContacts = (list: Contact[]) => {
+    contacts = list;
+    options.onContacts?.(list);
+  };
   const render = () => {
     const query = search.value.trim().toLowerCase();
     const shown = contacts
@@ -38,9 +44,18 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
         remove.addEventListener("click", async () => {
           const result = await commands.removeContact(contact.user_id);
           if (result.status === "error") return fail(result.error);
-          contacts = result.data;
+          setContacts(result.data);
           render();
         });
+        const call = (audioOnly: boolean) => async () => {
+          message.textContent = "";
+          const result = await commands.call(contact.user_id, audioOnly);
+          if (result.status === "error") fail(result.error);
+        };
+        const videoCall = h("button", { type: "button", class: "call video", "aria-label": `Video call ${contact.display_name}` }, "Video");
+        const audioCall = h("button", { type: "button", class: "call audio", "aria-label": `Audio call ${contact.display_name}` }, "Audio");
+        videoCall.addEventListener("click", call(false));
+        audioCall.addEventListener("click", call(true));
         return h(
           "li",
           { class: "contact", "data-user": contact.user_id, "data-status": contact.status },
@@ -51,6 +66,8 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
             h("strong", {}, contact.display_name),
             h("small", {}, `${contact.user_id} · ${PRESENCE_LABEL[contact.status]}`),
           ),
+          videoCall,
+          audioCall,
           remove,
         );
       }),
@@ -69,7 +86,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
     const result = await commands.addContact(newContact.value);
     add.disabled = false;
     if (result.status === "error") return fail(result.error);
-    contacts = result.data;
+    setContacts(result.data);
     newContact.value = "";
     render();
   });
@@ -94,7 +111,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
 
   void commands.contacts().then((result) => {
     if (result.status === "error") return fail(result.error);
-    contacts = result.data;
+    setContacts(result.data);
     render();
   });
 

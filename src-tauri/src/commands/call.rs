@@ -1,0 +1,113 @@
+//! Placing, answering and controlling calls. Each command hands the user's
+//! action to the call engine; what happens next arrives as `CallChanged`,
+//! `CallStats`, `PeerMedia`, `ChatReceived` and `CallProblem` events.
+
+use duet_cli::Control;
+use duet_media::DeviceList;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+use tauri::State;
+
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::state::AppState;
+
+/// Calls `peer` (a video call unless `audio_only`).
+#[tauri::command]
+#[specta::specta]
+pub async fn call(state: State<'_, AppState>, peer: String, audio_only: bool) -> AppResult<()> {
+    let peer = peer.trim().to_owned();
+    if !duet_protocol::is_valid_user_id(&peer) {
+        return Err(AppError::new(ErrorCode::BadInput, format!("\"{peer}\" is not a user name.")));
+    }
+    state.with_session(|s| s.control(Control::Dial { peer, audio_only })).await
+}
+
+/// Accepts the ringing call, with video or as audio only.
+#[tauri::command]
+#[specta::specta]
+pub async fn accept(state: State<'_, AppState>, audio_only: bool) -> AppResult<()> {
+    state.with_session(|s| s.control(Control::Accept { audio_only })).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn decline(state: State<'_, AppState>) -> AppResult<()> {
+    state.with_session(|s| s.control(Control::Decline)).await
+}
+
+/// Hangs up the call, or cancels the one still ringing at the peer.
+#[tauri::command]
+#[specta::specta]
+pub async fn hang_up(state: State<'_, AppState>) -> AppResult<()> {
+    state.with_session(|s| s.control(Control::Hangup)).await
+}
+
+/// An in-call switch the user flipped.
+#[derive(Debug, Clone, Copy, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Switch {
+    Microphone,
+    Camera,
+    Speaker,
+}
+
+/// Turns the microphone, camera or speaker on or off.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_switch(state: State<'_, AppState>, device: Switch, on: bool) -> AppResult<()> {
+    let control = match device {
+        Switch::Microphone => Control::Mute(!on),
+        Switch::Camera => Control::Camera(on),
+        Switch::Speaker => Control::MuteSpeaker(!on),
+    };
+    state.with_session(|s| s.control(control)).await
+}
+
+/// Sends a chat message to the peer (seed 004's custom message: at most 1000 bytes).
+#[tauri::command]
+#[specta::specta]
+pub async fn send_chat(state: State<'_, AppState>, text: String) -> AppResult<()> {
+    let text = text.trim().to_owned();
+    if text.is_empty() || text.len() > 1000 {
+        return Err(AppError::new(ErrorCode::BadInput, "A message needs 1 to 1000 bytes of text."));
+    }
+    state.with_session(|s| s.control(Control::Chat(text))).await
+}
+
+/// The cameras, microphones and speakers on this computer.
+#[derive(Debug, Clone, Serialize, Type)]
+pub struct Devices {
+    pub cameras: Vec<String>,
+    pub microphones: Vec<String>,
+    pub speakers: Vec<String>,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn devices() -> Devices {
+    let list = tauri::async_runtime::spawn_blocking(DeviceList::now).await.unwrap_or_default();
+    Devices {
+        cameras: list.cameras.into_iter().map(|c| c.name).collect(),
+        microphones: list.microphones.into_iter().map(|d| d.id).collect(),
+        speakers: list.speakers.into_iter().map(|d| d.id).collect(),
+    }
+}
+
+/// Switches the call to another camera, microphone or speaker (`None`: the default one).
+#[tauri::command]
+#[specta::specta]
+pub async fn use_device(state: State<'_, AppState>, kind: Switch, device: Option<String>) -> AppResult<()> {
+    let control = match kind {
+        Switch::Camera => Control::UseCamera(device),
+        Switch::Microphone => Control::UseMicrophone(device),
+        Switch::Speaker => Control::UseSpeaker(device),
+    };
+    state.with_session(|s| s.control(control)).await
+}
+
+/// Where the webview reads the call's video frames (see `video.rs`).
+#[tauri::command]
+#[specta::specta]
+pub async fn video_endpoint(state: State<'_, AppState>) -> AppResult<String> {
+    state.video.url().await
+}

@@ -1,0 +1,166 @@
+//! Driving the real app under Xvfb: tauri-driver (WebKitWebDriver) over the
+//! W3C WebDriver protocol, with plain HTTP requests.
+
+#![allow(dead_code)] // Each test binary uses its own part of it.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Whether a test that needs an X display must run: always under CI, otherwise when one exists.
+pub fn display_available() -> bool {
+    let has_display = std::env::var_os("DISPLAY").is_some();
+    if !has_display && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but no DISPLAY: .ci/run must start Xvfb");
+    }
+    has_display
+}
+
+/// Whether tauri-driver is installed; required under CI.
+pub fn tauri_driver_available() -> bool {
+    let found = Command::new("tauri-driver").arg("--help").output().is_ok();
+    if !found && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but tauri-driver is missing: scripts/setup.sh installs it");
+    }
+    found
+}
+
+/// A free local TCP port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// tauri-driver with one session of the app. tauri-driver runs in a process
+/// group of its own: it starts WebKitWebDriver, which would outlive a kill of
+/// tauri-driver alone, so the whole group is killed at the end.
+pub struct App {
+    driver: std::process::Child,
+    http: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.driver.wait();
+    }
+}
+
+impl App {
+    /// Starts the app (with `env` added to its environment) and waits until its UI is ready.
+    pub async fn start(env: &[(&str, &str)]) -> App {
+        let port = free_port();
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
+            .envs(env.iter().copied())
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver starts");
+        let mut app = App {
+            driver,
+            http: reqwest::Client::new(),
+            base: format!("http://127.0.0.1:{port}"),
+            session: String::new(),
+        };
+        let started = Instant::now();
+        while app.request(reqwest::Method::GET, "/status", None).await.is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "tauri-driver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let capabilities = json!({
+            "capabilities": {"alwaysMatch": {"tauri:options": {"application": env!("CARGO_BIN_EXE_duet")}}}
+        });
+        let session = app.request(reqwest::Method::POST, "/session", Some(capabilities)).await.expect("new session");
+        app.session = session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}")).into();
+        app.wait_for("#app[data-ready='true']", Duration::from_secs(30)).await;
+        app
+    }
+
+    async fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Result<Value> {
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        let request = match body {
+            Some(body) => request.header("content-type", "application/json").body(body.to_string()),
+            None => request,
+        };
+        let text = request.send().await?.text().await?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn session_request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.session);
+        self.request(method, &path, body).await.unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
+    }
+
+    /// The element matching `css` once it exists, or a failure after `timeout`.
+    pub async fn wait_for(&self, css: &str, timeout: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let found = self
+                .session_request(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(element) = found["value"][ELEMENT].as_str() {
+                return element.to_owned();
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "no {css} within {timeout:?}; the page says: {}",
+                self.text("body").await
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.wait_for(css, Duration::from_secs(20)).await;
+        let reply =
+            self.session_request(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+        assert!(reply["value"]["error"].is_null(), "clicking {css} failed: {reply}");
+    }
+
+    /// The text of the first element matching `css` (empty when there is none).
+    pub async fn text(&self, css: &str) -> String {
+        let script = "const el = document.querySelector(arguments[0]); return el ? el.innerText : '';";
+        self.execute(script, json!([css])).await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Runs `script` in the page with `args` and returns its result.
+    pub async fn execute(&self, script: &str, args: Value) -> Value {
+        let reply = self
+            .session_request(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": args})))
+            .await;
+        reply["value"].clone()
+    }
+
+    /// Polls `script` until it returns true.
+    pub async fn wait_until(&self, what: &str, script: &str, timeout: Duration) {
+        let started = Instant::now();
+        while self.execute(script, json!([])).await != Value::Bool(true) {
+            assert!(
+                started.elapsed() < timeout,
+                "{what}: not within {timeout:?}; the page says: {}",
+                self.text("body").await
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn title(&self) -> Value {
+        self.session_request(reqwest::Method::GET, "/title", None).await["value"].clone()
+    }
+
+    pub async fn quit(self) {
+        let _ = self.request(reqwest::Method::DELETE, &format!("/session/{}", self.session), None).await;
+    }
+}

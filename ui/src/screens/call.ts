@@ -1,0 +1,336 @@
+// One call from the first ring to its result: outgoing (ringback, cancel),
+// incoming (accept with video or audio only, decline), in call (remote big and
+// local small, swap and drag, controls, quality of both sides, duration, the
+// peer's mute indicators, chat, a poor-network warning) and how it ended.
+
+import {
+  commands,
+  events,
+  type AppError,
+  type CallChanged,
+  type CallStats,
+  type Devices,
+  type Switch,
+} from "../bindings";
+import { h } from "../dom";
+import { receiveVideo, VideoSurface, type Frame } from "../video";
+
+export interface CallOptions {
+  /** The first change of this call (calling or ringing). */
+  change: CallChanged;
+  /** The peer's name as the contact list knows it. */
+  peerName: string;
+  /** The peer was offline when we called: the server sent them a notification. */
+  peerOffline: boolean;
+  /** The result was shown: back to the contacts. */
+  onDone: () => void;
+}
+
+/** How long the result of a call stays on screen. */
+const RESULT_MS = 2500;
+/** Seed 004's scale: above this the network is poor. */
+const POOR_QUALITY = 3;
+
+export function formatDuration(ms: number): string {
+  const total = Math.floor(ms / 1000);
+  const [hours, minutes, seconds] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60];
+  const two = (n: number) => String(n).padStart(2, "0");
+  return hours > 0 ? `${hours}:${two(minutes)}:${two(seconds)}` : `${two(minutes)}:${two(seconds)}`;
+}
+
+/** What the user reads when a call is over. */
+export function resultText(change: CallChanged, name: string): string {
+  const outgoing = change.direction !== "incoming";
+  const lasted = change.duration_ms ? ` (${formatDuration(change.duration_ms)})` : "";
+  if (change.phase === "failed") {
+    if (change.reason === "signaling_lost") return "The connection to the server was lost; the call ended.";
+    if (change.reason === "media_failure") return `The call could not connect: ${change.detail ?? "the network blocked it"}.`;
+    return `The call could not be placed: ${change.detail ?? "the server refused it"}.`;
+  }
+  switch (change.reason) {
+    case "rejected":
+      return outgoing ? `${name} declined the call.` : "You declined the call.";
+    case "busy":
+      return outgoing ? `${name} is in another call. Try again later.` : `Missed call from ${name}.`;
+    case "timeout":
+      return outgoing ? `${name} did not answer.` : `Missed call from ${name}.`;
+    case "cancelled":
+      return outgoing ? "Call cancelled." : `Missed call from ${name}.`;
+    case "answered_elsewhere":
+      return "Answered on another device.";
+    case "remote_hangup":
+      return `${name} hung up${lasted}.`;
+    default:
+      return `Call ended${lasted}.`;
+  }
+}
+
+/** Bars for a quality of 1 (excellent, 5 bars) to 6 (down, none); 0 is unknown. */
+function bars(label: string, id: string): { el: HTMLElement; set: (quality: number | null) => void } {
+  const el = h("span", { class: "quality", id, "data-quality": "0", title: `${label}: unknown` },
+    h("small", {}, label), ...[1, 2, 3, 4, 5].map(() => h("i")));
+  const NAMES = ["unknown", "excellent", "good", "fair", "poor", "very poor", "down"];
+  return {
+    el,
+    set(quality) {
+      const q = quality ?? 0;
+      el.dataset.quality = String(q);
+      el.title = `${label}: ${NAMES[q] ?? "unknown"}`;
+      const lit = q === 0 ? 0 : Math.max(0, 6 - q);
+      el.querySelectorAll("i").forEach((bar, i) => bar.classList.toggle("on", i < lit));
+    },
+  };
+}
+
+export interface CallView {
+  screen: HTMLElement;
+  /** The call's next state (main.ts listens for all of them, so none is missed). */
+  update: (change: CallChanged) => void;
+  close: () => void;
+}
+
+export function callScreen(options: CallOptions): CallView {
+  const name = options.peerName;
+  let change = options.change;
+  const video = change.call_type !== "audio";
+  const cleanups: (() => void)[] = [];
+
+  const status = h("p", { class: "call-status", id: "call-status", "aria-live": "polite" });
+  const problem = h("p", { class: "error", role: "alert", id: "call-error" });
+  const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, name.slice(0, 1).toUpperCase());
+  const title = h("h2", { id: "call-peer" }, name);
+  const showProblem = (error: AppError | { message: string; code: string | null }) => {
+    problem.textContent = error.message;
+    problem.dataset.code = error.code ?? "";
+  };
+  const act = async (run: () => Promise<{ status: "ok" } | { status: "error"; error: AppError }>) => {
+    const result = await run();
+    if (result.status === "error") showProblem(result.error);
+  };
+  const button = (id: string, label: string, cls: string, onClick: () => void) => {
+    const b = h("button", { type: "button", id, class: cls }, label);
+    b.addEventListener("click", onClick);
+    return b;
+  };
+
+  // --- Ringing, either way.
+  const hangUp = () => void act(() => commands.hangUp());
+  const ringActions = h("div", { class: "ring-actions" });
+  const ringView = h("section", { class: "ring" }, avatar, title, status, ringActions);
+
+  // --- In call.
+  const bigCanvas = h("canvas", { class: "video big", id: "video-remote", "data-feed": "remote" });
+  const smallCanvas = h("canvas", { class: "video small", id: "video-local", "data-feed": "local", "data-corner": "bottom-right" });
+  const remote = new VideoSurface(bigCanvas);
+  const local = new VideoSurface(smallCanvas);
+  remote.clear();
+  local.clear();
+  const peerMuted = h("span", { class: "indicator", id: "peer-muted", hidden: true }, `${name} muted their microphone`);
+  const peerCameraOff = h("div", { class: "camera-off", id: "peer-camera-off", hidden: !video }, `${name}'s camera is off`);
+  if (video) peerCameraOff.hidden = true;
+  const timer = h("span", { class: "timer", id: "call-timer" }, "00:00");
+  const mine = bars("You", "quality-mine");
+  const theirs = bars(name, "quality-peer");
+  const warning = h("p", { class: "banner", id: "poor-network", hidden: true },
+    "Your connection is poor. Turning your camera off can keep the call going.");
+  const stage = h("div", { class: video ? "stage" : "stage audio-only" }, bigCanvas, smallCanvas, peerCameraOff,
+    video ? null : h("div", { class: "avatar big-avatar" }, name.slice(0, 1).toUpperCase()));
+
+  // Click swaps the views; a drag moves the small one to the nearest corner.
+  let drag: { x: number; y: number; moved: boolean } | null = null;
+  const swap = () => {
+    const remoteBig = bigCanvas.classList.contains("big");
+    bigCanvas.classList.toggle("big", !remoteBig);
+    bigCanvas.classList.toggle("small", remoteBig);
+    smallCanvas.classList.toggle("big", remoteBig);
+    smallCanvas.classList.toggle("small", !remoteBig);
+    const corner = (remoteBig ? smallCanvas : bigCanvas).dataset.corner;
+    (remoteBig ? bigCanvas : smallCanvas).dataset.corner = corner ?? "bottom-right";
+    stage.dataset.swapped = String(remoteBig);
+  };
+  for (const canvas of [bigCanvas, smallCanvas]) {
+    canvas.addEventListener("pointerdown", (event) => {
+      if (!canvas.classList.contains("small")) return;
+      drag = { x: event.clientX, y: event.clientY, moved: false };
+      canvas.setPointerCapture?.(event.pointerId);
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (!drag || !canvas.classList.contains("small")) return;
+      const [dx, dy] = [event.clientX - drag.x, event.clientY - drag.y];
+      if (Math.abs(dx) + Math.abs(dy) > 6) drag.moved = true;
+      canvas.style.translate = `${dx}px ${dy}px`;
+    });
+    canvas.addEventListener("pointerup", (event) => {
+      const wasDrag = drag?.moved ?? false;
+      drag = null;
+      canvas.style.translate = "";
+      if (!canvas.classList.contains("small")) return;
+      if (!wasDrag) return swap();
+      const box = stage.getBoundingClientRect();
+      const vertical = event.clientY < box.top + box.height / 2 ? "top" : "bottom";
+      const horizontal = event.clientX < box.left + box.width / 2 ? "left" : "right";
+      canvas.dataset.corner = `${vertical}-${horizontal}`;
+    });
+    // Big or small, a plain click on the big view does nothing; keyboard users swap with the button.
+  }
+
+  const switches: Record<Switch, boolean> = { microphone: true, camera: video, speaker: true };
+  const toggles: Record<Switch, HTMLButtonElement> = {
+    microphone: h("button", { type: "button", id: "toggle-microphone", "aria-pressed": "true" }, "Mic on"),
+    camera: h("button", { type: "button", id: "toggle-camera", "aria-pressed": String(video), disabled: !video }, video ? "Camera on" : "No video"),
+    speaker: h("button", { type: "button", id: "toggle-speaker", "aria-pressed": "true" }, "Speaker on"),
+  };
+  const LABELS: Record<Switch, [string, string]> = {
+    microphone: ["Mic on", "Mic off"],
+    camera: ["Camera on", "Camera off"],
+    speaker: ["Speaker on", "Speaker off"],
+  };
+  (Object.keys(toggles) as Switch[]).forEach((kind) => {
+    toggles[kind].addEventListener("click", async () => {
+      const on = !switches[kind];
+      const result = await commands.setSwitch(kind, on);
+      if (result.status === "error") return showProblem(result.error);
+      switches[kind] = on;
+      toggles[kind].textContent = LABELS[kind][on ? 0 : 1];
+      toggles[kind].setAttribute("aria-pressed", String(on));
+      if (kind === "camera") smallCanvas.dataset.off = String(!on);
+    });
+  });
+
+  // Devices: pick another camera, microphone or speaker during the call.
+  const deviceMenu = h("div", { class: "device-menu", id: "device-menu", hidden: true });
+  const devicesButton = button("devices", "Devices", "", async () => {
+    if (!deviceMenu.hidden) {
+      deviceMenu.hidden = true;
+      return;
+    }
+    const list: Devices = await commands.devices();
+    const pick = (kind: Switch, label: string, names: string[]) => {
+      const select = h("select", { id: `device-${kind}`, "aria-label": label },
+        h("option", { value: "" }, "System default"), ...names.map((n) => h("option", { value: n }, n)));
+      select.addEventListener("change", () => void act(() => commands.useDevice(kind, select.value || null)));
+      return h("label", {}, label, select);
+    };
+    deviceMenu.replaceChildren(
+      pick("camera", "Camera", list.cameras),
+      pick("microphone", "Microphone", list.microphones),
+      pick("speaker", "Speaker", list.speakers),
+    );
+    if (list.cameras.length === 0) deviceMenu.append(h("small", {}, "No camera found: check that it is plugged in and not used by another app."));
+    deviceMenu.hidden = false;
+  });
+
+  // Chat over the call's message channel.
+  const chatLog = h("ol", { class: "chat-log", id: "chat-log", "aria-live": "polite" });
+  const chatInput = h("input", { id: "chat-input", placeholder: "Message", "aria-label": "Message", maxlength: "1000" });
+  const chatForm = h("form", { class: "chat-form", id: "chat-form" }, chatInput, h("button", { type: "submit" }, "Send"));
+  const addChat = (who: "me" | "peer", text: string) => {
+    chatLog.append(h("li", { class: who }, h("small", {}, who === "me" ? "You" : name), text));
+    chatLog.scrollTop = chatLog.scrollHeight;
+  };
+  chatForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = chatInput.value.trim();
+    if (!text) return;
+    const result = await commands.sendChat(text);
+    if (result.status === "error") return showProblem(result.error);
+    addChat("me", text);
+    chatInput.value = "";
+  });
+
+  const controls = h("div", { class: "controls" }, toggles.microphone, toggles.camera, toggles.speaker, devicesButton,
+    button("swap", "Swap views", "", swap), button("hang-up", "Hang up", "danger", hangUp));
+  const inCallView = h("section", { class: "in-call", hidden: true },
+    h("header", { class: "bar" }, h("strong", {}, name), timer, mine.el, theirs.el, peerMuted),
+    warning, stage, controls, deviceMenu, h("aside", { class: "chat" }, chatLog, chatForm));
+
+  const resultView = h("section", { class: "result", hidden: true });
+  const screen = h("main", { class: "screen call-screen", id: "call", "data-phase": change.phase }, ringView, inCallView, resultView, problem);
+
+  // --- The call's life.
+  let connectedAt: number | null = null;
+  const tick = setInterval(() => {
+    if (connectedAt !== null) timer.textContent = formatDuration(Date.now() - connectedAt);
+  }, 500);
+  cleanups.push(() => clearInterval(tick));
+
+  const render = () => {
+    screen.dataset.phase = change.phase;
+    const kind = video ? "video call" : "audio call";
+    switch (change.phase) {
+      case "calling":
+        status.textContent = options.peerOffline
+          ? `${name} is offline; they were sent a notification. Waiting for an answer…`
+          : `Calling… (${kind})`;
+        ringActions.replaceChildren(button("cancel", "Cancel", "danger", hangUp));
+        break;
+      case "ringing":
+        status.textContent = `Incoming ${kind}`;
+        ringActions.replaceChildren(
+          video ? button("accept-video", "Accept", "accept", () => void act(() => commands.accept(false))) : "",
+          button("accept-audio", video ? "Accept audio only" : "Accept", "accept", () => void act(() => commands.accept(true))),
+          button("decline", "Decline", "danger", () => void act(() => commands.decline())),
+        );
+        break;
+      case "connecting":
+      case "connected":
+        ringView.hidden = true;
+        inCallView.hidden = false;
+        if (change.phase === "connected" && connectedAt === null) connectedAt = Date.now();
+        timer.textContent = change.phase === "connected" ? formatDuration(Date.now() - (connectedAt ?? Date.now())) : "Connecting…";
+        break;
+      case "ended":
+      case "failed": {
+        ringView.hidden = true;
+        inCallView.hidden = true;
+        resultView.hidden = false;
+        const back = button("back", "Back to contacts", "", () => options.onDone());
+        resultView.replaceChildren(avatar, title, h("p", { id: "call-result", "data-reason": change.reason ?? "" }, resultText(change, name)), back);
+        setTimeout(() => options.onDone(), RESULT_MS);
+        close();
+        break;
+      }
+      default:
+        break;
+    }
+  };
+
+  const onStats = (stats: CallStats) => {
+    mine.set(stats.quality);
+    theirs.set(stats.peer_quality);
+    warning.hidden = !(stats.quality > POOR_QUALITY || (stats.peer_quality ?? 0) > POOR_QUALITY);
+  };
+  const onFrame = (frame: Frame) => (frame.feed === "remote" ? remote : local).draw(frame);
+
+  const listeners: Promise<() => void>[] = [
+    events.callStats.listen((event) => onStats(event.payload)),
+    events.peerMedia.listen((event) => {
+      peerMuted.hidden = event.payload.audio;
+      peerCameraOff.hidden = !video || event.payload.video;
+    }),
+    events.chatReceived.listen((event) => addChat("peer", event.payload.text)),
+    events.callProblem.listen((event) => showProblem(event.payload)),
+  ];
+  if (video) {
+    void commands.videoEndpoint().then((result) => {
+      if (result.status === "error") return showProblem(result.error);
+      if (!remote.ready) showProblem({ code: "no_webgl", message: "This system cannot draw video (no WebGL); the call goes on with sound." });
+      if (!closed) cleanups.push(receiveVideo(result.data, onFrame));
+    });
+  }
+
+  let closed = false;
+  function close() {
+    if (closed) return;
+    closed = true;
+    cleanups.forEach((c) => c());
+    listeners.forEach((l) => void l.then((f) => f()));
+  }
+  render();
+  const update = (next: CallChanged) => {
+    if (closed) return;
+    change = next;
+    render();
+  };
+  return { screen, update, close };
+}
