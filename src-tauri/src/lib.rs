@@ -52,6 +52,11 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
         .disable_serde_phases()
 }
 
+/// Started by the render-path benchmark (`benches/render.rs`).
+fn render_bench() -> bool {
+    std::env::var("DUET_RENDER_BENCH").is_ok_and(|v| v == "1")
+}
+
 /// Starts the desktop app and blocks until it exits.
 pub fn run() {
     let bindings = bindings();
@@ -60,7 +65,11 @@ pub fn run() {
         .setup(move |app| {
             bindings.mount_events(app);
             let data_dir = app.path().app_data_dir()?;
-            app.manage(state::AppState::new(data_dir));
+            let state = state::AppState::new(data_dir);
+            if render_bench() {
+                video::start_render_bench(state.video.clone());
+            }
+            app.manage(state);
             Ok(())
         })
         .build(tauri::generate_context!())

@@ -148,6 +148,30 @@ impl VideoServer {
     }
 }
 
+/// The render-path benchmark's load (`DUET_RENDER_BENCH=1`, see
+/// `benches/render.rs`): two moving 1280x720 patterns at 30 fps, as local and
+/// remote video, for as long as the app runs.
+pub fn start_render_bench(server: Arc<VideoServer>) {
+    use duet_media::{SyntheticSource, VideoFormat, VideoSource};
+    std::thread::spawn(move || {
+        let format = VideoFormat { width: 1280, height: 720, fps: 30.0 };
+        let (Ok(mut local), Ok(mut remote)) = (SyntheticSource::new(format), SyntheticSource::new(format)) else {
+            return;
+        };
+        let interval = std::time::Duration::from_secs_f32(1.0 / format.fps);
+        let mut next = std::time::Instant::now();
+        loop {
+            next += interval;
+            for (feed, source) in [(Feed::Local, &mut local), (Feed::Remote, &mut remote)] {
+                if let Ok(frame) = source.next_frame() {
+                    server.show(feed, &frame);
+                }
+            }
+            std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+        }
+    });
+}
+
 /// The message for `frame` (see the module's table).
 pub fn encode(feed: Feed, frame: &I420Frame, handed_us: u64) -> Bytes {
     let planes = frame.as_bytes();

@@ -78,6 +78,8 @@ export type AppInfo = {
 	version: string,
 	/**  The server this installation is set up for (`DUET_SERVER`), if any. */
 	default_server: string | null,
+	/**  Started for the render-path benchmark (`DUET_RENDER_BENCH=1`): the UI shows only its two videos. */
+	render_bench: boolean,
 };
 
 /**  The call's state changed. */

@@ -7,6 +7,7 @@ import { h, show } from "./dom";
 import { loginScreen } from "./screens/login";
 import { contactsScreen } from "./screens/contacts";
 import { callScreen, type CallView } from "./screens/call";
+import { renderBenchScreen } from "./screens/render-bench";
 
 const app = document.querySelector<HTMLElement>("#app");
 if (app) void start(app);
@@ -15,6 +16,11 @@ async function start(app: HTMLElement): Promise<void> {
   const root = h("div", { id: "screen" });
   app.replaceChildren(h("h1", { class: "brand" }, "Duet"), root);
   const info = await commands.appInfo();
+  if (info.render_bench) {
+    show(root, renderBenchScreen());
+    app.dataset.ready = "true";
+    return;
+  }
   let closeScreen = () => {};
   let account: Account | null = null;
   let call: CallView | null = null;

@@ -117,7 +117,9 @@ export class VideoSurface {
   draw(frame: Frame): void {
     const gl = this.gl;
     if (!gl) return;
-    if (this.canvas.width !== frame.width || this.canvas.height !== frame.height) {
+    // Textures are (re)allocated when the size changes, then only overwritten.
+    const resized = this.canvas.width !== frame.width || this.canvas.height !== frame.height || this.drawn === 0;
+    if (resized) {
       this.canvas.width = frame.width;
       this.canvas.height = frame.height;
     }
@@ -132,7 +134,8 @@ export class VideoSurface {
     planes.forEach(([plane, w, h], unit) => {
       gl.activeTexture(gl.TEXTURE0 + unit);
       gl.bindTexture(gl.TEXTURE_2D, this.textures[unit]);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.LUMINANCE, w, h, 0, gl.LUMINANCE, gl.UNSIGNED_BYTE, plane);
+      if (resized) gl.texImage2D(gl.TEXTURE_2D, 0, gl.LUMINANCE, w, h, 0, gl.LUMINANCE, gl.UNSIGNED_BYTE, plane);
+      else gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, w, h, gl.LUMINANCE, gl.UNSIGNED_BYTE, plane);
     });
     gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
     this.drawn += 1;

@@ -16,13 +16,15 @@ pub struct AppInfo {
     pub version: String,
     /// The server this installation is set up for (`DUET_SERVER`), if any.
     pub default_server: Option<String>,
+    /// Started for the render-path benchmark (`DUET_RENDER_BENCH=1`): the UI shows only its two videos.
+    pub render_bench: bool,
 }
 
 #[tauri::command]
 #[specta::specta]
 pub fn app_info() -> AppInfo {
     let default_server = std::env::var("DUET_SERVER").ok().filter(|s| !s.trim().is_empty());
-    AppInfo { version: env!("CARGO_PKG_VERSION").to_owned(), default_server }
+    AppInfo { version: env!("CARGO_PKG_VERSION").to_owned(), default_server, render_bench: crate::render_bench() }
 }
 
 /// The login form.

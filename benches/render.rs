@@ -1,0 +1,67 @@
+//! Render-path benchmark ("Video on screen" in BENCHMARKS.md): the real app in
+//! WebKitGTK draws two 1280x720 streams at 30 fps (local and remote video, fed
+//! by `DUET_RENDER_BENCH=1`) through the path calls use (binary WebSocket →
+//! WebGL). Prints the frames each feed drew per second and the added latency
+//! (the app hands the frame over → the webview has drawn it), p50 and p95.
+//!
+//! Needs an X display and tauri-driver: `xvfb-run -a cargo bench --bench render`.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{App, display_available, tauri_driver_available};
+
+const WARM_UP: Duration = Duration::from_secs(3);
+const MEASURE: Duration = Duration::from_secs(10);
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    if !display_available() || !tauri_driver_available() {
+        eprintln!("render bench skipped: needs an X display and tauri-driver (run under xvfb-run)");
+        return;
+    }
+    let app = App::start(&[("DUET_RENDER_BENCH", "1")]).await;
+    app.wait_until("frames drawn", "return window.__duetVideo.remote.frames > 0", Duration::from_secs(20)).await;
+    tokio::time::sleep(WARM_UP).await;
+    println!("two 1280x720 streams offered at 30 fps, {} s each", MEASURE.as_secs());
+    measure(&app, "transport only (WebSocket, no drawing)", false).await;
+    measure(&app, "transport + WebGL drawing (what calls use)", true).await;
+    app.quit().await;
+}
+
+/// Runs for `MEASURE` (drawing or not) and prints each feed's figures.
+async fn measure(app: &App, label: &str, draw: bool) {
+    app.execute("window.__benchDraw = arguments[0]; return true;", json!([draw])).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let reset = "for (const f of Object.values(window.__duetVideo)) { f.frames = 0; f.latenciesMs = []; } return true;";
+    app.execute(reset, json!([])).await;
+    let started = Instant::now();
+    tokio::time::sleep(MEASURE).await;
+    let stats = app.execute("return window.__duetVideo", json!([])).await;
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{label}:");
+    for feed in ["remote", "local"] {
+        let frames = stats[feed]["frames"].as_f64().unwrap_or(0.0);
+        let mut latencies: Vec<f64> = stats[feed]["latenciesMs"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        latencies.sort_by(f64::total_cmp);
+        println!(
+            "  {feed:>6}: {:.1} fps, added latency p50 {:.1} ms, p95 {:.1} ms",
+            frames / seconds,
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.95),
+        );
+    }
+}
