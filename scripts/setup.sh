@@ -17,6 +17,9 @@ APT_PACKAGES=(
   nasm cmake clang libclang-dev
   # Audio devices: ALSA headers for cpal, and a PulseAudio server with virtual devices for the tests.
   libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins
+  # A D-Bus session with the Secret Service (the app's "remember me" in the OS keyring) and a
+  # notification daemon (incoming and missed calls), as a desktop session has them.
+  dbus dbus-x11 gnome-keyring libsecret-tools dunst
 )
 # Node.js may come from elsewhere (nodesource, nvm); only ask apt for it when absent.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)

@@ -15,7 +15,9 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -w "${XDG_RUNTIME_DIR}" ]; then
 fi
 export MESA_SHADER_CACHE_DIR="${MESA_SHADER_CACHE_DIR:-$CARGO_TARGET_DIR/mesa-shader-cache}"
 
-cleanup() { [ -n "${XVFB_PID:-}" ] && kill "$XVFB_PID" 2>/dev/null || true; }
+cleanup() {
+  for pid in ${DUNST_PID:-} ${KEYRING_PID:-} ${DBUS_PID:-} ${XVFB_PID:-}; do kill "$pid" 2>/dev/null || true; done
+}
 trap cleanup EXIT
 if [ -z "${DISPLAY:-}" ]; then
   for n in $(seq 90 120); do
@@ -25,6 +27,21 @@ if [ -z "${DISPLAY:-}" ]; then
   XVFB_PID=$!
   export DISPLAY="$display"
   for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+fi
+
+# A D-Bus session with an unlocked keyring (the app's "remember me") and a notification daemon.
+if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
+  rm -f "$XDG_RUNTIME_DIR/bus"
+  DBUS_PID=$(dbus-daemon --session --fork --address="unix:path=$XDG_RUNTIME_DIR/bus" --print-pid)
+  export DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG_RUNTIME_DIR/bus"
+fi
+if command -v gnome-keyring-daemon >/dev/null; then
+  KEYRING_PID=$(printf 'duet-tests' | gnome-keyring-daemon --unlock --components=secrets --daemonize \
+    | sed -n 's/^GNOME_KEYRING_PID=//p')
+fi
+if command -v dunst >/dev/null; then
+  dunst >/dev/null 2>&1 &
+  DUNST_PID=$!
 fi
 
 # Virtual microphone and speaker for the audio tests.

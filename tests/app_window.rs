@@ -22,7 +22,10 @@ fn the_app_opens_its_main_window() {
         eprintln!("skipped: no X display (run under Xvfb, see scripts/test.sh)");
         return;
     }
+    // A profile of its own: another Duet running (another test) is not the one asked to show itself.
+    let data = tempfile::tempdir().expect("tempdir");
     let mut app = Command::new(env!("CARGO_BIN_EXE_duet"))
+        .env("XDG_DATA_HOME", data.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

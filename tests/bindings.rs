@@ -15,3 +15,25 @@ fn the_committed_typescript_bindings_match_the_commands() {
     let after = std::fs::read_to_string(&path).expect("the bindings were written");
     assert!(before == after, "ui/src/bindings.ts was out of date; it has been regenerated: commit it");
 }
+
+/// Each window may call only what its capability lists (`src-tauri/capabilities`),
+/// which works only for commands tauri-build turned into permissions.
+#[test]
+fn every_command_is_a_permission_and_the_main_window_may_call_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (bindings, build, main) =
+        (read("ui/src/bindings.ts"), read("src-tauri/build.rs"), read("src-tauri/capabilities/main.json"));
+    let commands: Vec<&str> = bindings
+        .split("__TAURI_INVOKE")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').nth(1))
+        .filter(|name| name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
+    assert!(commands.len() > 10, "commands found in the bindings: {commands:?}");
+    for command in commands {
+        assert!(build.contains(&format!("\"{command}\",")), "{command} is missing from COMMANDS in src-tauri/build.rs");
+        let permission = format!("\"allow-{}\"", command.replace('_', "-"));
+        assert!(main.contains(&permission), "the main window's capability lacks {permission}");
+    }
+}

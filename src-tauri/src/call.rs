@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use specta::Type;
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_specta::Event;
 
 use crate::error::AppError;
 use crate::session::{ConnectionChanged, Presence, PresenceChanged, SignedOut};
+use crate::state::AppState;
+use crate::{notify, shell};
 
 /// Where a call is (DESIGN.md's state names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -85,7 +87,10 @@ pub struct CallProblem {
 pub fn forward<R: Runtime>(app: &AppHandle<R>, line: Value) {
     let text = |key: &str| line.get(key).and_then(Value::as_str).map(str::to_owned);
     let sent = match line.get("event").and_then(Value::as_str).unwrap_or_default() {
-        "state" => state_change(&line).map(|change| change.emit(app)),
+        "state" => state_change(&line).map(|change| {
+            on_call_change(app, &change);
+            change.emit(app)
+        }),
         "stats" => serde_json::from_value::<CallStats>(line.clone()).ok().map(|stats| stats.emit(app)),
         "peer_media" => serde_json::from_value::<PeerMedia>(line.clone()).ok().map(|media| media.emit(app)),
         "message" if line.get("cmd").and_then(Value::as_u64) == Some(u64::from(duet_cli::CHAT_COMMAND)) => {
@@ -111,6 +116,28 @@ pub fn forward<R: Runtime>(app: &AppHandle<R>, line: Value) {
     };
     if let Some(Err(error)) = sent {
         tracing::warn!("cannot reach the UI: {error}");
+    }
+}
+
+/// What the desktop does as a call changes: the incoming-call window and
+/// notification while it rings, the main window once it is answered, a
+/// notification for a missed call. The UI can ask for the latest change (a
+/// window that opens mid-call).
+fn on_call_change<R: Runtime>(app: &AppHandle<R>, change: &CallChanged) {
+    *app.state::<AppState>().last_call.lock().unwrap_or_else(|e| e.into_inner()) = Some(change.clone());
+    let incoming = change.direction.as_deref() == Some("incoming");
+    let peer = change.peer.as_deref().unwrap_or("Someone");
+    match change.phase {
+        CallPhase::Ringing => shell::ring(app, peer, change.call_type.as_deref() != Some("audio")),
+        CallPhase::Connecting if incoming => {
+            shell::stop_ringing(app);
+            shell::show_main(app);
+        }
+        CallPhase::Ended if incoming && matches!(change.reason.as_deref(), Some("timeout" | "cancelled")) => {
+            shell::stop_ringing(app);
+            notify::missed(peer);
+        }
+        _ => shell::stop_ringing(app),
     }
 }
 

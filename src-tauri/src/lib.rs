@@ -7,8 +7,10 @@ mod call;
 mod commands;
 pub mod error;
 mod local;
+mod notify;
 mod secrets;
 pub mod session;
+pub mod shell;
 mod state;
 pub mod video;
 
@@ -28,6 +30,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             contacts::contacts,
             contacts::add_contact,
             contacts::remove_contact,
+            contacts::history,
             call::call,
             call::accept,
             call::decline,
@@ -37,6 +40,8 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             call::devices,
             call::use_device,
             call::video_endpoint,
+            call::current_call,
+            call::take_invite_link,
         ])
         .events(collect_events![
             session::PresenceChanged,
@@ -47,9 +52,27 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             crate::call::PeerMedia,
             crate::call::ChatReceived,
             crate::call::CallProblem,
+            shell::InviteLinkOpened,
         ])
         // One shape per type: nothing here reads differently in each direction.
         .disable_serde_phases()
+}
+
+/// `duet://` links: the one Duet was started with, and those opened while it runs.
+fn links(app: &tauri::AppHandle) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    // Installed packages register the scheme in their desktop entry; a development build registers itself.
+    #[cfg(any(target_os = "linux", windows))]
+    if cfg!(debug_assertions)
+        && let Err(error) = app.deep_link().register_all()
+    {
+        tracing::warn!("duet:// links are not registered: {error}");
+    }
+    let handle = app.clone();
+    app.deep_link().on_open_url(move |event| shell::open_links(&handle, event.urls().iter().map(|u| u.to_string())));
+    if let Ok(Some(urls)) = app.deep_link().get_current() {
+        shell::open_links(app, urls.iter().map(|u| u.to_string()));
+    }
 }
 
 /// Started by the render-path benchmark (`benches/render.rs`).
@@ -61,7 +84,17 @@ fn render_bench() -> bool {
 pub fn run() {
     let bindings = bindings();
     tauri::Builder::default()
+        // First: a second launch (a `duet://` link, or the user starting Duet again) hands its
+        // arguments to this one, whose deep-link plugin reads the links; the window comes to the front.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .callback(|app, _argv, _cwd| shell::show_main(app))
+                .dbus_id(shell::instance_id())
+                .build(),
+        )
+        .plugin(tauri_plugin_deep_link::init())
         .invoke_handler(bindings.invoke_handler())
+        .on_window_event(shell::on_window_event)
         .setup(move |app| {
             bindings.mount_events(app);
             let data_dir = app.path().app_data_dir()?;
@@ -70,6 +103,11 @@ pub fn run() {
                 video::start_render_bench(state.video.clone());
             }
             app.manage(state);
+            let handle = app.handle().clone();
+            if let Err(error) = shell::tray(&handle) {
+                tracing::warn!("no tray icon ({error}): closing the window quits Duet");
+            }
+            links(&handle);
             Ok(())
         })
         .build(tauri::generate_context!())

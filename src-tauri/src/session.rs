@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use duet_cli::{Control, Mode};
 use duet_client::{CallEvent, CallManager, ClientConfig, ClientEvent, ManagerConfig};
-use duet_protocol::{ClientMessage, ContactsChange, ContactsList, ServerMessage, Status};
+use duet_protocol::{ClientMessage, ContactsChange, ContactsList, HistoryList, ServerMessage, Status};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::{AppHandle, Runtime};
@@ -37,6 +37,35 @@ pub struct Contact {
     pub display_name: String,
     pub status: Presence,
     pub avatar_url: Option<String>,
+}
+
+/// One call in the history, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct CallRecord {
+    pub invite_id: String,
+    pub peer: String,
+    /// Placed by us (`true`) or received.
+    pub outgoing: bool,
+    pub video: bool,
+    /// `completed`, `missed`, `rejected`, `busy`, `cancelled` or `timeout`.
+    pub outcome: String,
+    /// When the call was placed, Unix milliseconds.
+    pub started_at: f64,
+    pub duration_s: u32,
+}
+
+impl From<duet_protocol::HistoryEntry> for CallRecord {
+    fn from(e: duet_protocol::HistoryEntry) -> CallRecord {
+        CallRecord {
+            invite_id: e.invite_id,
+            peer: e.peer,
+            outgoing: e.direction == duet_protocol::Direction::Out,
+            video: e.call_type == duet_protocol::CallType::Video,
+            outcome: e.outcome.as_str().to_owned(),
+            started_at: e.started_at as f64,
+            duration_s: e.duration_s.min(u64::from(u32::MAX)) as u32,
+        }
+    }
 }
 
 /// A user's presence dot.
@@ -170,6 +199,15 @@ impl Session {
                 avatar_url: c.avatar_url,
             })
             .collect())
+    }
+
+    /// The latest `limit` calls, newest first.
+    pub async fn history(&self, limit: u32) -> AppResult<Vec<CallRecord>> {
+        let request = ClientMessage::HistoryList(HistoryList { req: None, limit: Some(limit), before: None });
+        let ServerMessage::HistoryOk(ok) = self.manager.client().request(request).await? else {
+            return Err(AppError::new(ErrorCode::Internal, "The server sent something other than the call history."));
+        };
+        Ok(ok.calls.into_iter().map(CallRecord::from).collect())
     }
 
     /// Adds (`add`) or removes a contact.

@@ -8,6 +8,7 @@ use duet_cli::{AudioInput, AudioOutput, Sources, VideoInput};
 use tauri::{AppHandle, Runtime};
 use tokio::sync::Mutex;
 
+use crate::call::CallChanged;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::local::LocalServer;
 use crate::secrets::{self, SavedSignIn};
@@ -21,11 +22,22 @@ pub struct AppState {
     pub data_dir: PathBuf,
     /// Frames on their way to the webview.
     pub video: Arc<VideoServer>,
+    /// The latest change of the current call, for a window that opens mid-call.
+    pub last_call: std::sync::Mutex<Option<CallChanged>>,
+    /// A `duet://invite/<id>` link the UI has not handled yet (one opened at start).
+    pub invite_link: std::sync::Mutex<Option<String>>,
 }
 
 impl AppState {
     pub fn new(data_dir: PathBuf) -> AppState {
-        AppState { session: Mutex::new(None), local: Mutex::new(None), data_dir, video: Arc::default() }
+        AppState {
+            session: Mutex::new(None),
+            local: Mutex::new(None),
+            data_dir,
+            video: Arc::default(),
+            last_call: Default::default(),
+            invite_link: Default::default(),
+        }
     }
 
     /// Runs `f` on the signed-in session.

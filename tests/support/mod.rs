@@ -39,6 +39,9 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// tauri-driver alone, so the whole group is killed at the end.
 pub struct App {
     driver: std::process::Child,
+    /// The app's data directory when the test gave none: each app is its own
+    /// profile (its own single-instance name, its own built-in server).
+    _data: Option<tempfile::TempDir>,
     http: reqwest::Client,
     base: String,
     session: String,
@@ -56,9 +59,11 @@ impl App {
     /// Starts the app (with `env` added to its environment) and waits until its UI is ready.
     pub async fn start(env: &[(&str, &str)]) -> App {
         let port = free_port();
+        let data = (!env.iter().any(|(k, _)| *k == "XDG_DATA_HOME")).then(|| tempfile::tempdir().expect("tempdir"));
         let driver = Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &free_port().to_string()])
             .envs(env.iter().copied())
+            .envs(data.iter().map(|d| ("XDG_DATA_HOME", d.path())))
             .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -66,6 +71,7 @@ impl App {
             .expect("tauri-driver starts");
         let mut app = App {
             driver,
+            _data: data,
             http: reqwest::Client::new(),
             base: format!("http://127.0.0.1:{port}"),
             session: String::new(),
@@ -127,6 +133,16 @@ impl App {
         let reply =
             self.session_request(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
         assert!(reply["value"]["error"].is_null(), "clicking {css} failed: {reply}");
+    }
+
+    /// Types `text` into the input matching `css`, replacing what it held.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let element = self.wait_for(css, Duration::from_secs(20)).await;
+        self.session_request(reqwest::Method::POST, &format!("/element/{element}/clear"), Some(json!({}))).await;
+        let reply = self
+            .session_request(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({"text": text})))
+            .await;
+        assert!(reply["value"]["error"].is_null(), "typing into {css} failed: {reply}");
     }
 
     /// The text of the first element matching `css` (empty when there is none).

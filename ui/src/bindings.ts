@@ -23,6 +23,8 @@ export const commands = {
 	addContact: (userId: string) => typedError<Contact[], AppError>(__TAURI_INVOKE("add_contact", { userId })),
 	/**  Removes `user_id` and returns the new list. */
 	removeContact: (userId: string) => typedError<Contact[], AppError>(__TAURI_INVOKE("remove_contact", { userId })),
+	/**  The latest calls (completed, missed, rejected, cancelled …), newest first. */
+	history: () => typedError<CallRecord[], AppError>(__TAURI_INVOKE("history")),
 	/**  Calls `peer` (a video call unless `audio_only`). */
 	call: (peer: string, audioOnly: boolean) => typedError<null, AppError>(__TAURI_INVOKE("call", { peer, audioOnly })),
 	/**  Accepts the ringing call, with video or as audio only. */
@@ -39,6 +41,10 @@ export const commands = {
 	useDevice: (kind: Switch, device: string | null) => typedError<null, AppError>(__TAURI_INVOKE("use_device", { kind, device })),
 	/**  Where the webview reads the call's video frames (see `video.rs`). */
 	videoEndpoint: () => typedError<string, AppError>(__TAURI_INVOKE("video_endpoint")),
+	/**  The current call's latest state, if a call is going on (the incoming-call window asks when it opens). */
+	currentCall: () => __TAURI_INVOKE<CallChanged | null>("current_call"),
+	/**  A `duet://invite/<id>` link opened before the UI was listening (at start), once. */
+	takeInviteLink: () => __TAURI_INVOKE<string | null>("take_invite_link"),
 };
 
 /** Events */
@@ -48,6 +54,7 @@ export const events = {
 	callStats: makeEvent<CallStats, CallStats>("call-stats"),
 	chatReceived: makeEvent<ChatReceived, ChatReceived>("chat-received"),
 	connectionChanged: makeEvent<ConnectionChanged, ConnectionChanged>("connection-changed"),
+	inviteLinkOpened: makeEvent<InviteLinkOpened, InviteLinkOpened>("invite-link-opened"),
 	peerMedia: makeEvent<PeerMedia, PeerMedia>("peer-media"),
 	presenceChanged: makeEvent<PresenceChanged, PresenceChanged>("presence-changed"),
 	signedOut: makeEvent<SignedOut, SignedOut>("signed-out"),
@@ -113,6 +120,20 @@ export type CallProblem = {
 	/**  The seed's device code (-1301 camera … ) or a message limit's code, when there is one. */
 	code: string | null,
 	message: string,
+};
+
+/**  One call in the history, newest first. */
+export type CallRecord = {
+	invite_id: string,
+	peer: string,
+	/**  Placed by us (`true`) or received. */
+	outgoing: boolean,
+	video: boolean,
+	/**  `completed`, `missed`, `rejected`, `busy`, `cancelled` or `timeout`. */
+	outcome: string,
+	/**  When the call was placed, Unix milliseconds. */
+	started_at: number | null,
+	duration_s: number,
 };
 
 /**  Once a second during a call: this side's network and video, and the peer's quality. */
@@ -189,6 +210,14 @@ export type ErrorCode =
 "local_server" | 
 /**  Anything else; the message says what. */
 "internal";
+
+/**
+ *  A `duet://invite/<id>` link was opened (from an offline push, or clicked):
+ *  the UI lands on that invitation if it still rings, else shows it as missed.
+ */
+export type InviteLinkOpened = {
+	invite_id: string,
+};
 
 /**  The peer turned its microphone or camera on or off. */
 export type PeerMedia = {

@@ -8,11 +8,17 @@ import { loginScreen } from "./screens/login";
 import { contactsScreen } from "./screens/contacts";
 import { callScreen, type CallView } from "./screens/call";
 import { renderBenchScreen } from "./screens/render-bench";
+import { historyScreen } from "./screens/history";
+import { incomingWindow } from "./screens/incoming";
+
+/** How long a link's invitation may take to ring (signing in, delivery) before it counts as over. */
+const INVITE_WAIT_MS = 3000;
 
 const app = document.querySelector<HTMLElement>("#app");
 if (app) void start(app);
 
 async function start(app: HTMLElement): Promise<void> {
+  if (location.hash === "#incoming") return incomingWindow(app);
   const root = h("div", { id: "screen" });
   app.replaceChildren(h("h1", { class: "brand" }, "Duet"), root);
   const info = await commands.appInfo();
@@ -41,12 +47,38 @@ async function start(app: HTMLElement): Promise<void> {
       account: signedIn,
       onLogout: () => toLogin(),
       onContacts: (list) => list.forEach((c) => known.set(c.user_id, c)),
+      onHistory: () => toHistory(signedIn),
     });
     closeScreen = close;
     show(root, screen);
+    if (pendingInvite) openInvite(pendingInvite);
+  };
+  // A duet://invite/<id> link: the call shows if it still rings (the server delivers
+  // pending invitations at sign-in), else the history shows it as missed.
+  let pendingInvite: string | null = null;
+  const openInvite = (inviteId: string) => {
+    pendingInvite = inviteId;
+    if (!account) return; // After signing in.
+    const signedIn = account;
+    setTimeout(() => {
+      if (pendingInvite !== inviteId) return;
+      pendingInvite = null;
+      if (!call && account === signedIn) toHistory(signedIn, inviteId);
+    }, INVITE_WAIT_MS);
+  };
+  const toHistory = (signedIn: Account, invite: string | null = null) => {
+    closeScreen();
+    closeScreen = () => {};
+    const back = () => toContacts(signedIn);
+    const callAgain = async (peer: string, audioOnly: boolean) => {
+      const result = await commands.call(peer, audioOnly);
+      if (result.status === "error") document.querySelector("#history-error")!.textContent = result.error.message;
+    };
+    show(root, historyScreen({ contacts: known, invite, onBack: back, onCall: (peer, audio) => void callAgain(peer, audio) }));
   };
   const onCall = (change: CallChanged) => {
     if (call) return call.update(change);
+    if (change.phase === "ringing") pendingInvite = null;
     if ((change.phase !== "calling" && change.phase !== "ringing") || !change.peer) return;
     const contact = known.get(change.peer);
     closeScreen();
@@ -63,6 +95,10 @@ async function start(app: HTMLElement): Promise<void> {
   };
   await events.signedOut.listen((event) => toLogin(event.payload.error));
   await events.callChanged.listen((event) => onCall(event.payload));
+  await events.inviteLinkOpened.listen((event) => openInvite(event.payload.invite_id));
+  // A link that opened Duet, before anything listened.
+  const link = await commands.takeInviteLink().catch(() => null);
+  if (link) pendingInvite = link;
 
   const resumed = await commands.resume();
   if (resumed.status === "ok" && resumed.data) toContacts(resumed.data);

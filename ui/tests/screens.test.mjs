@@ -52,13 +52,13 @@ const CONTACTS = [
 ];
 
 /** Opens the app with `handlers` (source text of an object literal run in the page). */
-async function open(handlers) {
+async function open(handlers, path = "") {
   const page = await browser.newPage({ viewport: { width: 960, height: 640 } });
   const errors = [];
   page.on("pageerror", (error) => errors.push(error.message));
   await page.addInitScript({ path: join(here, "mock-ipc.js") });
   await page.addInitScript(`window.__mock.handlers = ${handlers};`);
-  await page.goto(base);
+  await page.goto(base + path);
   await page.waitForSelector("#app[data-ready='true']");
   page.errors = errors;
   return page;
@@ -403,6 +403,90 @@ describe("calls", () => {
     assert.equal((await calls(page, "hang_up")).length, 1);
     await emit(page, "call-changed", change("ended", { direction: "incoming", reason: "local_hangup", duration_ms: 65000 }));
     assert.equal(await page.textContent("#call-result"), "Call ended (01:05).");
+    await page.close();
+  });
+});
+
+describe("history", () => {
+  const now = Date.now();
+  const HISTORY = [
+    { invite_id: "i3", peer: "bob", outgoing: false, video: true, outcome: "missed", started_at: now - 60_000, duration_s: 0 },
+    { invite_id: "i2", peer: "carol", outgoing: true, video: false, outcome: "rejected", started_at: now - 3_600_000, duration_s: 0 },
+    { invite_id: "i1", peer: "bob", outgoing: true, video: true, outcome: "completed", started_at: now - 7_200_000, duration_s: 95 },
+  ];
+  const signedIn = `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+    resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
+    history: () => ${JSON.stringify(HISTORY)}, call: () => null }`;
+
+  test("a missed call shows as a badge until the history is opened", async () => {
+    const page = await open(signedIn);
+    await page.waitForSelector("#missed-badge:not([hidden])");
+    assert.equal(await page.textContent("#missed-badge"), "1");
+    await shot(page, "contacts-missed-badge");
+    await page.click("#open-history");
+    await page.waitForSelector("li.record");
+    await page.click("#history-back");
+    await page.waitForSelector("li.contact");
+    await page.waitForFunction(() => document.querySelector("#missed-badge")?.hidden === true);
+    await page.close();
+  });
+
+  test("calls are listed newest first with their outcome, type and duration, and can be placed again", async () => {
+    const page = await open(signedIn);
+    await page.click("#open-history");
+    await page.waitForSelector("li.record");
+    const rows = await page.$$eval("li.record", (lis) =>
+      lis.map((li) => [li.dataset.peer, li.classList.contains("missed"), li.querySelector("small").textContent.split(" · ").slice(0, 2).join(" · "),
+        li.querySelector(".duration").textContent]));
+    assert.deepEqual(rows, [
+      ["bob", true, "Missed call · video", ""],
+      ["carol", false, "Declined · audio", ""],
+      ["bob", false, "Outgoing call · video", "01:35"],
+    ]);
+    await shot(page, "history");
+    await page.click("li.record[data-outcome='rejected'] button.call");
+    assert.deepEqual((await calls(page, "call")).map((c) => c.args), [{ peer: "carol", audioOnly: true }]);
+    await page.close();
+  });
+});
+
+describe("desktop", () => {
+  const now = Date.now();
+  const RINGING = { phase: "ringing", reason: null, detail: null, peer: "bob", direction: "incoming", call_type: "video", duration_ms: null };
+
+  test("the incoming-call window shows who calls and answers from there", async () => {
+    const page = await open(`{ current_call: () => (${JSON.stringify(RINGING)}), accept: () => null, decline: () => null }`, "#incoming");
+    await page.waitForSelector("#accept-video");
+    assert.equal(await page.textContent("#incoming-peer"), "bob");
+    assert.equal(await page.textContent("#incoming-kind"), "Incoming video call");
+    await shot(page, "incoming-window");
+    await page.click("#accept-video");
+    assert.deepEqual((await calls(page, "accept")).map((c) => c.args), [{ audioOnly: false }]);
+    await page.evaluate((c) => window.__mock.emit("call-changed", { ...c, phase: "ended", reason: "cancelled" }), RINGING);
+    await page.waitForSelector("#accept-video", { state: "detached" });
+    assert.equal(await page.textContent("#incoming-kind"), "The call is over.");
+    await page.close();
+  });
+
+  test("a duet://invite link to a call that no longer rings shows it in the history as missed", async () => {
+    const history = [{ invite_id: "inv-7", peer: "bob", outgoing: false, video: true, outcome: "missed", started_at: now - 120_000, duration_s: 0 }];
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => (${JSON.stringify(ALICE)}),
+      contacts: () => ${JSON.stringify(CONTACTS)}, history: () => ${JSON.stringify(history)}, take_invite_link: () => "inv-7" }`);
+    await page.waitForSelector("li.record.highlight[data-invite='inv-7']", { timeout: 8000 });
+    assert.equal(await page.textContent("#history-notice"), "That call from Bob is over: you missed it.");
+    await shot(page, "invite-link-missed");
+    await page.close();
+  });
+
+  test("a duet://invite link to a call that still rings lands on the call", async () => {
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => (${JSON.stringify(ALICE)}),
+      contacts: () => ${JSON.stringify(CONTACTS)}, history: () => [], take_invite_link: () => null }`);
+    await page.waitForSelector("li.contact");
+    await page.evaluate(() => window.__mock.emit("invite-link-opened", { invite_id: "inv-8" }));
+    await page.evaluate((c) => window.__mock.emit("call-changed", c), RINGING);
+    await page.waitForSelector("#call[data-phase='ringing']");
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    assert.ok(await page.$("#call[data-phase='ringing']"), "still on the ringing call, not the history");
     await page.close();
   });
 });

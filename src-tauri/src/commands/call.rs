@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;
 
+use crate::call::{CallChanged, CallPhase};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
@@ -110,4 +111,19 @@ pub async fn use_device(state: State<'_, AppState>, kind: Switch, device: Option
 #[specta::specta]
 pub async fn video_endpoint(state: State<'_, AppState>) -> AppResult<String> {
     state.video.url().await
+}
+
+/// The current call's latest state, if a call is going on (the incoming-call window asks when it opens).
+#[tauri::command]
+#[specta::specta]
+pub fn current_call(state: State<'_, AppState>) -> Option<CallChanged> {
+    let last = state.last_call.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    last.filter(|c| !matches!(c.phase, CallPhase::Ended | CallPhase::Failed | CallPhase::Idle | CallPhase::Prepared))
+}
+
+/// A `duet://invite/<id>` link opened before the UI was listening (at start), once.
+#[tauri::command]
+#[specta::specta]
+pub fn take_invite_link(state: State<'_, AppState>) -> Option<String> {
+    state.invite_link.lock().unwrap_or_else(|e| e.into_inner()).take()
 }

@@ -1,9 +1,9 @@
-//! The contact list.
+//! The contact list and the call history.
 
 use tauri::State;
 
 use crate::error::AppResult;
-use crate::session::Contact;
+use crate::session::{CallRecord, Contact};
 use crate::state::{AppState, signed_out};
 
 /// The contact list with presence; `PresenceChanged` events follow.
@@ -32,4 +32,11 @@ async fn change(state: &AppState, user_id: &str, add: bool) -> AppResult<Vec<Con
     let session = session.as_ref().ok_or_else(signed_out)?;
     session.change_contact(user_id, add).await?;
     session.contacts().await
+}
+
+/// The latest calls (completed, missed, rejected, cancelled …), newest first.
+#[tauri::command]
+#[specta::specta]
+pub async fn history(state: State<'_, AppState>) -> AppResult<Vec<CallRecord>> {
+    state.session.lock().await.as_ref().ok_or_else(signed_out)?.history(100).await
 }

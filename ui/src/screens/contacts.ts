@@ -2,6 +2,7 @@
 
 import { commands, events, type Account, type AppError, type Contact, type Presence } from "../bindings";
 import { h } from "../dom";
+import { unseenMissed } from "./history";
 
 const PRESENCE_LABEL: Record<Presence, string> = { online: "Online", busy: "In a call", offline: "Offline" };
 /** Online first, then busy, then offline; by name within each. */
@@ -12,6 +13,7 @@ export interface ContactsOptions {
   onLogout: () => void;
   /** The list as loaded (main.ts names the peer of an incoming call with it). */
   onContacts?: (contacts: Contact[]) => void;
+  onHistory?: () => void;
 }
 
 export function contactsScreen(options: ContactsOptions): { screen: HTMLElement; close: () => void } {
@@ -23,6 +25,16 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
   const message = h("p", { class: "error", role: "alert", id: "contacts-error" });
   const banner = h("p", { class: "banner", id: "connection", hidden: true });
   const logout = h("button", { type: "button", id: "logout" }, "Log out");
+  const badge = h("span", { class: "badge", id: "missed-badge", hidden: true });
+  const history = h("button", { type: "button", id: "open-history" }, "History", badge);
+  history.addEventListener("click", () => options.onHistory?.());
+  void commands.history().then((result) => {
+    if (result.status === "error") return;
+    const missed = unseenMissed(result.data);
+    badge.hidden = missed === 0;
+    badge.textContent = String(missed);
+    history.setAttribute("aria-label", missed ? `History, ${missed} missed` : "History");
+  });
 
   const fail = (error: AppError) => {
     message.textContent = error.message;
@@ -123,7 +135,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
       "header",
       { class: "bar" },
       h("span", { id: "me" }, h("strong", {}, options.account.user_id), h("small", {}, ` on ${where}`)),
-      logout,
+      h("span", { class: "actions" }, history, logout),
     ),
     banner,
     message,

@@ -1,0 +1,180 @@
+//! Native notifications: an incoming call (with Accept and Decline buttons on
+//! Linux desktops), and missed calls. Without a notification service the
+//! failure is logged and the incoming-call window rings alone.
+
+use duet_cli::Control;
+use tauri::{AppHandle, Manager, Runtime};
+
+use crate::state::AppState;
+
+#[cfg(all(unix, not(target_os = "macos")))]
+mod platform {
+    use std::sync::Mutex;
+
+    use duet_cli::Control;
+    use notify_rust::{ActionResponse, Hint, Notification, NotificationHandle, Timeout, Urgency};
+
+    /// The incoming-call notification on screen, to withdraw when the ringing stops.
+    static RINGING: Mutex<Option<NotificationHandle>> = Mutex::new(None);
+
+    pub fn incoming(peer: &str, video: bool, on_answer: impl FnOnce(Control) + Send + 'static) {
+        let summary = format!("{peer} is calling");
+        let body = if video { "Video call" } else { "Audio call" };
+        // Showing and waiting for a button both block on D-Bus: a thread of their own.
+        std::thread::spawn(move || {
+            let shown = Notification::new()
+                .appname("Duet")
+                .summary(&summary)
+                .body(body)
+                .action("accept", "Accept")
+                .action("decline", "Decline")
+                .hint(Hint::Category("call.incoming".into()))
+                .urgency(Urgency::Critical)
+                .timeout(Timeout::Never)
+                .show();
+            let handle = match shown {
+                Ok(handle) => handle,
+                Err(error) => {
+                    tracing::warn!("no incoming-call notification ({error}); the incoming-call window rings alone");
+                    return;
+                }
+            };
+            let id = handle.id();
+            *RINGING.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+            // Until a button is pressed or the notification closes (withdrawn when the ringing stops).
+            let mut chosen = None;
+            let answered = notify_rust::handle_action(id, |action| {
+                chosen = match action {
+                    ActionResponse::Custom("accept") => Some(Control::Accept { audio_only: false }),
+                    ActionResponse::Custom("decline") => Some(Control::Decline),
+                    _ => None,
+                }
+            });
+            if let Err(error) = answered {
+                tracing::warn!("the notification's buttons cannot be read: {error}");
+            }
+            if let Some(control) = chosen {
+                on_answer(control);
+            }
+        });
+    }
+
+    pub fn withdraw() {
+        if let Some(handle) = RINGING.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            handle.close();
+        }
+    }
+
+    pub fn missed(peer: &str) {
+        let shown = Notification::new()
+            .appname("Duet")
+            .summary(&format!("Missed call from {peer}"))
+            .hint(Hint::Category("call.unanswered".into()))
+            .show();
+        if let Err(error) = shown {
+            tracing::warn!("no missed-call notification: {error}");
+        }
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+mod platform {
+    use duet_cli::Control;
+    use notify_rust::Notification;
+
+    /// Without buttons here: the incoming-call window answers.
+    pub fn incoming(peer: &str, video: bool, _on_answer: impl FnOnce(Control) + Send + 'static) {
+        let body = if video { "Video call" } else { "Audio call" };
+        if let Err(error) = Notification::new().appname("Duet").summary(&format!("{peer} is calling")).body(body).show()
+        {
+            tracing::warn!("no incoming-call notification: {error}");
+        }
+    }
+
+    pub fn withdraw() {}
+
+    pub fn missed(peer: &str) {
+        if let Err(error) = Notification::new().appname("Duet").summary(&format!("Missed call from {peer}")).show() {
+            tracing::warn!("no missed-call notification: {error}");
+        }
+    }
+}
+
+/// `peer` is calling (the main window is not in front). A button pressed on the
+/// notification answers the call.
+pub fn incoming<R: Runtime>(app: &AppHandle<R>, peer: &str, video: bool) {
+    let app = app.clone();
+    platform::incoming(peer, video, move |control| answer(&app, control));
+}
+
+/// Hands a notification button's answer to the call.
+fn answer<R: Runtime>(app: &AppHandle<R>, control: Control) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if matches!(control, Control::Accept { .. }) {
+            crate::shell::show_main(&app);
+        }
+        let state = app.state::<AppState>();
+        if let Err(error) = state.with_session(|s| s.control(control)).await {
+            tracing::warn!("{error}");
+        }
+    });
+}
+
+/// The call stopped ringing: its notification goes away.
+pub fn withdraw() {
+    platform::withdraw();
+}
+
+/// Nobody answered `peer`'s call.
+pub fn missed(peer: &str) {
+    platform::missed(peer);
+}
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    /// A notification daemon on the session bus (dunst in CI); required under CI.
+    fn dunst_running() -> bool {
+        let running = Command::new("dunstctl").arg("is-paused").output().is_ok_and(|o| o.status.success());
+        if !running && std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but no dunst on the session bus: scripts/test.sh starts it");
+        }
+        running
+    }
+
+    fn dunstctl(args: &[&str]) -> String {
+        let out = Command::new("dunstctl").args(args).output().expect("dunstctl runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn eventually(what: &str, check: impl Fn() -> bool) {
+        let started = Instant::now();
+        while !check() {
+            assert!(started.elapsed() < Duration::from_secs(5), "{what}: not within 5 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn a_missed_call_and_a_withdrawn_ringing_reach_the_notification_daemon() {
+        if !dunst_running() {
+            eprintln!("skipped: no notification daemon (dunst) on the session bus");
+            return;
+        }
+        super::missed("zoe-missed-test");
+        eventually("the missed call is shown", || {
+            dunstctl(&["history"]).contains("Missed call from zoe-missed-test")
+                || dunstctl(&["count", "displayed"]).trim() != "0"
+        });
+
+        // The ringing notification stays until the call stops ringing, then goes away.
+        dunstctl(&["close-all"]);
+        super::platform::incoming("zoe-ringing-test", true, |_| {});
+        eventually("the incoming call is on screen", || dunstctl(&["count", "displayed"]).trim() == "1");
+        super::withdraw();
+        eventually("it is withdrawn", || dunstctl(&["count", "displayed"]).trim() == "0");
+    }
+}
