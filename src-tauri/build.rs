@@ -21,6 +21,9 @@ const COMMANDS: &[&str] = &[
     "video_endpoint",
     "current_call",
     "take_invite_link",
+    "settings",
+    "save_settings",
+    "set_beauty",
 ];
 
 fn main() {

@@ -50,6 +50,7 @@ async fn an_incoming_call_rings_is_accepted_and_ended_by_the_peer() {
         duration: Some(Duration::from_secs(4)),
         sources: duet_cli::Sources::SYNTHETIC,
         video_out: None,
+        processing: None,
     };
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
     let bob = tokio::spawn(duet_cli::run(options, duet_cli::Mode::Call { peer: "alice".into() }, controls_rx, |_| {}));

@@ -10,6 +10,7 @@ mod local;
 mod notify;
 mod secrets;
 pub mod session;
+pub mod settings;
 pub mod shell;
 mod state;
 pub mod video;
@@ -19,7 +20,7 @@ use tauri_specta::{collect_commands, collect_events};
 
 /// Every command and event the UI may use.
 pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
-    use commands::{account, call, contacts};
+    use commands::{account, call, contacts, settings};
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             account::app_info,
@@ -42,6 +43,9 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             call::video_endpoint,
             call::current_call,
             call::take_invite_link,
+            settings::settings,
+            settings::save_settings,
+            settings::set_beauty,
         ])
         .events(collect_events![
             session::PresenceChanged,
@@ -93,12 +97,12 @@ pub fn run() {
                 .build(),
         )
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .invoke_handler(bindings.invoke_handler())
         .on_window_event(shell::on_window_event)
         .setup(move |app| {
             bindings.mount_events(app);
-            let data_dir = app.path().app_data_dir()?;
-            let state = state::AppState::new(data_dir);
+            let state = state::AppState::new(app.path().app_data_dir()?, app.path().app_config_dir()?);
             if render_bench() {
                 video::start_render_bench(state.video.clone());
             }

@@ -162,6 +162,7 @@ impl Session {
             duration: None,
             sources: media.sources,
             video_out: Some(media.video_out),
+            processing: media.processing,
         };
         let (controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
         let engine = tokio::spawn({
@@ -242,4 +243,6 @@ impl Session {
 pub struct Media {
     pub sources: duet_cli::Sources,
     pub video_out: duet_cli::VideoOut,
+    /// The beauty filter, with the settings the user changes live.
+    pub processing: Option<duet_cli::Processing>,
 }

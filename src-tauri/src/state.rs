@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use duet_cli::{AudioInput, AudioOutput, Sources, VideoInput};
-
 use tauri::{AppHandle, Runtime};
 use tokio::sync::Mutex;
 
@@ -13,6 +11,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::local::LocalServer;
 use crate::secrets::{self, SavedSignIn};
 use crate::session::{Account, Media, Session};
+use crate::settings::Settings;
 use crate::video::VideoServer;
 
 pub struct AppState {
@@ -26,11 +25,21 @@ pub struct AppState {
     pub last_call: std::sync::Mutex<Option<CallChanged>>,
     /// A `duet://invite/<id>` link the UI has not handled yet (one opened at start).
     pub invite_link: std::sync::Mutex<Option<String>>,
+    /// Where the settings are saved, and what they are now.
+    pub config_dir: PathBuf,
+    pub settings: std::sync::Mutex<Settings>,
+    /// The beauty filter's live settings: calls read them on every frame.
+    pub beauty: duet_beauty::SettingsHandle,
 }
 
 impl AppState {
-    pub fn new(data_dir: PathBuf) -> AppState {
+    pub fn new(data_dir: PathBuf, config_dir: PathBuf) -> AppState {
+        let settings = Settings::load(&config_dir);
+        let beauty = duet_beauty::SettingsHandle::new(settings.beauty.to_filter().unwrap_or_default());
         AppState {
+            config_dir,
+            settings: std::sync::Mutex::new(settings),
+            beauty,
             session: Mutex::new(None),
             local: Mutex::new(None),
             data_dir,
@@ -38,6 +47,11 @@ impl AppState {
             last_call: Default::default(),
             invite_link: Default::default(),
         }
+    }
+
+    /// The settings now.
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Runs `f` on the signed-in session.
@@ -53,7 +67,15 @@ impl AppState {
         token: String,
         expires_at: u64,
     ) -> AppResult<Account> {
-        let media = Media { sources: sources(), video_out: self.video.output() };
+        let beauty = self.beauty.clone();
+        let make = move |fps| -> Box<dyn duet_media::FrameProcessor> {
+            Box::new(duet_beauty::BeautyProcessor::new(duet_beauty::Backend::Auto, beauty.clone(), fps))
+        };
+        let media = Media {
+            sources: self.settings().sources(),
+            video_out: self.video.output(),
+            processing: Some(duet_cli::Processing(Arc::new(make))),
+        };
         let session = Session::connect(app, account, token, expires_at, media).await?;
         let account = session.account.clone();
         let old = self.session.lock().await.replace(session);
@@ -85,16 +107,6 @@ impl AppState {
             *local = Some(LocalServer::start(&self.data_dir.join("server")).await?);
         }
         Ok(tokio::sync::MutexGuard::map(local, |l| l.as_mut().expect("started above")))
-    }
-}
-
-/// The camera, microphone and speaker calls use. `DUET_SOURCES=synthetic` sends
-/// the moving test pattern and a tone instead (demos, and machines without a camera).
-fn sources() -> Sources {
-    let output = AudioOutput::Speaker(None);
-    match std::env::var("DUET_SOURCES").as_deref() {
-        Ok("synthetic") => Sources { output, ..Sources::SYNTHETIC },
-        _ => Sources { video: VideoInput::Camera(None), audio: AudioInput::Microphone(None), output, hd: false },
     }
 }
 

@@ -45,6 +45,14 @@ export const commands = {
 	currentCall: () => __TAURI_INVOKE<CallChanged | null>("current_call"),
 	/**  A `duet://invite/<id>` link opened before the UI was listening (at start), once. */
 	takeInviteLink: () => __TAURI_INVOKE<string | null>("take_invite_link"),
+	settings: () => __TAURI_INVOKE<Settings>("settings"),
+	/**
+	 *  Checks, saves and applies `settings`: the beauty filter at once, devices
+	 *  and quality from the next call on, start at login with the OS.
+	 */
+	saveSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("save_settings", { settings })),
+	/**  Changes the beauty filter live (the in-call sliders), without saving. */
+	setBeauty: (beauty: Beauty) => typedError<null, AppError>(__TAURI_INVOKE("set_beauty", { beauty })),
 };
 
 /** Events */
@@ -87,6 +95,15 @@ export type AppInfo = {
 	default_server: string | null,
 	/**  Started for the render-path benchmark (`DUET_RENDER_BENCH=1`): the UI shows only its two videos. */
 	render_bench: boolean,
+};
+
+/**  The beauty filter's switch and levels (0–9 each). */
+export type Beauty = {
+	enabled: boolean,
+	smoothing: number,
+	whitening: number,
+	ruddiness: number,
+	sharpening: number,
 };
 
 /**  The call's state changed. */
@@ -234,6 +251,16 @@ export type PresenceChanged = {
 	status: Presence,
 };
 
+export type Settings = {
+	/**  A camera, microphone or speaker by name; `None`: the system's default. */
+	camera: string | null,
+	microphone: string | null,
+	speaker: string | null,
+	quality: VideoQuality,
+	beauty: Beauty,
+	start_at_login: boolean,
+};
+
 /**
  *  The server no longer accepts this sign-in (expired, or the account changed):
  *  the UI goes back to the login screen with the message.
@@ -244,6 +271,13 @@ export type SignedOut = {
 
 /**  An in-call switch the user flipped. */
 export type Switch = "microphone" | "camera" | "speaker";
+
+/**  What calls send: the seed's default, or HD. */
+export type VideoQuality = 
+/**  960x540 at 15 fps, 850 kbps. */
+"standard" | 
+/**  1280x720 at 30 fps. */
+"hd";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -10,6 +10,7 @@ import { callScreen, type CallView } from "./screens/call";
 import { renderBenchScreen } from "./screens/render-bench";
 import { historyScreen } from "./screens/history";
 import { incomingWindow } from "./screens/incoming";
+import { settingsScreen } from "./screens/settings";
 
 /** How long a link's invitation may take to ring (signing in, delivery) before it counts as over. */
 const INVITE_WAIT_MS = 3000;
@@ -48,6 +49,11 @@ async function start(app: HTMLElement): Promise<void> {
       onLogout: () => toLogin(),
       onContacts: (list) => list.forEach((c) => known.set(c.user_id, c)),
       onHistory: () => toHistory(signedIn),
+      onSettings: () => {
+        closeScreen();
+        closeScreen = () => {};
+        show(root, settingsScreen({ onBack: () => toContacts(signedIn) }));
+      },
     });
     closeScreen = close;
     show(root, screen);

@@ -490,3 +490,59 @@ describe("desktop", () => {
     await page.close();
   });
 });
+
+describe("settings", () => {
+  const SETTINGS = { camera: null, microphone: "vmic", speaker: null, quality: "standard",
+    beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false };
+  const handlers = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+    resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
+    settings: () => (${JSON.stringify(SETTINGS)}),
+    devices: () => ({ cameras: ["USB Camera"], microphones: ["vmic"], speakers: ["vspeaker"] }), ${more} }`;
+
+  test("devices, quality, beauty defaults and start at login are saved together", async () => {
+    const page = await open(handlers(`save_settings: ({ settings }) => settings`));
+    await page.click("#open-settings");
+    await page.waitForSelector("#setting-camera");
+    assert.equal(await page.inputValue("#setting-microphone"), "vmic");
+    await page.selectOption("#setting-camera", "USB Camera");
+    await page.check("#quality-hd");
+    await page.check("#default-beauty-enabled");
+    await page.fill("#default-beauty-smoothing", "8");
+    await page.check("#start-at-login");
+    await shot(page, "settings");
+    await page.click("#settings-form button.primary");
+    await page.waitForSelector("#settings-saved:not(:empty)");
+    const [saved] = (await calls(page, "save_settings")).map((c) => c.args.settings);
+    assert.deepEqual(saved, { ...SETTINGS, camera: "USB Camera", quality: "hd", start_at_login: true,
+      beauty: { ...SETTINGS.beauty, enabled: true, smoothing: 8 } });
+    await page.close();
+  });
+
+  test("a setting that cannot be applied says why and keeps the form", async () => {
+    const page = await open(handlers(`save_settings: () => { throw { code: "internal",
+      message: "Duet cannot start at login here: no autostart directory." }; }`));
+    await page.click("#open-settings");
+    await page.check("#start-at-login");
+    await page.click("#settings-form button.primary");
+    await page.waitForSelector("#settings-error[data-code='internal']");
+    assert.match(await page.textContent("#settings-error"), /cannot start at login/);
+    assert.ok(await page.isChecked("#start-at-login"));
+    await page.close();
+  });
+
+  test("in a video call the beauty sliders change the filter live", async () => {
+    const page = await open(handlers(`set_beauty: () => null, video_endpoint: () => "ws://127.0.0.1:9/none"`));
+    await page.waitForSelector("li.contact");
+    for (const phase of ["calling", "connected"]) {
+      await page.evaluate((phase) => window.__mock.emit("call-changed", { phase, reason: null, detail: null,
+        peer: "bob", direction: "outgoing", call_type: "video", duration_ms: null }), phase);
+    }
+    await page.click("#beauty");
+    await page.check("#beauty-enabled");
+    await page.fill("#beauty-whitening", "6");
+    const sent = (await calls(page, "set_beauty")).map((c) => c.args.beauty);
+    assert.deepEqual(sent.at(-1), { ...SETTINGS.beauty, enabled: true, whitening: 6 });
+    await shot(page, "call-beauty");
+    await page.close();
+  });
+});

@@ -54,6 +54,19 @@ impl VideoOut {
     }
 }
 
+/// Makes the per-frame processing (the beauty filter) for a camera at a frame
+/// rate; every captured frame passes through it before preview and encode.
+#[derive(Clone)]
+pub struct Processing(pub std::sync::Arc<MakeProcessor>);
+
+pub type MakeProcessor = dyn Fn(u32) -> Box<dyn duet_media::FrameProcessor> + Send + Sync;
+
+impl std::fmt::Debug for Processing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Processing")
+    }
+}
+
 impl std::fmt::Debug for VideoOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("VideoOut")
@@ -114,6 +127,8 @@ pub struct Options {
     pub sources: Sources,
     /// Frames to draw (none for a headless client).
     pub video_out: Option<VideoOut>,
+    /// What every captured frame passes through (the app's beauty filter).
+    pub processing: Option<Processing>,
 }
 
 /// What the user can do during a call (seed 000's controls).
@@ -143,6 +158,8 @@ pub enum Control {
     Decline,
     /// A text message to the peer over the reliable data channel, command [`CHAT_COMMAND`].
     Chat(String),
+    /// What the next calls capture from and play to (the app's settings).
+    UseSources(Sources),
 }
 
 /// The application command id (1–10, seed 004) that carries chat text.
@@ -531,6 +548,21 @@ pub async fn run_with(
                     }
                     Control::Decline => {
                         let _ = manager.decline().await;
+                    }
+                    Control::UseSources(sources) => {
+                        if sources.output != options.sources.output {
+                            speaker = match &sources.output {
+                                AudioOutput::Nowhere => None,
+                                AudioOutput::Speaker(name) => match open_speaker(name.as_deref()) {
+                                    Ok(new) => Some(new),
+                                    Err(e) => {
+                                        report(device_error(&e, "the speaker was not changed"));
+                                        speaker
+                                    }
+                                },
+                            };
+                        }
+                        options.sources = sources;
                     }
                     Control::Chat(text) => {
                         let Some(m) = media.as_ref() else { continue };

@@ -175,6 +175,7 @@ async fn main() {
         duration: args.as_ref().and_then(|a| a.duration),
         sources: args.as_ref().map_or(Sources::SYNTHETIC, CallArgs::sources),
         video_out: None,
+        processing: None,
     };
     let (controls, controls_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {

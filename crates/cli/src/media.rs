@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::report::Stats;
-use crate::{AudioInput, Feed, Options, VideoInput, VideoOut};
+use crate::{AudioInput, Feed, Options, Processing, VideoInput, VideoOut};
 
 /// Opus's bitrate, and what its packets take on the wire with their headers
 /// (50 a second).
@@ -166,6 +166,8 @@ pub(crate) struct Media {
     max_video_bps: u32,
     /// Where the local preview is drawn.
     preview: Option<VideoOut>,
+    /// What captured frames pass through.
+    processing: Option<Processing>,
 }
 
 impl Media {
@@ -206,13 +208,15 @@ impl Media {
             camera_off: false,
             rtc_has_video: video,
             preview: options.video_out.clone(),
+            processing: options.processing.clone(),
         };
         if echo {
             return Ok(media);
         }
         if video {
             match open_video(&options.sources.video, options.sources.hd) {
-                Ok((sender, interval)) => {
+                Ok((mut sender, interval)) => {
+                    media.process(&mut sender, interval);
                     media.video = Some(sender);
                     media.interval = interval;
                 }
@@ -268,7 +272,8 @@ impl Media {
         } else if let Some(sender) = &mut self.video {
             sender.set_source(Box::new(camera))?;
         } else if self.rtc_has_video {
-            let (sender, interval) = sender_for(Box::new(camera), hd)?;
+            let (mut sender, interval) = sender_for(Box::new(camera), hd)?;
+            self.process(&mut sender, interval);
             self.video = Some(sender);
             self.interval = interval;
             if self.connected {
@@ -276,6 +281,14 @@ impl Media {
             }
         }
         Ok(id)
+    }
+
+    /// Puts the processing (the beauty filter) in front of `sender`'s encoder.
+    fn process(&self, sender: &mut VideoSender, interval: Duration) {
+        if let Some(processing) = &self.processing {
+            let fps = (1.0 / interval.as_secs_f32()).round() as u32;
+            sender.set_processor(Some((processing.0)(fps.max(1))));
+        }
     }
 
     pub fn frame_interval(&self) -> Duration {

@@ -20,7 +20,7 @@ mod watch;
 mod y4m;
 
 pub use camera::{CameraInfo, CameraSource, cameras};
-pub use duet_frame::I420Frame;
+pub use duet_frame::{FrameProcessor, I420Frame};
 pub use error::{Device, Error, Result};
 pub use h264::{EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, MIN_VIDEO_BITRATE_BPS};
 pub use pipeline::{Captured, VideoSender};

@@ -32,6 +32,7 @@ pub fn start(server: &Server, user: &str) -> crate::Result<()> {
         duration: None,
         sources: duet_cli::Sources::SYNTHETIC,
         video_out: None,
+        processing: None,
     };
     // The echo user takes no controls.
     let (_, controls) = tokio::sync::mpsc::unbounded_channel();

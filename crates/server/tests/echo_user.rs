@@ -58,6 +58,7 @@ async fn a_call_to_the_echo_user_comes_back_to_the_caller() {
         duration: Some(Duration::from_secs(5)),
         sources: duet_cli::Sources::SYNTHETIC,
         video_out: None,
+        processing: None,
     };
     let mut out = Vec::new();
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();

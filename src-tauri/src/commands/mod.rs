@@ -3,3 +3,4 @@
 pub mod account;
 pub mod call;
 pub mod contacts;
+pub mod settings;

@@ -14,6 +14,7 @@ import {
 } from "../bindings";
 import { h } from "../dom";
 import { receiveVideo, VideoSurface, type Frame } from "../video";
+import { beautyControls } from "./settings";
 
 export interface CallOptions {
   /** The first change of this call (calling or ringing). */
@@ -238,11 +239,24 @@ export function callScreen(options: CallOptions): CallView {
     chatInput.value = "";
   });
 
-  const controls = h("div", { class: "controls" }, toggles.microphone, toggles.camera, toggles.speaker, devicesButton,
+  // Beauty: on/off and levels, applied to the next frame.
+  const beautyPanel = h("div", { class: "beauty-panel", id: "beauty-panel", hidden: true });
+  const beautyButton = button("beauty", "Beauty", "", async () => {
+    if (!beautyPanel.hidden) {
+      beautyPanel.hidden = true;
+      return;
+    }
+    const settings = await commands.settings();
+    beautyPanel.replaceChildren(beautyControls(settings.beauty, (beauty) => void act(() => commands.setBeauty(beauty))));
+    beautyPanel.hidden = false;
+  });
+  if (!video) beautyButton.hidden = true;
+
+  const controls = h("div", { class: "controls" }, toggles.microphone, toggles.camera, toggles.speaker, devicesButton, beautyButton,
     button("swap", "Swap views", "", swap), button("hang-up", "Hang up", "danger", hangUp));
   const inCallView = h("section", { class: "in-call", hidden: true },
     h("header", { class: "bar" }, h("strong", {}, name), timer, mine.el, theirs.el, peerMuted),
-    warning, stage, controls, deviceMenu, h("aside", { class: "chat" }, chatLog, chatForm));
+    warning, stage, controls, deviceMenu, beautyPanel, h("aside", { class: "chat" }, chatLog, chatForm));
 
   const resultView = h("section", { class: "result", hidden: true });
   const screen = h("main", { class: "screen call-screen", id: "call", "data-phase": change.phase }, ringView, inCallView, resultView, problem);

@@ -14,6 +14,7 @@ export interface ContactsOptions {
   /** The list as loaded (main.ts names the peer of an incoming call with it). */
   onContacts?: (contacts: Contact[]) => void;
   onHistory?: () => void;
+  onSettings?: () => void;
 }
 
 export function contactsScreen(options: ContactsOptions): { screen: HTMLElement; close: () => void } {
@@ -28,6 +29,8 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
   const badge = h("span", { class: "badge", id: "missed-badge", hidden: true });
   const history = h("button", { type: "button", id: "open-history" }, "History", badge);
   history.addEventListener("click", () => options.onHistory?.());
+  const settings = h("button", { type: "button", id: "open-settings" }, "Settings");
+  settings.addEventListener("click", () => options.onSettings?.());
   void commands.history().then((result) => {
     if (result.status === "error") return;
     const missed = unseenMissed(result.data);
@@ -135,7 +138,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
       "header",
       { class: "bar" },
       h("span", { id: "me" }, h("strong", {}, options.account.user_id), h("small", {}, ` on ${where}`)),
-      h("span", { class: "actions" }, history, logout),
+      h("span", { class: "actions" }, history, settings, logout),
     ),
     banner,
     message,

@@ -1,0 +1,162 @@
+//! The user's settings: devices, video quality, beauty defaults, start at
+//! login. Kept as JSON in the app's config directory; a file that cannot be
+//! read gives the defaults (and says so in the log), never a broken app.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+use crate::error::{AppError, AppResult, ErrorCode};
+
+/// What calls send: the seed's default, or HD.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoQuality {
+    /// 960x540 at 15 fps, 850 kbps.
+    #[default]
+    Standard,
+    /// 1280x720 at 30 fps.
+    Hd,
+}
+
+/// The beauty filter's switch and levels (0–9 each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Beauty {
+    pub enabled: bool,
+    pub smoothing: u8,
+    pub whitening: u8,
+    pub ruddiness: u8,
+    pub sharpening: u8,
+}
+
+impl Beauty {
+    /// The filter's settings; a level above 9 is bad input.
+    pub fn to_filter(self) -> AppResult<duet_beauty::Settings> {
+        let level = |value: u8, name: &str| {
+            duet_beauty::Level::new(value).map_err(|_| {
+                AppError::new(ErrorCode::BadInput, format!("The {name} level goes from 0 to 9, not {value}."))
+            })
+        };
+        Ok(duet_beauty::Settings {
+            enabled: self.enabled,
+            smoothing: level(self.smoothing, "smoothing")?,
+            whitening: level(self.whitening, "whitening")?,
+            ruddiness: level(self.ruddiness, "ruddiness")?,
+            sharpening: level(self.sharpening, "sharpening")?,
+        })
+    }
+
+    /// What a new user gets when they turn the filter on.
+    pub fn recommended() -> Beauty {
+        let r = duet_beauty::Settings::recommended();
+        Beauty {
+            enabled: false,
+            smoothing: r.smoothing.get(),
+            whitening: r.whitening.get(),
+            ruddiness: r.ruddiness.get(),
+            sharpening: r.sharpening.get(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Settings {
+    /// A camera, microphone or speaker by name; `None`: the system's default.
+    pub camera: Option<String>,
+    pub microphone: Option<String>,
+    pub speaker: Option<String>,
+    pub quality: VideoQuality,
+    pub beauty: Beauty,
+    pub start_at_login: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            camera: None,
+            microphone: None,
+            speaker: None,
+            quality: VideoQuality::Standard,
+            beauty: Beauty::recommended(),
+            start_at_login: false,
+        }
+    }
+}
+
+impl Settings {
+    pub fn path(config_dir: &Path) -> PathBuf {
+        config_dir.join("settings.json")
+    }
+
+    /// The saved settings, or the defaults when there are none or they cannot be read.
+    pub fn load(config_dir: &Path) -> Settings {
+        let path = Settings::path(config_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|error| {
+                tracing::warn!("{} cannot be read ({error}); using the default settings", path.display());
+                Settings::default()
+            }),
+            Err(_) => Settings::default(),
+        }
+    }
+
+    /// Writes the settings (to a temporary file first, so a crash never leaves half a file).
+    pub fn save(&self, config_dir: &Path) -> AppResult<()> {
+        let failed =
+            |e: std::io::Error| AppError::new(ErrorCode::Internal, format!("The settings could not be saved: {e}."));
+        std::fs::create_dir_all(config_dir).map_err(failed)?;
+        let path = Settings::path(config_dir);
+        let temporary = path.with_extension("json.tmp");
+        let json = serde_json::to_vec_pretty(self).map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
+        std::fs::write(&temporary, json).map_err(failed)?;
+        std::fs::rename(&temporary, &path).map_err(failed)
+    }
+
+    /// What calls capture from and play to. `DUET_SOURCES=synthetic` sends the
+    /// moving test pattern and a tone instead (demos, machines without a camera).
+    pub fn sources(&self) -> duet_cli::Sources {
+        use duet_cli::{AudioInput, AudioOutput, Sources, VideoInput};
+        let hd = self.quality == VideoQuality::Hd;
+        let output = AudioOutput::Speaker(self.speaker.clone());
+        match std::env::var("DUET_SOURCES").as_deref() {
+            Ok("synthetic") => Sources { output, hd, ..Sources::SYNTHETIC },
+            _ => Sources {
+                video: VideoInput::Camera(self.camera.clone()),
+                audio: AudioInput::Microphone(self.microphone.clone()),
+                output,
+                hd,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_survive_a_restart_and_a_damaged_file_gives_the_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert_eq!(Settings::load(dir.path()), Settings::default(), "nothing saved yet");
+        let chosen = Settings {
+            camera: Some("USB Camera".into()),
+            quality: VideoQuality::Hd,
+            beauty: Beauty { enabled: true, smoothing: 7, ..Beauty::recommended() },
+            ..Settings::default()
+        };
+        chosen.save(dir.path()).expect("saves");
+        assert_eq!(Settings::load(dir.path()), chosen);
+        std::fs::write(Settings::path(dir.path()), b"{ not json").expect("writes");
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+    }
+
+    #[test]
+    fn beauty_levels_go_from_0_to_9() {
+        let fine = Beauty { enabled: true, smoothing: 9, whitening: 0, ruddiness: 3, sharpening: 2 };
+        assert_eq!(fine.to_filter().expect("valid").smoothing.get(), 9);
+        let error = Beauty { smoothing: 10, ..fine }.to_filter().expect_err("too high");
+        assert_eq!(error.code, ErrorCode::BadInput);
+        assert!(error.message.contains("smoothing level goes from 0 to 9, not 10"), "{}", error.message);
+    }
+}
