@@ -84,8 +84,17 @@ fn render_bench() -> bool {
     std::env::var("DUET_RENDER_BENCH").is_ok_and(|v| v == "1")
 }
 
+/// When the process started, for the start-up figure (BENCHMARKS.md).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Milliseconds since the app started.
+pub fn since_start_ms() -> u128 {
+    STARTED.get().map_or(0, |at| at.elapsed().as_millis())
+}
+
 /// Starts the desktop app and blocks until it exits.
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     let bindings = bindings();
     tauri::Builder::default()
         // First: a second launch (a `duet://` link, or the user starting Duet again) hands its

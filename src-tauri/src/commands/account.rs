@@ -61,6 +61,8 @@ pub async fn login(app: AppHandle, state: State<'_, AppState>, credentials: Cred
 #[tauri::command]
 #[specta::specta]
 pub async fn resume(app: AppHandle, state: State<'_, AppState>) -> AppResult<Option<Account>> {
+    // The UI's first screen depends on this answer: its script is running.
+    tracing::info!(target: "duet_app::startup", ms = crate::since_start_ms() as u64, "the UI is up");
     // Without a keyring nothing can have been remembered: the login screen, not an error.
     let saved = secrets::load().await.unwrap_or_else(|error| {
         tracing::warn!("{error}");
