@@ -36,8 +36,12 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   export DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG_RUNTIME_DIR/bus"
 fi
 if command -v gnome-keyring-daemon >/dev/null; then
-  KEYRING_PID=$(printf 'duet-tests' | gnome-keyring-daemon --unlock --components=secrets --daemonize \
-    | sed -n 's/^GNOME_KEYRING_PID=//p')
+  # A keyring of its own, created fresh and unlocked: a developer's own login keyring (another
+  # password) would stay locked and answer every write with a password prompt.
+  KEYRING_HOME="$CARGO_TARGET_DIR/keyring-home"
+  rm -rf "$KEYRING_HOME" && mkdir -p "$KEYRING_HOME"
+  KEYRING_PID=$(printf 'duet-tests' | XDG_DATA_HOME="$KEYRING_HOME" gnome-keyring-daemon --unlock \
+    --components=secrets --daemonize | sed -n 's/^GNOME_KEYRING_PID=//p')
 fi
 if command -v dunst >/dev/null; then
   dunst >/dev/null 2>&1 &

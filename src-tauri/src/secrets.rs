@@ -65,7 +65,18 @@ pub async fn forget() {
     }
 }
 
+/// How long the keyring may take. A locked keyring can wait for its password
+/// prompt forever; signing in must not.
+const KEYRING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The keyring's calls block (and its Secret Service backend runs its own runtime).
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
+    match tokio::time::timeout(KEYRING_TIMEOUT, tokio::task::spawn_blocking(work)).await {
+        Ok(done) => done.map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?,
+        Err(_) => Err(AppError::new(
+            ErrorCode::Keyring,
+            "The system keyring did not answer (it may be locked, waiting for its password), \
+             so the sign-in cannot be remembered.",
+        )),
+    }
 }
