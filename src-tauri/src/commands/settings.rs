@@ -23,7 +23,7 @@ pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, settings:
     let autostart = app.autolaunch();
     let started = if settings.start_at_login { autostart.enable() } else { autostart.disable() };
     // Turning it off when it was never on is fine.
-    if let Err(error) = started.and_then(|()| autostart.is_enabled().map(|_| ())) {
+    if let Err(error) = started {
         if settings.start_at_login {
             return Err(AppError::new(ErrorCode::Internal, format!("Duet cannot start at login here: {error}.")));
         }

@@ -127,8 +127,7 @@ export function callScreen(options: CallOptions): CallView {
   remote.clear();
   local.clear();
   const peerMuted = h("span", { class: "indicator", id: "peer-muted", hidden: true }, `${name} muted their microphone`);
-  const peerCameraOff = h("div", { class: "camera-off", id: "peer-camera-off", hidden: !video }, `${name}'s camera is off`);
-  if (video) peerCameraOff.hidden = true;
+  const peerCameraOff = h("div", { class: "camera-off", id: "peer-camera-off", hidden: true }, `${name}'s camera is off`);
   const timer = h("span", { class: "timer", id: "call-timer" }, "00:00");
   const mine = bars("You", "quality-mine");
   const theirs = bars(name, "quality-peer");
@@ -172,7 +171,6 @@ export function callScreen(options: CallOptions): CallView {
       const horizontal = event.clientX < box.left + box.width / 2 ? "left" : "right";
       canvas.dataset.corner = `${vertical}-${horizontal}`;
     });
-    // Big or small, a plain click on the big view does nothing; keyboard users swap with the button.
   }
 
   const switches: Record<Switch, boolean> = { microphone: true, camera: video, speaker: true };
