@@ -565,7 +565,10 @@ pub async fn run_with(
                         options.sources = sources;
                     }
                     Control::Chat(text) => {
-                        let Some(m) = media.as_ref() else { continue };
+                        let Some(m) = media.as_ref() else {
+                            report(json!({"event": "error", "message": "there is no call to send the message in"}));
+                            continue;
+                        };
                         match m.rtc.send_message(Channel::Reliable, CHAT_COMMAND, text.as_bytes()).await {
                             Ok(seq) => report(json!({"event": "message_sent", "cmd": CHAT_COMMAND, "seq": seq})),
                             Err(e) => report(json!({"event": "error", "code": e.code(), "message": e.to_string()})),
