@@ -68,8 +68,13 @@ fn check(name: CheckName, status: Status, summary: String, advice: Option<&str>)
     Check { name, status, summary, advice: advice.map(str::to_owned), code: None, details: Map::new() }
 }
 
+/// A check that was not run (the tester skipped it).
+pub fn not_checked(name: CheckName) -> Check {
+    check(name, Status::Skipped, "not checked".into(), None)
+}
+
 /// A device that could not start, with the seed's code and what to do.
-fn device_failure(name: CheckName, error: &Error) -> Check {
+pub fn device_failure(name: CheckName, error: &Error) -> Check {
     let device = match name {
         CheckName::Camera => Device::Camera,
         CheckName::Speaker => Device::Speaker,
@@ -105,10 +110,16 @@ fn check_camera(choice: &CameraChoice) -> Check {
         Err(e) => return device_failure(CheckName::Camera, &e),
     };
     std::thread::sleep(CAMERA_WATCH);
-    let (format, fps, frames) = (test.format(), test.measured_fps(), test.frames());
+    camera_outcome(&test, None)
+}
+
+/// A camera that delivered pictures, with the tester's answer to "can you see
+/// yourself clearly?" (`None`: nobody was asked).
+pub fn camera_outcome(test: &CameraTest, seen_clearly: Option<bool>) -> Check {
     if let Some(why) = test.failure() {
         return device_failure(CheckName::Camera, &Error::CameraStart(why));
     }
+    let (format, fps, frames) = (test.format(), test.measured_fps(), test.frames());
     if frames == 0 {
         let mut failed = device_failure(
             CheckName::Camera,
@@ -117,17 +128,28 @@ fn check_camera(choice: &CameraChoice) -> Check {
         failed.details.insert("frames".into(), json!(0));
         return failed;
     }
-    let mut ok = check(
+    let summary = format!("{} sends {}x{} at {:.0} fps", test.name(), format.width, format.height, fps);
+    let mut outcome = answered(
         CheckName::Camera,
-        Status::Ok,
-        format!("{} sends {}x{} at {:.0} fps", test.name(), format.width, format.height, fps),
-        None,
+        summary,
+        seen_clearly,
+        "the tester could not see themselves clearly",
+        "Clean the lens, light your face from the front, or choose another camera, then retest.",
     );
-    ok.details = details(json!({
+    outcome.details = details(json!({
         "camera": test.name(), "width": format.width, "height": format.height,
         "fps": format.fps, "measured_fps": (fps * 10.0).round() / 10.0, "frames": frames,
     }));
-    ok
+    outcome
+}
+
+/// OK, unless the person said no: then failed, with what they said and what to do.
+fn answered(name: CheckName, summary: String, answer: Option<bool>, said_no: &str, advice: &str) -> Check {
+    match answer {
+        Some(false) => check(name, Status::Failed, format!("{summary}, but {said_no}"), Some(advice)),
+        Some(true) => check(name, Status::Ok, format!("{summary}; confirmed by the tester"), None),
+        None => check(name, Status::Ok, summary, None),
+    }
 }
 
 fn check_microphone(device: Option<&str>) -> Check {
@@ -153,16 +175,28 @@ fn check_microphone(device: Option<&str>) -> Check {
             }
         }
     }
+    microphone_outcome(&name, reports, loudest, None)
+}
+
+/// A microphone that was listened to: how many level reports came and the
+/// loudest, with the tester's answer to "did your voice come through?"
+/// (`None`: nobody was asked).
+pub fn microphone_outcome(name: &str, reports: u32, loudest: u8, heard_back: Option<bool>) -> Check {
     if reports == 0 {
         return device_failure(
             CheckName::Microphone,
             &Error::MicrophoneStart(format!("{name} opened but delivered no sound")),
         );
     }
-    let mut ok =
-        check(CheckName::Microphone, Status::Ok, format!("{name} delivers sound (loudest {loudest}/100)"), None);
-    ok.details = details(json!({ "microphone": name, "loudest_level": loudest }));
-    ok
+    let mut outcome = answered(
+        CheckName::Microphone,
+        format!("{name} delivers sound (loudest {loudest}/100)"),
+        heard_back,
+        "the tester's voice did not come through",
+        "Check that the microphone is not muted on the headset or the computer, speak closer to it, or choose another one, then retest.",
+    );
+    outcome.details = details(json!({ "microphone": name, "loudest_level": loudest }));
+    outcome
 }
 
 fn check_speaker(device: Option<&str>) -> Check {
@@ -192,14 +226,25 @@ fn check_speaker(device: Option<&str>) -> Check {
             }
         }
     }
-    let mut ok = check(
-        CheckName::Speaker,
-        Status::Ok,
-        format!("{name} played the test sound to the end (loudest {loudest}/100); whether it was heard needs a person"),
-        None,
-    );
-    ok.details = details(json!({ "speaker": name, "loudest_level": loudest }));
-    ok
+    speaker_outcome(&name, loudest, None)
+}
+
+/// A speaker that played the test sound to the end, with the tester's answer
+/// to "can you hear it?" (`None`: nobody was asked).
+pub fn speaker_outcome(name: &str, loudest: u8, heard: Option<bool>) -> Check {
+    let summary = format!("{name} played the test sound to the end (loudest {loudest}/100)");
+    let mut outcome = match heard {
+        None => check(CheckName::Speaker, Status::Ok, format!("{summary}; whether it was heard needs a person"), None),
+        _ => answered(
+            CheckName::Speaker,
+            summary,
+            heard,
+            "the tester heard nothing",
+            "Turn the volume up, check that the system's output is not muted and goes to this speaker or headset, or choose another speaker, then retest.",
+        ),
+    };
+    outcome.details = details(json!({ "speaker": name, "loudest_level": loudest }));
+    outcome
 }
 
 /// The speed test's outcome as a check.
@@ -246,5 +291,31 @@ fn details(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tester_who_hears_nothing_fails_the_speaker_with_advice() {
+        let heard = speaker_outcome("USB Headset", 62, Some(true));
+        assert_eq!(heard.status, Status::Ok);
+        assert!(heard.summary.contains("confirmed by the tester"), "{}", heard.summary);
+        let silent = speaker_outcome("USB Headset", 62, Some(false));
+        assert_eq!(silent.status, Status::Failed);
+        assert!(silent.summary.ends_with("but the tester heard nothing"), "{}", silent.summary);
+        assert!(silent.advice.as_deref().is_some_and(|a| a.contains("volume")), "{:?}", silent.advice);
+        assert_eq!(silent.details["loudest_level"], 62);
+    }
+
+    #[test]
+    fn a_microphone_that_never_reported_a_level_is_broken_with_the_seed_code() {
+        let mute = microphone_outcome("Built-in Microphone", 0, 0, Some(true));
+        assert_eq!((mute.status, mute.code), (Status::Failed, Some(-1302)));
+        assert!(mute.summary.contains("delivered no sound"), "{}", mute.summary);
+        let fine = microphone_outcome("Built-in Microphone", 10, 40, None);
+        assert_eq!(fine.status, Status::Ok);
     }
 }
