@@ -24,6 +24,15 @@ const COMMANDS: &[&str] = &[
     "settings",
     "save_settings",
     "set_beauty",
+    "start_checks",
+    "stop_checks",
+    "check_camera",
+    "check_microphone",
+    "record_and_play_back",
+    "check_speaker",
+    "finish_check",
+    "test_network",
+    "save_check_report",
 ];
 
 fn main() {

@@ -28,6 +28,10 @@ pub enum ErrorCode {
     Keyring,
     /// The embedded server could not start.
     LocalServer,
+    /// A camera, microphone or speaker failed; the message says which and what to do.
+    Device,
+    /// Not possible during a call (the network test would take the call's bandwidth).
+    InCall,
     /// Anything else; the message says what.
     Internal,
 }

@@ -4,6 +4,7 @@
 //! and `ui/src/bindings.ts` is generated from it (a test keeps the file current).
 
 mod call;
+mod checks;
 mod commands;
 pub mod error;
 mod local;
@@ -20,7 +21,7 @@ use tauri_specta::{collect_commands, collect_events};
 
 /// Every command and event the UI may use.
 pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
-    use commands::{account, call, contacts, settings};
+    use commands::{account, call, checks, contacts, settings};
     tauri_specta::Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             account::app_info,
@@ -46,6 +47,15 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             settings::settings,
             settings::save_settings,
             settings::set_beauty,
+            checks::start_checks,
+            checks::stop_checks,
+            checks::check_camera,
+            checks::check_microphone,
+            checks::record_and_play_back,
+            checks::check_speaker,
+            checks::finish_check,
+            checks::test_network,
+            checks::save_check_report,
         ])
         .events(collect_events![
             session::PresenceChanged,
@@ -57,6 +67,11 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             crate::call::ChatReceived,
             crate::call::CallProblem,
             shell::InviteLinkOpened,
+            crate::checks::CheckDevicesChanged,
+            crate::checks::MicLevel,
+            crate::checks::SpeakerLevel,
+            crate::checks::CheckFailed,
+            crate::checks::SpeedTestProgressed,
         ])
         // One shape per type: nothing here reads differently in each direction.
         .disable_serde_phases()

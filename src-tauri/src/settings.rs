@@ -119,9 +119,9 @@ impl Settings {
         use duet_cli::{AudioInput, AudioOutput, Sources, VideoInput};
         let hd = self.quality == VideoQuality::Hd;
         let output = AudioOutput::Speaker(self.speaker.clone());
-        match std::env::var("DUET_SOURCES").as_deref() {
-            Ok("synthetic") => Sources { output, hd, ..Sources::SYNTHETIC },
-            _ => Sources {
+        match synthetic_sources() {
+            true => Sources { output, hd, ..Sources::SYNTHETIC },
+            false => Sources {
                 video: VideoInput::Camera(self.camera.clone()),
                 audio: AudioInput::Microphone(self.microphone.clone()),
                 output,
@@ -129,6 +129,11 @@ impl Settings {
             },
         }
     }
+}
+
+/// Whether `DUET_SOURCES=synthetic` asks for the test pattern and tone instead of the camera and microphone.
+pub fn synthetic_sources() -> bool {
+    std::env::var("DUET_SOURCES").is_ok_and(|v| v == "synthetic")
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tauri::{AppHandle, Runtime};
 use tokio::sync::Mutex;
 
-use crate::call::CallChanged;
+use crate::call::{CallChanged, CallPhase};
+use crate::checks::Checks;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::local::LocalServer;
 use crate::secrets::{self, SavedSignIn};
@@ -30,20 +31,25 @@ pub struct AppState {
     pub settings: std::sync::Mutex<Settings>,
     /// The beauty filter's live settings: calls read them on every frame.
     pub beauty: duet_beauty::SettingsHandle,
+    /// The "Check devices" page's running checks.
+    pub checks: Checks,
 }
 
 impl AppState {
     pub fn new(data_dir: PathBuf, config_dir: PathBuf) -> AppState {
         let settings = Settings::load(&config_dir);
         let beauty = duet_beauty::SettingsHandle::new(settings.beauty.to_filter().unwrap_or_default());
+        let video = Arc::<VideoServer>::default();
+        let checks = Checks::new(video.clone(), data_dir.join("reports"), crate::settings::synthetic_sources());
         AppState {
+            checks,
             config_dir,
             settings: std::sync::Mutex::new(settings),
             beauty,
             session: Mutex::new(None),
             local: Mutex::new(None),
             data_dir,
-            video: Arc::default(),
+            video,
             last_call: Default::default(),
             invite_link: Default::default(),
         }
@@ -52,6 +58,14 @@ impl AppState {
     /// The settings now.
     pub fn settings(&self) -> Settings {
         self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The call going on (ringing, connecting or connected), if any.
+    pub fn current_call(&self) -> Option<CallChanged> {
+        let last = self.last_call.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        last.filter(|c| {
+            !matches!(c.phase, CallPhase::Ended | CallPhase::Failed | CallPhase::Idle | CallPhase::Prepared)
+        })
     }
 
     /// Runs `f` on the signed-in session.

@@ -53,6 +53,27 @@ export const commands = {
 	saveSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("save_settings", { settings })),
 	/**  Changes the beauty filter live (the in-call sliders), without saving. */
 	setBeauty: (beauty: Beauty) => typedError<null, AppError>(__TAURI_INVOKE("set_beauty", { beauty })),
+	/**  Opens the page: forgets earlier outcomes and starts watching for plugged and unplugged devices. */
+	startChecks: () => typedError<Devices, AppError>(__TAURI_INVOKE("start_checks")),
+	/**  Leaves the page: every device it opened closes. */
+	stopChecks: () => __TAURI_INVOKE<void>("stop_checks"),
+	/**  Shows `camera` (`None`: the first one) on the preview, at the video quality of the settings. */
+	checkCamera: (camera: string | null) => typedError<CameraStarted, AppError>(__TAURI_INVOKE("check_camera", { camera })),
+	/**  Listens to `microphone` (`None`: the default one); its level arrives as `MicLevel`. */
+	checkMicrophone: (microphone: string | null) => typedError<string, AppError>(__TAURI_INVOKE("check_microphone", { microphone })),
+	/**  Records 3 s from the microphone being checked, then plays it on `speaker`. */
+	recordAndPlayBack: (speaker: string | null) => typedError<null, AppError>(__TAURI_INVOKE("record_and_play_back", { speaker })),
+	/**  Plays the test sound on `speaker` (`None`: the default one); its level arrives as `SpeakerLevel`. */
+	checkSpeaker: (speaker: string | null) => typedError<string, AppError>(__TAURI_INVOKE("check_speaker", { speaker })),
+	/**  Ends a step with the tester's answer ("can you see yourself clearly?" …; `None`: skipped). */
+	finishCheck: (step: CheckStep, answer: boolean | null) => typedError<CheckOutcome, AppError>(__TAURI_INVOKE("finish_check", { step, answer })),
+	/**
+	 *  Measures the way to the signed-in server: loss each way, RTT, bandwidth each way.
+	 *  Refused during a call, whose bandwidth it would take.
+	 */
+	testNetwork: () => typedError<NetworkOutcome, AppError>(__TAURI_INVOKE("test_network")),
+	/**  Saves the report (HTML and JSON in the app's data directory) of every step so far. */
+	saveCheckReport: () => typedError<SavedReport, AppError>(__TAURI_INVOKE("save_check_report")),
 };
 
 /** Events */
@@ -61,11 +82,16 @@ export const events = {
 	callProblem: makeEvent<CallProblem, CallProblem>("call-problem"),
 	callStats: makeEvent<CallStats, CallStats>("call-stats"),
 	chatReceived: makeEvent<ChatReceived, ChatReceived>("chat-received"),
+	checkDevicesChanged: makeEvent<CheckDevicesChanged, CheckDevicesChanged>("check-devices-changed"),
+	checkFailed: makeEvent<CheckFailed, CheckFailed>("check-failed"),
 	connectionChanged: makeEvent<ConnectionChanged, ConnectionChanged>("connection-changed"),
 	inviteLinkOpened: makeEvent<InviteLinkOpened, InviteLinkOpened>("invite-link-opened"),
+	micLevel: makeEvent<MicLevel, MicLevel>("mic-level"),
 	peerMedia: makeEvent<PeerMedia, PeerMedia>("peer-media"),
 	presenceChanged: makeEvent<PresenceChanged, PresenceChanged>("presence-changed"),
 	signedOut: makeEvent<SignedOut, SignedOut>("signed-out"),
+	speakerLevel: makeEvent<SpeakerLevel, SpeakerLevel>("speaker-level"),
+	speedTestProgressed: makeEvent<SpeedTestProgressed, SpeedTestProgressed>("speed-test-progressed"),
 };
 
 /* Types */
@@ -168,10 +194,52 @@ export type CallStats = {
 	freeze_count: number,
 };
 
+/**  What the camera agreed to. */
+export type CameraStarted = {
+	name: string,
+	width: number,
+	height: number,
+	fps: number | null,
+};
+
 /**  A chat message from the peer. */
 export type ChatReceived = {
 	text: string,
 };
+
+/**  The devices changed while the page is open (plugged in, unplugged). */
+export type CheckDevicesChanged = {
+	devices: Devices,
+};
+
+/**  A running check's device failed (unplugged, taken by another application). */
+export type CheckFailed = {
+	outcome: CheckOutcome,
+};
+
+/**  A step's outcome, as the page and the report show it. */
+export type CheckOutcome = {
+	step: CheckStep,
+	status: CheckStatus,
+	/**  What was found, in a sentence. */
+	summary: string,
+	/**  What to do about it, when something is wrong. */
+	advice: string | null,
+	/**  The seed's device error code (-1301 camera, -1302 microphone, …), when there is one. */
+	code: number | null,
+};
+
+/**  How a step went. */
+export type CheckStatus = "ok" | 
+/**  Works, but calls will suffer (no camera, a narrow network). */
+"warning" | 
+/**  Broken until fixed. */
+"failed" | 
+/**  Not checked. */
+"skipped";
+
+/**  A step of the page. */
+export type CheckStep = "camera" | "microphone" | "speaker" | "network";
 
 /**  The connection to the server dropped (it is being re-established) or came back. */
 export type ConnectionChanged = {
@@ -225,6 +293,10 @@ export type ErrorCode =
 "keyring" | 
 /**  The embedded server could not start. */
 "local_server" | 
+/**  A camera, microphone or speaker failed; the message says which and what to do. */
+"device" | 
+/**  Not possible during a call (the network test would take the call's bandwidth). */
+"in_call" | 
 /**  Anything else; the message says what. */
 "internal";
 
@@ -234,6 +306,33 @@ export type ErrorCode =
  */
 export type InviteLinkOpened = {
 	invite_id: string,
+};
+
+/**  The microphone's level, 0–100, every 300 ms. */
+export type MicLevel = {
+	level: number,
+};
+
+/**  The speed test's figures (seed 004's TRTCSpeedTestResult). */
+export type NetworkFigures = {
+	/**  The speed-test server's address. */
+	server: string,
+	/**  Seed 004's scale: 0 unknown, 1 excellent … 5 very bad, 6 down. */
+	quality: number,
+	/**  Shares of packets lost each way, 0–1. */
+	up_loss: number | null,
+	down_loss: number | null,
+	rtt_ms: number,
+	jitter_ms: number,
+	/**  Available bandwidth each way, kbps; -1 when not tested. */
+	up_kbps: number,
+	down_kbps: number,
+};
+
+/**  The network step's outcome and, when the test ran, its figures. */
+export type NetworkOutcome = {
+	outcome: CheckOutcome,
+	figures: NetworkFigures | null,
 };
 
 /**  The peer turned its microphone or camera on or off. */
@@ -249,6 +348,18 @@ export type Presence = "online" | "busy" | "offline";
 export type PresenceChanged = {
 	user_id: string,
 	status: Presence,
+};
+
+/**  The saved report: where it is and what it says. */
+export type SavedReport = {
+	/**  The page for people (HTML) and the file for machines (JSON). */
+	html_path: string,
+	json_path: string,
+	/**  Whether any check failed. */
+	broken: boolean,
+	outcomes: CheckOutcome[],
+	/**  The report as text, to show or copy. */
+	text: string,
 };
 
 export type Settings = {
@@ -267,6 +378,21 @@ export type Settings = {
  */
 export type SignedOut = {
 	error: AppError,
+};
+
+/**
+ *  The sound playing on the speaker (the test sound or the recording): its
+ *  level, 0–100, and whether it has finished.
+ */
+export type SpeakerLevel = {
+	level: number,
+	finished: boolean,
+};
+
+/**  Where the network test is: `connecting`, `echo`, `upload` or `download`, with its percent. */
+export type SpeedTestProgressed = {
+	phase: string,
+	percent: number,
 };
 
 /**  An in-call switch the user flipped. */

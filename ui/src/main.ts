@@ -11,6 +11,7 @@ import { renderBenchScreen } from "./screens/render-bench";
 import { historyScreen } from "./screens/history";
 import { incomingWindow } from "./screens/incoming";
 import { settingsScreen } from "./screens/settings";
+import { checksScreen } from "./screens/checks";
 
 /** How long a link's invitation may take to ring (signing in, delivery) before it counts as over. */
 const INVITE_WAIT_MS = 3000;
@@ -38,7 +39,21 @@ async function start(app: HTMLElement): Promise<void> {
     closeScreen = () => {};
     call = null;
     account = null;
-    show(root, loginScreen({ defaultServer: info.default_server, notice, onSignedIn: toContacts }));
+    const onCheckDevices = () => toChecks(null, () => toLogin());
+    show(root, loginScreen({ defaultServer: info.default_server, notice, onSignedIn: toContacts, onCheckDevices }));
+  };
+  // "Check devices", from the login screen (signed out) or the settings.
+  const toChecks = (signedIn: Account | null, back: () => void) => {
+    closeScreen();
+    const checks = checksScreen({ signedIn: signedIn !== null, onBack: back });
+    closeScreen = checks.close;
+    show(root, checks.screen);
+  };
+  const toSettings = (signedIn: Account) => {
+    closeScreen();
+    closeScreen = () => {};
+    const onCheckDevices = () => toChecks(signedIn, () => toSettings(signedIn));
+    show(root, settingsScreen({ onBack: () => toContacts(signedIn), onCheckDevices }));
   };
   const toContacts = (signedIn: Account) => {
     closeScreen();
@@ -49,11 +64,7 @@ async function start(app: HTMLElement): Promise<void> {
       onLogout: () => toLogin(),
       onContacts: (list) => list.forEach((c) => known.set(c.user_id, c)),
       onHistory: () => toHistory(signedIn),
-      onSettings: () => {
-        closeScreen();
-        closeScreen = () => {};
-        show(root, settingsScreen({ onBack: () => toContacts(signedIn) }));
-      },
+      onSettings: () => toSettings(signedIn),
     });
     closeScreen = close;
     show(root, screen);

@@ -546,3 +546,131 @@ describe("settings", () => {
     await page.close();
   });
 });
+
+describe("check devices", () => {
+  const DEVICES = { cameras: ["USB Camera"], microphones: ["vmic"], speakers: ["vspeaker"] };
+  const handlers = (signedIn, more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+    resume: () => (${signedIn ? JSON.stringify(ALICE) : "null"}), contacts: () => ${JSON.stringify(CONTACTS)},
+    settings: () => ({ camera: null, microphone: null, speaker: null, quality: "standard",
+      beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false }),
+    devices: () => (${JSON.stringify(DEVICES)}), start_checks: () => (${JSON.stringify(DEVICES)}), stop_checks: () => null,
+    video_endpoint: () => "ws://127.0.0.1:9/none",
+    check_camera: () => ({ name: "USB Camera", width: 960, height: 540, fps: 15 }),
+    check_microphone: () => "vmic", check_speaker: () => "vspeaker", record_and_play_back: () => null,
+    finish_check: ({ step, answer }) => answer === false
+      ? { step, status: "failed", summary: step + " works, but the tester heard nothing", advice: "Turn the volume up.", code: null }
+      : { step, status: answer === null ? "skipped" : "ok", summary: answer === null ? "Not checked" : step + " works", advice: null, code: null },
+    save_check_report: () => ({ html_path: "/home/a/.local/share/duet/reports/report.html",
+      json_path: "/home/a/.local/share/duet/reports/report.json", broken: true, outcomes: [], text: "" }),
+    ${more} }`;
+  const emit = (page, event, payload) => page.evaluate(([e, p]) => window.__mock.emit(e, p), [event, payload]);
+
+  test("from the login: camera, microphone, speaker, network and a saved report, with meters and advice", async () => {
+    const page = await open(handlers(false));
+    await page.click("#login-check-devices");
+    await page.waitForSelector("#camera-info:text('USB Camera · 960×540 · 15 fps')");
+    assert.equal(await page.getAttribute("#check-steps li[aria-current]", "data-step"), "camera");
+    await shot(page, "checks-camera");
+    await page.click("#camera-yes");
+
+    await page.waitForSelector("#mic-status:text('Listening to vmic')");
+    await emit(page, "mic-level", { level: 64 });
+    assert.equal(await page.getAttribute("#mic-level", "aria-valuenow"), "64");
+    await page.selectOption("#check-playback-speaker", "vspeaker");
+    await page.click("#mic-record");
+    await page.waitForSelector("#mic-status:text('Playing your recording back')");
+    assert.deepEqual((await calls(page, "record_and_play_back")).map((c) => c.args.speaker), ["vspeaker"]);
+    await emit(page, "speaker-level", { level: 40, finished: false });
+    assert.equal(await page.getAttribute("#playback-level", "aria-valuenow"), "40");
+    await shot(page, "checks-microphone");
+    await page.click("#microphone-no");
+
+    await page.waitForSelector("#speaker-status:text('Playing a short tune on vspeaker')");
+    await emit(page, "speaker-level", { level: 55, finished: false });
+    await emit(page, "speaker-level", { level: 0, finished: true });
+    await page.waitForSelector("#speaker-status[data-finished='true']");
+    await shot(page, "checks-speaker");
+    await page.click("#speaker-yes");
+
+    await page.waitForSelector("#network-run[disabled]");
+    assert.match(await page.textContent("#check-body"), /Sign in first/);
+    await page.click("#network-skip");
+
+    await page.waitForSelector("#report-outcomes");
+    assert.match(await page.textContent("#report-verdict"), /found problems/);
+    assert.equal(await page.getAttribute("#outcome-microphone", "data-status"), "failed");
+    assert.match(await page.textContent("#outcome-microphone"), /Turn the volume up/);
+    assert.equal(await page.getAttribute("#outcome-network", "data-status"), "skipped");
+    assert.deepEqual((await page.$$eval("#check-steps li", (items) => items.map((li) => li.className))),
+      ["ok", "failed", "ok", "skipped", "current"]);
+    await page.click("#checks-save");
+    await page.waitForSelector("#report-saved[data-path$='report.html']");
+    await shot(page, "checks-report");
+    assert.deepEqual((await calls(page, "finish_check")).map((c) => [c.args.step, c.args.answer]),
+      [["camera", true], ["microphone", false], ["speaker", true], ["network", null]]);
+
+    await page.click("#checks-retest");
+    await page.waitForSelector("#check-steps li.current[data-step='camera']");
+    await page.click("#checks-back");
+    await page.waitForSelector("#login-form");
+    assert.ok((await calls(page, "stop_checks")).length >= 1, "leaving closes the devices");
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  test("a camera that cannot start says why and what to do, and the check goes on", async () => {
+    const page = await open(handlers(false, `check_camera: () => { throw { code: "device",
+      message: "The camera is used by another application (-1316). Close the other application using the camera, then retest." }; }`));
+    await page.click("#login-check-devices");
+    await page.waitForSelector("#check-error[data-code='device']");
+    assert.match(await page.textContent("#check-error"), /another application/);
+    await shot(page, "checks-camera-busy");
+    await page.click("#camera-next");
+    await page.waitForSelector("#check-steps li.current[data-step='microphone']");
+    await page.close();
+  });
+
+  test("a device unplugged during the check refreshes the menu and shows the failure", async () => {
+    const page = await open(handlers(false));
+    await page.click("#login-check-devices");
+    await page.waitForSelector("#camera-yes");
+    await emit(page, "check-devices-changed", { devices: { ...DEVICES, cameras: ["USB Camera", "Laptop Camera"] } });
+    assert.deepEqual(await page.$$eval("#check-camera option", (o) => o.map((x) => x.textContent)),
+      ["System default", "USB Camera", "Laptop Camera"]);
+    await emit(page, "check-failed", { outcome: { step: "camera", status: "failed", summary: "USB Camera stopped sending pictures",
+      advice: "Unplug the camera and plug it in again, then retest.", code: -1301 } });
+    await page.waitForSelector("#camera-next");
+    assert.match(await page.textContent("#check-error"), /plug it in again/);
+    await page.close();
+  });
+
+  test("signed in, from the settings: the network test shows its progress and figures, and is refused in a call", async () => {
+    const result = { outcome: { step: "network", status: "ok", summary: "Quality 1 (excellent): RTT 24 ms", advice: null, code: null },
+      figures: { server: "203.0.113.5", quality: 1, up_loss: 0.01, down_loss: 0.002, rtt_ms: 24, jitter_ms: 3, up_kbps: 2900, down_kbps: -1 } };
+    const page = await open(handlers(true, `test_network: () => new Promise((resolve) => { window.__finishTest = () => resolve(${JSON.stringify(result)}); })`));
+    await page.click("#open-settings");
+    await page.click("#settings-check-devices");
+    for (const step of ["camera", "microphone", "speaker"]) {
+      await page.click(`#${step}-skip`);
+    }
+    await page.click("#network-run");
+    await emit(page, "speed-test-progressed", { phase: "upload", percent: 60 });
+    await page.waitForSelector("#network-phase:text('Measuring upload speed')");
+    assert.equal(await page.getAttribute("#network-progress", "value"), "60");
+    await page.evaluate(() => window.__finishTest());
+    await page.waitForSelector("#network-figures dd");
+    const text = await page.textContent("#network-figures");
+    for (const part of ["24 ms", "1.0% / 0.2%", "2900 kbps", "not tested", "203.0.113.5"]) assert.ok(text.includes(part), `${part} in ${text}`);
+    await shot(page, "checks-network");
+    await page.close();
+
+    const inCall = await open(handlers(true, `test_network: () => { throw { code: "in_call",
+      message: "The network test cannot run during a call: it would take the call's bandwidth. Run it after hanging up." }; }`));
+    await inCall.click("#open-settings");
+    await inCall.click("#settings-check-devices");
+    for (const step of ["camera", "microphone", "speaker"]) await inCall.click(`#${step}-skip`);
+    await inCall.click("#network-run");
+    await inCall.waitForSelector("#check-error[data-code='in_call']");
+    await inCall.close();
+  });
+});

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use specta::Type;
 use tauri::State;
 
-use crate::call::{CallChanged, CallPhase};
+use crate::call::CallChanged;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::state::AppState;
 
@@ -76,7 +76,7 @@ pub async fn send_chat(state: State<'_, AppState>, text: String) -> AppResult<()
 }
 
 /// The cameras, microphones and speakers on this computer.
-#[derive(Debug, Clone, Serialize, Type)]
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
 pub struct Devices {
     pub cameras: Vec<String>,
     pub microphones: Vec<String>,
@@ -87,11 +87,7 @@ pub struct Devices {
 #[specta::specta]
 pub async fn devices() -> Devices {
     let list = tauri::async_runtime::spawn_blocking(DeviceList::now).await.unwrap_or_default();
-    Devices {
-        cameras: list.cameras.into_iter().map(|c| c.name).collect(),
-        microphones: list.microphones.into_iter().map(|d| d.id).collect(),
-        speakers: list.speakers.into_iter().map(|d| d.id).collect(),
-    }
+    (&list).into()
 }
 
 /// Switches the call to another camera, microphone or speaker (`None`: the default one).
@@ -117,8 +113,7 @@ pub async fn video_endpoint(state: State<'_, AppState>) -> AppResult<String> {
 #[tauri::command]
 #[specta::specta]
 pub fn current_call(state: State<'_, AppState>) -> Option<CallChanged> {
-    let last = state.last_call.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    last.filter(|c| !matches!(c.phase, CallPhase::Ended | CallPhase::Failed | CallPhase::Idle | CallPhase::Prepared))
+    state.current_call()
 }
 
 /// A `duet://invite/<id>` link opened before the UI was listening (at start), once.

@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod call;
+pub mod checks;
 pub mod contacts;
 pub mod settings;

@@ -12,6 +12,8 @@ export interface LoginOptions {
   /** Shown above the form: why the user is here again (expired sign-in, lost session). */
   notice?: AppError | null;
   onSignedIn: (account: Account) => void;
+  /** Opens "Check devices" (camera, microphone, speaker) before signing in. */
+  onCheckDevices?: () => void;
 }
 
 export function loginScreen(options: LoginOptions): HTMLElement {
@@ -32,6 +34,8 @@ export function loginScreen(options: LoginOptions): HTMLElement {
   const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
   const local = h("button", { type: "button", id: "use-local" }, "Try it on this computer");
   const message = h("p", { class: "error", role: "alert", id: "login-error" });
+  const check = h("button", { type: "button", class: "link", id: "login-check-devices" }, "Check your camera, microphone and speaker");
+  check.addEventListener("click", () => options.onCheckDevices?.());
 
   const fail = (error: AppError) => {
     message.textContent = error.message;
@@ -85,5 +89,5 @@ export function loginScreen(options: LoginOptions): HTMLElement {
     if (result.status === "error") return fail(result.error);
     options.onSignedIn(result.data);
   });
-  return h("main", { class: "screen login" }, form);
+  return h("main", { class: "screen login" }, form, h("p", { class: "hint centered" }, check));
 }

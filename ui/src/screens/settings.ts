@@ -33,12 +33,14 @@ export function beautyControls(initial: Beauty, onChange: (beauty: Beauty) => vo
   return h("fieldset", { class: "beauty" }, h("legend", {}, "Beauty"), h("label", { class: "check" }, enabled, " On"), ...sliders);
 }
 
-export function settingsScreen(options: { onBack: () => void }): HTMLElement {
+export function settingsScreen(options: { onBack: () => void; onCheckDevices?: () => void }): HTMLElement {
   const form = h("form", { class: "card settings", id: "settings-form" }, h("p", {}, "Loading…"));
   const message = h("p", { class: "error", role: "alert", id: "settings-error" });
   const saved = h("p", { class: "hint", id: "settings-saved", "aria-live": "polite" });
   const back = h("button", { type: "button", id: "settings-back" }, "Back");
   back.addEventListener("click", options.onBack);
+  const check = h("button", { type: "button", id: "settings-check-devices" }, "Check devices");
+  check.addEventListener("click", () => options.onCheckDevices?.());
 
   void Promise.all([commands.settings(), commands.devices()]).then(([settings, devices]) => {
     const current: Settings = { ...settings, beauty: { ...settings.beauty } };
@@ -82,5 +84,5 @@ export function settingsScreen(options: { onBack: () => void }): HTMLElement {
       saved.textContent = "Saved. Devices and quality apply from the next call.";
     });
   });
-  return h("main", { class: "screen settings-screen" }, h("header", { class: "bar" }, h("h2", {}, "Settings"), back), message, form, saved);
+  return h("main", { class: "screen settings-screen" }, h("header", { class: "bar" }, h("h2", {}, "Settings"), check, back), message, form, saved);
 }

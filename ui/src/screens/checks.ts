@@ -1,0 +1,365 @@
+// "Check devices": camera → microphone → speaker → network → report, the
+// tester answering what only a person can tell (seed 004's device and network
+// tests). Problems found here are the ones that never spoil a call.
+
+import {
+  commands,
+  events,
+  type AppError,
+  type CheckOutcome,
+  type CheckStep,
+  type Devices,
+  type NetworkOutcome,
+  type SavedReport,
+} from "../bindings";
+import { h } from "../dom";
+import { receiveVideo, VideoSurface } from "../video";
+
+export interface ChecksOptions {
+  /** Whether someone is signed in: the network test measures the way to their server. */
+  signedIn: boolean;
+  onBack: () => void;
+}
+
+type Step = CheckStep | "report";
+const STEPS: [Step, string][] = [
+  ["camera", "Camera"],
+  ["microphone", "Microphone"],
+  ["speaker", "Speaker"],
+  ["network", "Network"],
+  ["report", "Report"],
+];
+const STATUS_LABEL = { ok: "OK", warning: "Works, with a problem", failed: "Problem found", skipped: "Not checked" };
+const PHASE_LABEL: Record<string, string> = {
+  connecting: "Reaching the server…",
+  echo: "Measuring delay and loss…",
+  upload: "Measuring upload speed…",
+  download: "Measuring download speed…",
+};
+
+/** A bar that shows a level from 0 to 100. */
+function meter(id: string, label: string): { element: HTMLElement; set: (level: number) => void } {
+  const fill = h("span", { class: "meter-fill" });
+  const element = h("div", { class: "meter", id, role: "meter", "aria-label": label, "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, fill);
+  return {
+    element,
+    set: (level) => {
+      fill.style.width = `${level}%`;
+      element.setAttribute("aria-valuenow", String(level));
+      element.dataset.level = String(level);
+    },
+  };
+}
+
+/** A device menu: "System default" first, then every device found. */
+function devicePicker(id: string, label: string, names: string[], onChange: (device: string | null) => void) {
+  const select = h("select", { id }, h("option", { value: "" }, "System default"), ...names.map((n) => h("option", { value: n }, n)));
+  select.addEventListener("change", () => onChange(select.value || null));
+  const refill = (list: string[]) => {
+    const chosen = select.value;
+    select.replaceChildren(h("option", { value: "" }, "System default"), ...list.map((n) => h("option", { value: n, selected: n === chosen }, n)));
+    // The chosen device was unplugged: back to the default.
+    if (chosen && !list.includes(chosen)) onChange(null);
+  };
+  return { element: h("label", {}, label, select), select, refill, value: () => select.value || null };
+}
+
+function outcomeBox(outcome: CheckOutcome): HTMLElement {
+  return h(
+    "div",
+    { class: `outcome ${outcome.status}`, id: `outcome-${outcome.step}`, "data-status": outcome.status },
+    h("strong", {}, `${STEPS.find(([s]) => s === outcome.step)?.[1]}: ${STATUS_LABEL[outcome.status]}`),
+    h("p", {}, outcome.summary),
+    outcome.advice ? h("p", { class: "advice" }, outcome.advice) : null,
+  );
+}
+
+export function checksScreen(options: ChecksOptions): { screen: HTMLElement; close: () => void } {
+  const stepper = h("ol", { class: "stepper", id: "check-steps" }, ...STEPS.map(([step, label]) => h("li", { "data-step": step }, label)));
+  const body = h("section", { class: "card check-body", id: "check-body" }, h("p", {}, "Looking for devices…"));
+  const back = h("button", { type: "button", id: "checks-back" }, "Back");
+  const screen = h("main", { class: "screen checks-screen" }, h("header", { class: "bar" }, h("h2", {}, "Check devices"), back), stepper, body);
+
+  let devices: Devices = { cameras: [], microphones: [], speakers: [] };
+  const outcomes = new Map<CheckStep, CheckOutcome>();
+  const cleanups: (() => void)[] = [];
+  const stepCleanups: (() => void)[] = [];
+  let closed = false;
+  let onDevices: (list: Devices) => void = () => {};
+  let current: Step = "camera";
+
+  const endStep = () => stepCleanups.splice(0).forEach((f) => f());
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    endStep();
+    cleanups.splice(0).forEach((f) => f());
+    void commands.stopChecks();
+  };
+  back.addEventListener("click", () => {
+    close();
+    options.onBack();
+  });
+
+  const mark = () => {
+    for (const item of stepper.children) {
+      const step = (item as HTMLElement).dataset.step as Step;
+      const outcome = step === "report" ? undefined : outcomes.get(step);
+      item.className = [step === current ? "current" : "", outcome ? outcome.status : ""].join(" ").trim();
+      if (step === current) item.setAttribute("aria-current", "step");
+      else item.removeAttribute("aria-current");
+    }
+  };
+  const problem = h("p", { class: "error", role: "alert", id: "check-error" });
+  const showProblem = (error: AppError | null) => {
+    problem.textContent = error?.message ?? "";
+    if (error) problem.dataset.code = error.code;
+    else delete problem.dataset.code;
+  };
+  const go = (step: Step) => {
+    endStep();
+    showProblem(null);
+    current = step;
+    mark();
+    onDevices = () => {};
+    ({ camera: cameraStep, microphone: microphoneStep, speaker: speakerStep, network: networkStep, report: reportStep })[step]();
+  };
+  const next = (step: CheckStep): Step => STEPS[STEPS.findIndex(([s]) => s === step) + 1][0];
+  /** The tester's answer ends the step; its outcome shows briefly in the stepper and the report. */
+  const finish = async (step: CheckStep, answer: boolean | null) => {
+    const result = await commands.finishCheck(step, answer);
+    if (result.status === "error") return showProblem(result.error);
+    outcomes.set(step, result.data);
+    if (!closed) go(next(step));
+  };
+  const answers = (step: CheckStep, question: string) => {
+    const yes = h("button", { type: "button", class: "primary", id: `${step}-yes` }, "Yes");
+    const no = h("button", { type: "button", id: `${step}-no` }, "No");
+    const skip = h("button", { type: "button", class: "link", id: `${step}-skip` }, "Skip");
+    yes.addEventListener("click", () => void finish(step, true));
+    no.addEventListener("click", () => void finish(step, false));
+    skip.addEventListener("click", () => void finish(step, null));
+    return h("div", { class: "question" }, h("p", {}, question), h("div", { class: "actions" }, yes, no, skip));
+  };
+  /** When a device fails mid-check: its outcome, and the way on. */
+  const failedStep = (step: CheckStep, error: AppError) => {
+    showProblem(error);
+    const next = h("button", { type: "button", class: "primary", id: `${step}-next` }, "Continue");
+    next.addEventListener("click", () => void finish(step, null));
+    return next;
+  };
+
+  const cameraStep = () => {
+    const canvas = h("canvas", { class: "preview", id: "camera-preview", width: "640", height: "360" });
+    const surface = new VideoSurface(canvas);
+    surface.clear();
+    const info = h("p", { class: "hint", id: "camera-info" }, "Opening the camera…");
+    const actions = h("div", { class: "step-actions" });
+    const start = async (camera: string | null) => {
+      showProblem(null);
+      info.textContent = "Opening the camera…";
+      const result = await commands.checkCamera(camera);
+      if (result.status === "error") {
+        info.textContent = "";
+        actions.replaceChildren(failedStep("camera", result.error));
+        return;
+      }
+      const c = result.data;
+      info.textContent = `${c.name} · ${c.width}×${c.height} · ${Math.round(c.fps ?? 0)} fps`;
+      actions.replaceChildren(answers("camera", "Can you see yourself clearly?"));
+    };
+    const picker = devicePicker("check-camera", "Camera", devices.cameras, (camera) => void start(camera));
+    onDevices = (list) => picker.refill(list.cameras);
+    body.replaceChildren(h("h3", {}, "Camera"), picker.element, canvas, info, problem, actions);
+    if (!surface.ready) info.after(h("p", { class: "hint" }, "This system cannot draw video (no WebGL): the check still tells whether the camera delivers pictures."));
+    void commands.videoEndpoint().then((url) => {
+      if (url.status === "ok" && current === "camera" && !closed) {
+        stepCleanups.push(receiveVideo(url.data, (frame) => frame.feed === "local" && surface.draw(frame)));
+      }
+    });
+    void start(null);
+  };
+
+  const microphoneStep = () => {
+    const level = meter("mic-level", "Microphone level");
+    const playback = meter("playback-level", "Playback level");
+    const record = h("button", { type: "button", id: "mic-record" }, "Record 3 seconds and play them back");
+    const status = h("p", { class: "hint", id: "mic-status" }, "Opening the microphone…");
+    const actions = h("div", { class: "step-actions" });
+    const speakerPicker = devicePicker("check-playback-speaker", "Play back on", devices.speakers, () => {});
+    const start = async (microphone: string | null) => {
+      showProblem(null);
+      const result = await commands.checkMicrophone(microphone);
+      if (result.status === "error") {
+        status.textContent = "";
+        record.disabled = true;
+        actions.replaceChildren(failedStep("microphone", result.error));
+        return;
+      }
+      record.disabled = false;
+      status.textContent = `Listening to ${result.data}. Say something: the bar should move.`;
+      actions.replaceChildren(answers("microphone", "Did the bar move when you spoke, and did you hear your recording?"));
+    };
+    const picker = devicePicker("check-microphone", "Microphone", devices.microphones, (m) => void start(m));
+    onDevices = (list) => {
+      picker.refill(list.microphones);
+      speakerPicker.refill(list.speakers);
+    };
+    record.addEventListener("click", async () => {
+      record.disabled = true;
+      status.textContent = "Recording… speak now.";
+      const result = await commands.recordAndPlayBack(speakerPicker.value());
+      if (result.status === "error") showProblem(result.error);
+      else status.textContent = "Playing your recording back…";
+      record.disabled = false;
+    });
+    body.replaceChildren(
+      h("h3", {}, "Microphone"),
+      picker.element,
+      h("label", {}, "Level", level.element),
+      status,
+      speakerPicker.element,
+      record,
+      h("label", {}, "Playback", playback.element),
+      problem,
+      actions,
+    );
+    void listen(stepCleanups, events.micLevel.listen((e) => level.set(e.payload.level)));
+    void listen(stepCleanups, events.speakerLevel.listen((e) => {
+      playback.set(e.payload.level);
+      if (e.payload.finished) status.textContent = "Played back. Did you hear yourself?";
+    }));
+    void start(null);
+  };
+
+  const speakerStep = () => {
+    const level = meter("speaker-level", "Speaker level");
+    const play = h("button", { type: "button", id: "speaker-play" }, "Play the test sound again");
+    const status = h("p", { class: "hint", id: "speaker-status" }, "");
+    const actions = h("div", { class: "step-actions" });
+    const start = async (speaker: string | null) => {
+      showProblem(null);
+      status.textContent = "Playing a short tune…";
+      status.dataset.finished = "false";
+      const result = await commands.checkSpeaker(speaker);
+      if (result.status === "error") {
+        status.textContent = "";
+        actions.replaceChildren(failedStep("speaker", result.error));
+        return;
+      }
+      status.textContent = `Playing a short tune on ${result.data}…`;
+      actions.replaceChildren(answers("speaker", "Can you hear the tune?"));
+    };
+    const picker = devicePicker("check-speaker", "Speaker", devices.speakers, (s) => void start(s));
+    onDevices = (list) => picker.refill(list.speakers);
+    play.addEventListener("click", () => void start(picker.value()));
+    body.replaceChildren(h("h3", {}, "Speaker"), picker.element, h("label", {}, "Level", level.element), status, play, problem, actions);
+    void listen(stepCleanups, events.speakerLevel.listen((e) => {
+      level.set(e.payload.level);
+      if (e.payload.finished) {
+        status.textContent = "The tune has finished.";
+        status.dataset.finished = "true";
+      }
+    }));
+    void start(null);
+  };
+
+  const networkStep = () => {
+    const progress = h("progress", { id: "network-progress", max: "100", value: "0" });
+    const phase = h("p", { class: "hint", id: "network-phase" }, "");
+    const figures = h("dl", { class: "figures", id: "network-figures" });
+    const run = h("button", { type: "button", class: "primary", id: "network-run" }, "Test the network");
+    const skip = h("button", { type: "button", class: "link", id: "network-skip" }, "Skip");
+    const nextButton = h("button", { type: "button", class: "primary", id: "network-next", hidden: true }, "Continue");
+    skip.addEventListener("click", () => void finish("network", null));
+    nextButton.addEventListener("click", () => void finish("network", null));
+    const done = (tested: NetworkOutcome) => {
+      figures.replaceChildren(outcomeBox(tested.outcome));
+      const f = tested.figures;
+      if (f) {
+        const kbps = (k: number) => (k < 0 ? "not tested" : `${k} kbps`);
+        const rows: [string, string][] = [
+          ["Delay (round trip)", `${f.rtt_ms} ms`],
+          ["Jitter", `${f.jitter_ms} ms`],
+          ["Loss up / down", `${((f.up_loss ?? 0) * 100).toFixed(1)}% / ${((f.down_loss ?? 0) * 100).toFixed(1)}%`],
+          ["Upload", kbps(f.up_kbps)],
+          ["Download", kbps(f.down_kbps)],
+          ["Server", f.server],
+        ];
+        figures.append(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+      }
+      run.textContent = "Test again";
+      nextButton.hidden = false;
+    };
+    run.addEventListener("click", async () => {
+      run.disabled = true;
+      showProblem(null);
+      figures.replaceChildren();
+      const result = await commands.testNetwork();
+      run.disabled = false;
+      phase.textContent = "";
+      if (result.status === "error") return showProblem(result.error);
+      done(result.data);
+    });
+    void listen(stepCleanups, events.speedTestProgressed.listen((e) => {
+      progress.value = e.payload.percent;
+      phase.textContent = PHASE_LABEL[e.payload.phase] ?? "";
+    }));
+    const intro = options.signedIn
+      ? "Measures delay, loss and speed between this computer and your Duet server (about 10 seconds). Calls pause it."
+      : "Sign in first to test the network: it measures the way to your Duet server.";
+    run.disabled = !options.signedIn;
+    body.replaceChildren(h("h3", {}, "Network"), h("p", {}, intro), progress, phase, problem, figures, h("div", { class: "actions" }, run, nextButton, skip));
+  };
+
+  const reportStep = () => {
+    const retest = h("button", { type: "button", id: "checks-retest" }, "Retest");
+    const save = h("button", { type: "button", class: "primary", id: "checks-save" }, "Save report");
+    const saved = h("p", { class: "hint", id: "report-saved", "aria-live": "polite" });
+    const list = h("div", { id: "report-outcomes" }, ...STEPS.slice(0, 4).map(([step]) => outcomeBox(outcomes.get(step as CheckStep) ?? { step: step as CheckStep, status: "skipped", summary: "Not checked.", advice: null, code: null })));
+    const broken = [...outcomes.values()].some((o) => o.status === "failed");
+    retest.addEventListener("click", () => void restart());
+    save.addEventListener("click", async () => {
+      save.disabled = true;
+      const result = await commands.saveCheckReport();
+      save.disabled = false;
+      if (result.status === "error") return showProblem(result.error);
+      const report: SavedReport = result.data;
+      saved.textContent = `Saved: ${report.html_path} (and ${report.json_path} for your admin).`;
+      saved.dataset.path = report.html_path;
+    });
+    body.replaceChildren(
+      h("h3", {}, "Report"),
+      h("p", { id: "report-verdict" }, broken ? "Some checks found problems: the advice below says what to do, then retest." : "Everything checked works: you are ready for calls."),
+      list,
+      problem,
+      h("div", { class: "actions" }, save, retest),
+      saved,
+    );
+  };
+
+  const restart = async () => {
+    outcomes.clear();
+    const started = await commands.startChecks();
+    if (closed) return;
+    if (started.status === "error") return showProblem(started.error);
+    devices = started.data;
+    go("camera");
+  };
+  void listen(cleanups, events.checkDevicesChanged.listen((e) => {
+    devices = e.payload.devices;
+    onDevices(devices);
+  }));
+  void listen(cleanups, events.checkFailed.listen((e) => {
+    const outcome = e.payload.outcome;
+    if (outcome.step !== current) return;
+    body.querySelector(".step-actions")?.replaceChildren(failedStep(outcome.step, { code: "device", message: [outcome.summary, outcome.advice].filter(Boolean).join(" ") }));
+  }));
+  void restart();
+  return { screen, close };
+}
+
+/** Keeps an event listener until its list is run. */
+async function listen(cleanups: (() => void)[], listening: Promise<() => void>): Promise<void> {
+  cleanups.push(await listening);
+}
