@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use duet_client::{CallEvent, CallManager, CallState, ClientConfig, ClientEvent, Direction, ManagerConfig};
-use duet_media::audio::{Cue, FRAME, Mixer, Speaker};
+use duet_media::audio::{Cue, FRAME, Mixer, Ringtone, Speaker};
 use duet_media::{DeviceList, DeviceWatcher, stamp};
 use duet_protocol::{CallType, ClientMessage, RoomMedia, RoomSignal};
 use duet_rtc::{Channel, ConnectionState, IceCandidate, RtcEvent, SessionDescription, quality};
@@ -100,6 +100,22 @@ pub enum AudioOutput {
     Speaker(Option<String>),
 }
 
+/// How an incoming call rings: which ringtone, how loud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ring {
+    pub tone: Ringtone,
+    /// 0–100.
+    pub volume: u8,
+}
+
+impl Ring {
+    pub const DEFAULT: Ring = Ring { tone: Ringtone::Chime, volume: 50 };
+
+    fn volume(self) -> f32 {
+        f32::from(self.volume.min(100)) / 100.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sources {
     pub video: VideoInput,
@@ -107,12 +123,18 @@ pub struct Sources {
     pub output: AudioOutput,
     /// 1280x720 at 30 fps instead of the seed's 960x540 at 15.
     pub hd: bool,
+    pub ring: Ring,
 }
 
 impl Sources {
     /// Pattern and tone, no speaker: runs on any machine.
-    pub const SYNTHETIC: Sources =
-        Sources { video: VideoInput::Synthetic, audio: AudioInput::Tone, output: AudioOutput::Nowhere, hd: false };
+    pub const SYNTHETIC: Sources = Sources {
+        video: VideoInput::Synthetic,
+        audio: AudioInput::Tone,
+        output: AudioOutput::Nowhere,
+        hd: false,
+        ring: Ring::DEFAULT,
+    };
 }
 
 #[derive(Debug, Clone)]
@@ -294,7 +316,10 @@ pub async fn run_with(
                         report(line);
                         match (&state, mode == Mode::Echo) {
                             (CallState::Calling, _) => mixer.play_cue(Cue::Ringback),
-                            (CallState::Ringing, false) => mixer.play_cue(Cue::Ringtone),
+                            (CallState::Ringing, false) => {
+                                let ring = options.sources.ring;
+                                mixer.play_cue_at(Cue::Ringtone(ring.tone), ring.volume());
+                            }
                             _ => mixer.stop_cue(),
                         }
                         match (&state, &mode) {

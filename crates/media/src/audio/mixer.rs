@@ -11,7 +11,15 @@ use super::jitter::{DEFAULT_TARGET, JitterBuffer, JitterStats};
 use super::tone::{Cue, CuePlayer};
 use crate::Result;
 
-const CUE_AMPLITUDE: f32 = 0.25;
+/// A cue at full volume: loud, with headroom for the remote voice mixed in.
+const LOUDEST_CUE: f32 = 0.5;
+/// The volume of a cue nobody chose a volume for.
+pub const DEFAULT_CUE_VOLUME: f32 = 0.5;
+
+/// The amplitude (0–1 of full scale) of a cue played at `volume` (0–1).
+pub fn cue_amplitude(volume: f32) -> f32 {
+    volume.clamp(0.0, 1.0) * LOUDEST_CUE
+}
 
 /// A handle to the mixer; clones share it (network side, speaker callback, UI).
 #[derive(Clone)]
@@ -91,7 +99,12 @@ impl Mixer {
 
     /// Loops `cue` until [`Mixer::stop_cue`].
     pub fn play_cue(&self, cue: Cue) {
-        self.lock().cue = Some(CuePlayer::new(cue, CUE_AMPLITUDE));
+        self.play_cue_at(cue, DEFAULT_CUE_VOLUME);
+    }
+
+    /// Loops `cue` at `volume` (0–1) until [`Mixer::stop_cue`].
+    pub fn play_cue_at(&self, cue: Cue, volume: f32) {
+        self.lock().cue = Some(CuePlayer::new(cue, cue_amplitude(volume)));
     }
 
     pub fn stop_cue(&self) {
@@ -189,7 +202,7 @@ impl Mixer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::{OpusEncoder, ToneSource, convert::to_i16, tone_amplitude};
+    use crate::audio::{OpusEncoder, Ringtone, ToneSource, convert::to_i16, tone_amplitude};
 
     fn play(mixer: &Mixer, samples: usize) -> Vec<i16> {
         let mut out = vec![0.0; samples];
@@ -211,6 +224,21 @@ mod tests {
             played.extend(play(mixer, FRAME));
         }
         played
+    }
+
+    #[test]
+    fn the_chosen_ringtone_rings_at_the_chosen_volume() {
+        let mixer = Mixer::new();
+        let bell = |volume| {
+            mixer.play_cue_at(Cue::Ringtone(Ringtone::Bright), volume);
+            // The arpeggio's first note, C6, for its first 140 ms.
+            tone_amplitude(&play(&mixer, 7 * FRAME), 1046.5)
+        };
+        let (loud, quiet) = (bell(1.0), bell(0.2));
+        assert!((loud - 0.5).abs() < 0.05, "full volume: {loud}");
+        assert!((quiet / loud - 0.2).abs() < 0.02, "a fifth of the volume: {quiet} vs {loud}");
+        mixer.play_cue_at(Cue::Ringtone(Ringtone::Chime), 1.0);
+        assert!(tone_amplitude(&play(&mixer, 7 * FRAME), 1046.5) < 0.02, "the chime has no C6");
     }
 
     #[test]

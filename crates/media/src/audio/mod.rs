@@ -16,8 +16,8 @@ mod tone;
 pub use codec::{OpusDecoder, OpusEncoder};
 pub use device::{AudioDevice, Microphone, Speaker, StreamErrorHandler, input_devices, output_devices};
 pub use jitter::{DEFAULT_TARGET, JitterBuffer, JitterStats};
-pub use mixer::Mixer;
-pub use tone::{Cue, CuePlayer, ToneSource, tone_amplitude};
+pub use mixer::{DEFAULT_CUE_VOLUME, Mixer, cue_amplitude};
+pub use tone::{Cue, CuePlayer, Ringtone, ToneSource, tone_amplitude};
 
 pub const SAMPLE_RATE: u32 = 48_000;
 /// Samples in one 20 ms frame.
