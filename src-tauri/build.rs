@@ -24,6 +24,7 @@ const COMMANDS: &[&str] = &[
     "settings",
     "save_settings",
     "set_beauty",
+    "preview_ringtone",
     "start_checks",
     "stop_checks",
     "check_camera",

@@ -122,8 +122,15 @@ async fn every_device_and_the_network_are_checked_and_reported() {
     .await;
     app.click("#microphone-yes").await;
 
-    // Speaker: the test tune plays to the end on the chosen speaker.
+    // Speaker: a speaker plugged in while the page is open joins the menu, and leaves it when unplugged.
     app.wait_for("#check-speaker", WAIT).await;
+    let offered =
+        "return [...document.querySelectorAll('#check-speaker option')].some(o => o.value === 'duet_plugged')";
+    let plugged = duet_testkit::pactl(&["load-module", "module-null-sink", "sink_name=duet_plugged", "rate=48000"]);
+    app.wait_until("the plugged speaker is offered", offered, WAIT).await;
+    duet_testkit::pactl(&["unload-module", &plugged]);
+    app.wait_until("the unplugged speaker is gone", &format!("return !(() => {{ {offered} }})()"), WAIT).await;
+    // The test tune plays to the end on the chosen speaker.
     choose(&app, "#check-speaker", "vspeaker").await;
     app.wait_for("#speaker-status[data-finished='true']", WAIT).await;
     let tune = app.text("#speaker-status").await;

@@ -126,7 +126,8 @@ pub fn forward<R: Runtime>(app: &AppHandle<R>, line: Value) {
 fn on_call_change<R: Runtime>(app: &AppHandle<R>, change: &CallChanged) {
     *app.state::<AppState>().last_call.lock().unwrap_or_else(|e| e.into_inner()) = Some(change.clone());
     let incoming = change.direction.as_deref() == Some("incoming");
-    let peer = change.peer.as_deref().unwrap_or("Someone");
+    let texts = app.state::<AppState>().texts();
+    let peer = change.peer.as_deref().unwrap_or(texts.someone());
     match change.phase {
         CallPhase::Ringing => shell::ring(app, peer, change.call_type.as_deref() != Some("audio")),
         CallPhase::Connecting if incoming => {
@@ -135,7 +136,7 @@ fn on_call_change<R: Runtime>(app: &AppHandle<R>, change: &CallChanged) {
         }
         CallPhase::Ended if incoming && matches!(change.reason.as_deref(), Some("timeout" | "cancelled")) => {
             shell::stop_ringing(app);
-            notify::missed(peer);
+            notify::missed(app, peer);
         }
         _ => shell::stop_ringing(app),
     }

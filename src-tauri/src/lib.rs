@@ -14,6 +14,7 @@ pub mod session;
 pub mod settings;
 pub mod shell;
 mod state;
+mod texts;
 pub mod video;
 
 use tauri::Manager;
@@ -47,6 +48,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             settings::settings,
             settings::save_settings,
             settings::set_beauty,
+            settings::preview_ringtone,
             checks::start_checks,
             checks::stop_checks,
             checks::check_camera,

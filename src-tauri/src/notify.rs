@@ -14,20 +14,22 @@ mod platform {
     use duet_cli::Control;
     use notify_rust::{ActionResponse, Hint, Notification, NotificationHandle, Timeout, Urgency};
 
+    use crate::texts::Texts;
+
     /// The incoming-call notification on screen, to withdraw when the ringing stops.
     static RINGING: Mutex<Option<NotificationHandle>> = Mutex::new(None);
 
-    pub fn incoming(peer: &str, video: bool, on_answer: impl FnOnce(Control) + Send + 'static) {
-        let summary = format!("{peer} is calling");
-        let body = if video { "Video call" } else { "Audio call" };
+    pub fn incoming(texts: Texts, peer: &str, video: bool, on_answer: impl FnOnce(Control) + Send + 'static) {
+        let summary = texts.is_calling(peer);
+        let body = texts.call_kind(video);
         // Showing and waiting for a button both block on D-Bus: a thread of their own.
         std::thread::spawn(move || {
             let shown = Notification::new()
                 .appname("Duet")
                 .summary(&summary)
                 .body(body)
-                .action("accept", "Accept")
-                .action("decline", "Decline")
+                .action("accept", texts.accept())
+                .action("decline", texts.decline())
                 .hint(Hint::Category("call.incoming".into()))
                 .urgency(Urgency::Critical)
                 .timeout(Timeout::Never)
@@ -65,10 +67,10 @@ mod platform {
         }
     }
 
-    pub fn missed(peer: &str) {
+    pub fn missed(texts: Texts, peer: &str) {
         let shown = Notification::new()
             .appname("Duet")
-            .summary(&format!("Missed call from {peer}"))
+            .summary(&texts.missed_call_from(peer))
             .hint(Hint::Category("call.unanswered".into()))
             .show();
         if let Err(error) = shown {
@@ -82,19 +84,20 @@ mod platform {
     use duet_cli::Control;
     use notify_rust::Notification;
 
+    use crate::texts::Texts;
+
     /// Without buttons here: the incoming-call window answers.
-    pub fn incoming(peer: &str, video: bool, _on_answer: impl FnOnce(Control) + Send + 'static) {
-        let body = if video { "Video call" } else { "Audio call" };
-        if let Err(error) = Notification::new().appname("Duet").summary(&format!("{peer} is calling")).body(body).show()
-        {
+    pub fn incoming(texts: Texts, peer: &str, video: bool, _on_answer: impl FnOnce(Control) + Send + 'static) {
+        let body = texts.call_kind(video);
+        if let Err(error) = Notification::new().appname("Duet").summary(&texts.is_calling(peer)).body(body).show() {
             tracing::warn!("no incoming-call notification: {error}");
         }
     }
 
     pub fn withdraw() {}
 
-    pub fn missed(peer: &str) {
-        if let Err(error) = Notification::new().appname("Duet").summary(&format!("Missed call from {peer}")).show() {
+    pub fn missed(texts: Texts, peer: &str) {
+        if let Err(error) = Notification::new().appname("Duet").summary(&texts.missed_call_from(peer)).show() {
             tracing::warn!("no missed-call notification: {error}");
         }
     }
@@ -103,8 +106,9 @@ mod platform {
 /// `peer` is calling (the main window is not in front). A button pressed on the
 /// notification answers the call.
 pub fn incoming<R: Runtime>(app: &AppHandle<R>, peer: &str, video: bool) {
+    let texts = app.state::<AppState>().texts();
     let app = app.clone();
-    platform::incoming(peer, video, move |control| answer(&app, control));
+    platform::incoming(texts, peer, video, move |control| answer(&app, control));
 }
 
 /// Hands a notification button's answer to the call.
@@ -127,14 +131,17 @@ pub fn withdraw() {
 }
 
 /// Nobody answered `peer`'s call.
-pub fn missed(peer: &str) {
-    platform::missed(peer);
+pub fn missed<R: Runtime>(app: &AppHandle<R>, peer: &str) {
+    platform::missed(app.state::<AppState>().texts(), peer);
 }
 
 #[cfg(all(test, unix, not(target_os = "macos")))]
 mod tests {
     use std::process::Command;
     use std::time::{Duration, Instant};
+
+    use crate::settings::Language;
+    use crate::texts::Texts;
 
     /// A notification daemon on the session bus (dunst in CI); required under CI.
     fn dunst_running() -> bool {
@@ -164,15 +171,16 @@ mod tests {
             eprintln!("skipped: no notification daemon (dunst) on the session bus");
             return;
         }
-        super::missed("zoe-missed-test");
+        // In the language of the settings.
+        super::platform::missed(Texts::new(Some(Language::Chinese)), "zoe-missed-test");
         eventually("the missed call is shown", || {
-            dunstctl(&["history"]).contains("Missed call from zoe-missed-test")
+            dunstctl(&["history"]).contains("zoe-missed-test 的未接来电")
                 || dunstctl(&["count", "displayed"]).trim() != "0"
         });
 
         // The ringing notification stays until the call stops ringing, then goes away.
         dunstctl(&["close-all"]);
-        super::platform::incoming("zoe-ringing-test", true, |_| {});
+        super::platform::incoming(Texts::new(Some(Language::English)), "zoe-ringing-test", true, |_| {});
         eventually("the incoming call is on screen", || dunstctl(&["count", "displayed"]).trim() == "1");
         super::withdraw();
         eventually("it is withdrawn", || dunstctl(&["count", "displayed"]).trim() == "0");

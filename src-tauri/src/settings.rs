@@ -60,6 +60,38 @@ impl Beauty {
     }
 }
 
+/// The incoming-call rings to choose from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Ringtone {
+    /// Two short rising chimes.
+    #[default]
+    Chime,
+    /// A telephone bell.
+    Classic,
+    /// A bright rising arpeggio.
+    Bright,
+}
+
+impl From<Ringtone> for duet_media::audio::Ringtone {
+    fn from(ringtone: Ringtone) -> Self {
+        match ringtone {
+            Ringtone::Chime => Self::Chime,
+            Ringtone::Classic => Self::Classic,
+            Ringtone::Bright => Self::Bright,
+        }
+    }
+}
+
+/// The languages of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub enum Language {
+    #[serde(rename = "en")]
+    English,
+    #[serde(rename = "zh")]
+    Chinese,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Settings {
     /// A camera, microphone or speaker by name; `None`: the system's default.
@@ -69,6 +101,11 @@ pub struct Settings {
     pub quality: VideoQuality,
     pub beauty: Beauty,
     pub start_at_login: bool,
+    /// How an incoming call rings: which ringtone, and its volume (0–100).
+    pub ringtone: Ringtone,
+    pub ringtone_volume: u8,
+    /// `None`: the system's language.
+    pub language: Option<Language>,
 }
 
 impl Default for Settings {
@@ -80,6 +117,9 @@ impl Default for Settings {
             quality: VideoQuality::Standard,
             beauty: Beauty::recommended(),
             start_at_login: false,
+            ringtone: Ringtone::Chime,
+            ringtone_volume: duet_cli::Ring::DEFAULT.volume,
+            language: None,
         }
     }
 }
@@ -93,12 +133,31 @@ impl Settings {
     pub fn load(config_dir: &Path) -> Settings {
         let path = Settings::path(config_dir);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|error| {
+            Ok(bytes) => Settings::from_saved(&bytes).unwrap_or_else(|error| {
                 tracing::warn!("{} cannot be read ({error}); using the default settings", path.display());
                 Settings::default()
             }),
             Err(_) => Settings::default(),
         }
+    }
+
+    /// Saved settings; what an older version did not save yet takes its default.
+    fn from_saved(bytes: &[u8]) -> serde_json::Result<Settings> {
+        let saved: serde_json::Value = serde_json::from_slice(bytes)?;
+        let mut settings = serde_json::to_value(Settings::default())?;
+        if let (Some(settings), serde_json::Value::Object(saved)) = (settings.as_object_mut(), saved) {
+            settings.extend(saved);
+        }
+        serde_json::from_value(settings)
+    }
+
+    /// The ringtone and volume as the engine plays them; a volume above 100 is bad input.
+    pub fn ring(&self) -> AppResult<duet_cli::Ring> {
+        if self.ringtone_volume > 100 {
+            let message = format!("The ringtone volume goes from 0 to 100, not {}.", self.ringtone_volume);
+            return Err(AppError::new(ErrorCode::BadInput, message));
+        }
+        Ok(duet_cli::Ring { tone: self.ringtone.into(), volume: self.ringtone_volume })
     }
 
     /// Writes the settings (to a temporary file first, so a crash never leaves half a file).
@@ -119,13 +178,15 @@ impl Settings {
         use duet_cli::{AudioInput, AudioOutput, Sources, VideoInput};
         let hd = self.quality == VideoQuality::Hd;
         let output = AudioOutput::Speaker(self.speaker.clone());
+        let ring = self.ring().unwrap_or(duet_cli::Ring::DEFAULT);
         match synthetic_sources() {
-            true => Sources { output, hd, ..Sources::SYNTHETIC },
+            true => Sources { output, hd, ring, ..Sources::SYNTHETIC },
             false => Sources {
                 video: VideoInput::Camera(self.camera.clone()),
                 audio: AudioInput::Microphone(self.microphone.clone()),
                 output,
                 hd,
+                ring,
             },
         }
     }
@@ -154,6 +215,27 @@ mod tests {
         assert_eq!(Settings::load(dir.path()), chosen);
         std::fs::write(Settings::path(dir.path()), b"{ not json").expect("writes");
         assert_eq!(Settings::load(dir.path()), Settings::default());
+    }
+
+    #[test]
+    fn settings_saved_by_an_older_version_keep_their_choices_and_get_the_new_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let older = r#"{"camera":"USB Camera","microphone":null,"speaker":"Headset","quality":"hd",
+            "beauty":{"enabled":true,"smoothing":4,"whitening":3,"ruddiness":2,"sharpening":1},"start_at_login":true}"#;
+        std::fs::write(Settings::path(dir.path()), older).expect("writes");
+        let loaded = Settings::load(dir.path());
+        assert_eq!(loaded.camera.as_deref(), Some("USB Camera"));
+        assert_eq!((loaded.quality, loaded.start_at_login, loaded.beauty.smoothing), (VideoQuality::Hd, true, 4));
+        assert_eq!((loaded.ringtone, loaded.ringtone_volume, loaded.language), (Ringtone::Chime, 50, None));
+    }
+
+    #[test]
+    fn the_chosen_ringtone_and_volume_ring_incoming_calls() {
+        let settings = Settings { ringtone: Ringtone::Classic, ringtone_volume: 80, ..Settings::default() };
+        let ring = settings.sources().ring;
+        assert_eq!((ring.tone, ring.volume), (duet_media::audio::Ringtone::Classic, 80));
+        let error = Settings { ringtone_volume: 101, ..settings }.ring().expect_err("too loud");
+        assert_eq!(error.code, ErrorCode::BadInput);
     }
 
     #[test]

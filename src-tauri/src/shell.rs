@@ -73,8 +73,9 @@ pub fn open_links<R: Runtime>(app: &AppHandle<R>, urls: impl IntoIterator<Item =
 
 /// The tray icon: click to show Duet; its menu shows or quits.
 pub fn tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
-    let show = MenuItem::with_id(app, "show", "Show Duet", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit Duet", true, None::<&str>)?;
+    let texts = app.state::<AppState>().texts();
+    let show = MenuItem::with_id(app, "show", texts.show_duet(), true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", texts.quit_duet(), true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&show, &quit])?;
     let mut tray = TrayIconBuilder::with_id("duet").tooltip("Duet").menu(&menu).show_menu_on_left_click(false);
     if let Some(icon) = app.default_window_icon() {
@@ -117,7 +118,7 @@ pub fn ring<R: Runtime>(app: &AppHandle<R>, peer: &str, video: bool) {
         return;
     }
     let built = WebviewWindowBuilder::new(app, INCOMING, WebviewUrl::App("index.html#incoming".into()))
-        .title("Incoming call — Duet")
+        .title(app.state::<AppState>().texts().incoming_window_title())
         .inner_size(340.0, 420.0)
         .resizable(false)
         .always_on_top(true)

@@ -33,6 +33,8 @@ pub struct AppState {
     pub beauty: duet_beauty::SettingsHandle,
     /// The "Check devices" page's running checks.
     pub checks: Checks,
+    /// A ringtone playing from the settings.
+    pub ring_preview: std::sync::Mutex<Option<duet_devices::SpeakerTest>>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
         let checks = Checks::new(video.clone(), data_dir.join("reports"), crate::settings::synthetic_sources());
         AppState {
             checks,
+            ring_preview: Default::default(),
             config_dir,
             settings: std::sync::Mutex::new(settings),
             beauty,
@@ -53,6 +56,11 @@ impl AppState {
             last_call: Default::default(),
             invite_link: Default::default(),
         }
+    }
+
+    /// The shell's texts in the chosen language (notifications, tray).
+    pub fn texts(&self) -> crate::texts::Texts {
+        crate::texts::Texts::new(self.settings().language)
     }
 
     /// The settings now.

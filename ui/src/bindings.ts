@@ -53,6 +53,8 @@ export const commands = {
 	saveSettings: (settings: Settings) => typedError<Settings, AppError>(__TAURI_INVOKE("save_settings", { settings })),
 	/**  Changes the beauty filter live (the in-call sliders), without saving. */
 	setBeauty: (beauty: Beauty) => typedError<null, AppError>(__TAURI_INVOKE("set_beauty", { beauty })),
+	/**  Plays a few seconds of `ringtone` at `volume` (0–100) on `speaker` (`None`: the default one). */
+	previewRingtone: (ringtone: Ringtone, volume: number, speaker: string | null) => typedError<null, AppError>(__TAURI_INVOKE("preview_ringtone", { ringtone, volume, speaker })),
 	/**  Opens the page: forgets earlier outcomes and starts watching for plugged and unplugged devices. */
 	startChecks: () => typedError<Devices, AppError>(__TAURI_INVOKE("start_checks")),
 	/**  Leaves the page: every device it opened closes. */
@@ -308,6 +310,9 @@ export type InviteLinkOpened = {
 	invite_id: string,
 };
 
+/**  The languages of the app. */
+export type Language = "en" | "zh";
+
 /**  The microphone's level, 0–100, every 300 ms. */
 export type MicLevel = {
 	level: number,
@@ -350,6 +355,15 @@ export type PresenceChanged = {
 	status: Presence,
 };
 
+/**  The incoming-call rings to choose from. */
+export type Ringtone = 
+/**  Two short rising chimes. */
+"chime" | 
+/**  A telephone bell. */
+"classic" | 
+/**  A bright rising arpeggio. */
+"bright";
+
 /**  The saved report: where it is and what it says. */
 export type SavedReport = {
 	/**  The page for people (HTML) and the file for machines (JSON). */
@@ -370,6 +384,11 @@ export type Settings = {
 	quality: VideoQuality,
 	beauty: Beauty,
 	start_at_login: boolean,
+	/**  How an incoming call rings: which ringtone, and its volume (0–100). */
+	ringtone: Ringtone,
+	ringtone_volume: number,
+	/**  `None`: the system's language. */
+	language: Language | null,
 };
 
 /**

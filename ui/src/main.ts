@@ -2,7 +2,7 @@
 // takes over the window for a call from its first ring to its result.
 
 import "./style.css";
-import { commands, events, type Account, type AppError, type CallChanged, type Contact } from "./bindings";
+import { commands, events, type Account, type AppError, type CallChanged, type Contact, type Language } from "./bindings";
 import { h, show } from "./dom";
 import { loginScreen } from "./screens/login";
 import { contactsScreen } from "./screens/contacts";
@@ -12,6 +12,7 @@ import { historyScreen } from "./screens/history";
 import { incomingWindow } from "./screens/incoming";
 import { settingsScreen } from "./screens/settings";
 import { checksScreen } from "./screens/checks";
+import { setLanguage } from "./i18n";
 
 /** How long a link's invitation may take to ring (signing in, delivery) before it counts as over. */
 const INVITE_WAIT_MS = 3000;
@@ -20,6 +21,7 @@ const app = document.querySelector<HTMLElement>("#app");
 if (app) void start(app);
 
 async function start(app: HTMLElement): Promise<void> {
+  setLanguage((await commands.settings().catch(() => null))?.language ?? null);
   if (location.hash === "#incoming") return incomingWindow(app);
   const root = h("div", { id: "screen" });
   app.replaceChildren(h("h1", { class: "brand" }, "Duet"), root);
@@ -53,7 +55,11 @@ async function start(app: HTMLElement): Promise<void> {
     closeScreen();
     closeScreen = () => {};
     const onCheckDevices = () => toChecks(signedIn, () => toSettings(signedIn));
-    show(root, settingsScreen({ onBack: () => toContacts(signedIn), onCheckDevices }));
+    const onLanguage = (language: Language | null) => {
+      setLanguage(language);
+      toSettings(signedIn);
+    };
+    show(root, settingsScreen({ onBack: () => toContacts(signedIn), onCheckDevices, onLanguage }));
   };
   const toContacts = (signedIn: Account) => {
     closeScreen();

@@ -493,7 +493,8 @@ describe("desktop", () => {
 
 describe("settings", () => {
   const SETTINGS = { camera: null, microphone: "vmic", speaker: null, quality: "standard",
-    beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false };
+    beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false,
+    ringtone: "chime", ringtone_volume: 50, language: null };
   const handlers = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
     resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
     settings: () => (${JSON.stringify(SETTINGS)}),
@@ -516,6 +517,45 @@ describe("settings", () => {
     assert.deepEqual(saved, { ...SETTINGS, camera: "USB Camera", quality: "hd", start_at_login: true,
       beauty: { ...SETTINGS.beauty, enabled: true, smoothing: 8 } });
     await page.close();
+  });
+
+  test("the ringtone and its volume can be heard before saving them", async () => {
+    const page = await open(handlers(`save_settings: ({ settings }) => settings, preview_ringtone: () => null`));
+    await page.click("#open-settings");
+    await page.selectOption("#setting-ringtone", "classic");
+    await page.fill("#setting-ringtone-volume", "80");
+    await page.selectOption("#setting-speaker", "vspeaker");
+    await page.click("#preview-ringtone");
+    assert.deepEqual((await calls(page, "preview_ringtone")).map((c) => c.args),
+      [{ ringtone: "classic", volume: 80, speaker: "vspeaker" }]);
+    await page.click("#settings-form button.primary");
+    await page.waitForSelector("#settings-saved:not(:empty)");
+    const [saved] = (await calls(page, "save_settings")).map((c) => c.args.settings);
+    assert.equal(saved.ringtone, "classic");
+    assert.equal(saved.ringtone_volume, 80);
+    await page.close();
+  });
+
+  test("choosing Chinese shows the app in Chinese, from the settings and at the next start", async () => {
+    const page = await open(handlers(`save_settings: ({ settings }) => settings`));
+    await page.click("#open-settings");
+    await page.selectOption("#setting-language", "zh");
+    await page.click("#settings-form button.primary");
+    await page.waitForSelector("#settings-back:text('返回')");
+    assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+    assert.equal(await page.textContent(".settings-screen header h2"), "设置");
+    await shot(page, "settings-chinese");
+    await page.click("#settings-back");
+    await page.waitForSelector("#open-history:text('通话记录')");
+    assert.match(await page.textContent("li.contact[data-user='bob']"), /在线/);
+    await page.close();
+
+    const chinese = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+      settings: () => (${JSON.stringify({ ...SETTINGS, language: "zh" })}) }`);
+    assert.equal(await chinese.textContent("#login-title"), "登录");
+    assert.equal(await chinese.textContent("#use-local"), "在本机试用");
+    await shot(chinese, "login-chinese");
+    await chinese.close();
   });
 
   test("a setting that cannot be applied says why and keeps the form", async () => {

@@ -1,11 +1,16 @@
 //! Settings: devices, video quality, beauty, start at login.
 
 use duet_cli::Control;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::settings::{Beauty, Settings};
+use std::time::Duration;
+
+use duet_devices::SpeakerTest;
+use duet_media::audio::{Cue, CuePlayer, cue_amplitude};
+
+use crate::settings::{Beauty, Ringtone, Settings};
 use crate::state::AppState;
 
 #[tauri::command]
@@ -20,6 +25,7 @@ pub fn settings(state: State<'_, AppState>) -> Settings {
 #[specta::specta]
 pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, settings: Settings) -> AppResult<Settings> {
     let filter = settings.beauty.to_filter()?;
+    settings.ring()?;
     let autostart = app.autolaunch();
     let started = if settings.start_at_login { autostart.enable() } else { autostart.disable() };
     // Turning it off when it was never on is fine.
@@ -36,6 +42,32 @@ pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, settings:
     let _ = state.with_session(|s| s.control(Control::UseSources(settings.sources()))).await;
     Ok(settings)
 }
+
+/// Plays a few seconds of `ringtone` at `volume` (0–100) on `speaker` (`None`: the default one).
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_ringtone(
+    app: AppHandle,
+    ringtone: Ringtone,
+    volume: u8,
+    speaker: Option<String>,
+) -> AppResult<()> {
+    let ring = Settings { ringtone, ringtone_volume: volume, ..Settings::default() }.ring()?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let sound =
+            CuePlayer::new(Cue::Ringtone(ring.tone), cue_amplitude(f32::from(ring.volume) / 100.0)).take(PREVIEW_MS);
+        let playing = SpeakerTest::start(speaker.as_deref(), sound, Duration::from_millis(200), |_| {})
+            .map_err(|e| AppError::new(ErrorCode::Device, format!("The ringtone cannot play: {e}.")))?;
+        // A new preview replaces the one playing.
+        *app.state::<AppState>().ring_preview.lock().unwrap_or_else(|e| e.into_inner()) = Some(playing);
+        Ok(())
+    })
+    .await
+    .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?
+}
+
+/// How much of a ringtone a preview plays.
+const PREVIEW_MS: u32 = 3000;
 
 /// Changes the beauty filter live (the in-call sliders), without saving.
 #[tauri::command]

@@ -13,6 +13,7 @@ import {
   type Switch,
 } from "../bindings";
 import { h } from "../dom";
+import { msg, t } from "../i18n";
 import { receiveVideo, VideoSurface, type Frame } from "../video";
 import { beautyControls } from "./settings";
 
@@ -44,39 +45,39 @@ export function resultText(change: CallChanged, name: string): string {
   const outgoing = change.direction !== "incoming";
   const lasted = change.duration_ms ? ` (${formatDuration(change.duration_ms)})` : "";
   if (change.phase === "failed") {
-    if (change.reason === "signaling_lost") return "The connection to the server was lost; the call ended.";
-    if (change.reason === "media_failure") return `The call could not connect: ${change.detail ?? "the network blocked it"}.`;
-    return `The call could not be placed: ${change.detail ?? "the server refused it"}.`;
+    if (change.reason === "signaling_lost") return t("The connection to the server was lost; the call ended.");
+    if (change.reason === "media_failure") return t("The call could not connect: {why}.", { why: change.detail ?? t("the network blocked it") });
+    return t("The call could not be placed: {why}.", { why: change.detail ?? t("the server refused it") });
   }
   switch (change.reason) {
     case "rejected":
-      return outgoing ? `${name} declined the call.` : "You declined the call.";
+      return outgoing ? t("{name} declined the call.", { name }) : t("You declined the call.");
     case "busy":
-      return outgoing ? `${name} is in another call. Try again later.` : `Missed call from ${name}.`;
+      return outgoing ? t("{name} is in another call. Try again later.", { name }) : t("Missed call from {name}.", { name });
     case "timeout":
-      return outgoing ? `${name} did not answer.` : `Missed call from ${name}.`;
+      return outgoing ? t("{name} did not answer.", { name }) : t("Missed call from {name}.", { name });
     case "cancelled":
-      return outgoing ? "Call cancelled." : `Missed call from ${name}.`;
+      return outgoing ? t("Call cancelled.") : t("Missed call from {name}.", { name });
     case "answered_elsewhere":
-      return "Answered on another device.";
+      return t("Answered on another device.");
     case "remote_hangup":
-      return `${name} hung up${lasted}.`;
+      return t("{name} hung up{lasted}.", { name, lasted });
     default:
-      return `Call ended${lasted}.`;
+      return t("Call ended{lasted}.", { lasted });
   }
 }
 
 /** Bars for a quality of 1 (excellent, 5 bars) to 6 (down, none); 0 is unknown. */
 function bars(label: string, id: string): { el: HTMLElement; set: (quality: number | null) => void } {
-  const el = h("span", { class: "quality", id, "data-quality": "0", title: `${label}: unknown` },
+  const el = h("span", { class: "quality", id, "data-quality": "0", title: `${label}: ${t("unknown")}` },
     h("small", {}, label), ...[1, 2, 3, 4, 5].map(() => h("i")));
-  const NAMES = ["unknown", "excellent", "good", "fair", "poor", "very poor", "down"];
+  const NAMES = [msg("unknown"), msg("excellent"), msg("good"), msg("fair"), msg("poor"), msg("very poor"), msg("down")];
   return {
     el,
     set(quality) {
       const q = quality ?? 0;
       el.dataset.quality = String(q);
-      el.title = `${label}: ${NAMES[q] ?? "unknown"}`;
+      el.title = `${label}: ${t(NAMES[q] ?? "unknown")}`;
       const lit = q === 0 ? 0 : Math.max(0, 6 - q);
       el.querySelectorAll("i").forEach((bar, i) => bar.classList.toggle("on", i < lit));
     },
@@ -126,13 +127,13 @@ export function callScreen(options: CallOptions): CallView {
   const local = new VideoSurface(smallCanvas);
   remote.clear();
   local.clear();
-  const peerMuted = h("span", { class: "indicator", id: "peer-muted", hidden: true }, `${name} muted their microphone`);
-  const peerCameraOff = h("div", { class: "camera-off", id: "peer-camera-off", hidden: true }, `${name}'s camera is off`);
+  const peerMuted = h("span", { class: "indicator", id: "peer-muted", hidden: true }, t("{name} muted their microphone", { name }));
+  const peerCameraOff = h("div", { class: "camera-off", id: "peer-camera-off", hidden: true }, t("{name}'s camera is off", { name }));
   const timer = h("span", { class: "timer", id: "call-timer" }, "00:00");
-  const mine = bars("You", "quality-mine");
+  const mine = bars(t("You"), "quality-mine");
   const theirs = bars(name, "quality-peer");
   const warning = h("p", { class: "banner", id: "poor-network", hidden: true },
-    "Your connection is poor. Turning your camera off can keep the call going.");
+    t("Your connection is poor. Turning your camera off can keep the call going."));
   const stage = h("div", { class: video ? "stage" : "stage audio-only" }, bigCanvas, smallCanvas, peerCameraOff,
     video ? null : h("div", { class: "avatar big-avatar" }, name.slice(0, 1).toUpperCase()));
 
@@ -175,14 +176,14 @@ export function callScreen(options: CallOptions): CallView {
 
   const switches: Record<Switch, boolean> = { microphone: true, camera: video, speaker: true };
   const toggles: Record<Switch, HTMLButtonElement> = {
-    microphone: h("button", { type: "button", id: "toggle-microphone", "aria-pressed": "true" }, "Mic on"),
-    camera: h("button", { type: "button", id: "toggle-camera", "aria-pressed": String(video), disabled: !video }, video ? "Camera on" : "No video"),
-    speaker: h("button", { type: "button", id: "toggle-speaker", "aria-pressed": "true" }, "Speaker on"),
+    microphone: h("button", { type: "button", id: "toggle-microphone", "aria-pressed": "true" }, t("Mic on")),
+    camera: h("button", { type: "button", id: "toggle-camera", "aria-pressed": String(video), disabled: !video }, video ? t("Camera on") : t("No video")),
+    speaker: h("button", { type: "button", id: "toggle-speaker", "aria-pressed": "true" }, t("Speaker on")),
   };
   const LABELS: Record<Switch, [string, string]> = {
-    microphone: ["Mic on", "Mic off"],
-    camera: ["Camera on", "Camera off"],
-    speaker: ["Speaker on", "Speaker off"],
+    microphone: [msg("Mic on"), msg("Mic off")],
+    camera: [msg("Camera on"), msg("Camera off")],
+    speaker: [msg("Speaker on"), msg("Speaker off")],
   };
   (Object.keys(toggles) as Switch[]).forEach((kind) => {
     toggles[kind].addEventListener("click", async () => {
@@ -190,7 +191,7 @@ export function callScreen(options: CallOptions): CallView {
       const result = await commands.setSwitch(kind, on);
       if (result.status === "error") return showProblem(result.error);
       switches[kind] = on;
-      toggles[kind].textContent = LABELS[kind][on ? 0 : 1];
+      toggles[kind].textContent = t(LABELS[kind][on ? 0 : 1]);
       toggles[kind].setAttribute("aria-pressed", String(on));
       if (kind === "camera") smallCanvas.dataset.off = String(!on);
     });
@@ -198,7 +199,7 @@ export function callScreen(options: CallOptions): CallView {
 
   // Devices: pick another camera, microphone or speaker during the call.
   const deviceMenu = h("div", { class: "device-menu", id: "device-menu", hidden: true });
-  const devicesButton = button("devices", "Devices", "", async () => {
+  const devicesButton = button("devices", t("Devices"), "", async () => {
     if (!deviceMenu.hidden) {
       deviceMenu.hidden = true;
       return;
@@ -206,25 +207,25 @@ export function callScreen(options: CallOptions): CallView {
     const list: Devices = await commands.devices();
     const pick = (kind: Switch, label: string, names: string[]) => {
       const select = h("select", { id: `device-${kind}`, "aria-label": label },
-        h("option", { value: "" }, "System default"), ...names.map((n) => h("option", { value: n }, n)));
+        h("option", { value: "" }, t("System default")), ...names.map((n) => h("option", { value: n }, n)));
       select.addEventListener("change", () => void act(() => commands.useDevice(kind, select.value || null)));
       return h("label", {}, label, select);
     };
     deviceMenu.replaceChildren(
-      pick("camera", "Camera", list.cameras),
-      pick("microphone", "Microphone", list.microphones),
-      pick("speaker", "Speaker", list.speakers),
+      pick("camera", t("Camera"), list.cameras),
+      pick("microphone", t("Microphone"), list.microphones),
+      pick("speaker", t("Speaker"), list.speakers),
     );
-    if (list.cameras.length === 0) deviceMenu.append(h("small", {}, "No camera found: check that it is plugged in and not used by another app."));
+    if (list.cameras.length === 0) deviceMenu.append(h("small", {}, t("No camera found: check that it is plugged in and not used by another app.")));
     deviceMenu.hidden = false;
   });
 
   // Chat over the call's message channel.
   const chatLog = h("ol", { class: "chat-log", id: "chat-log", "aria-live": "polite" });
-  const chatInput = h("input", { id: "chat-input", placeholder: "Message", "aria-label": "Message", maxlength: "1000" });
-  const chatForm = h("form", { class: "chat-form", id: "chat-form" }, chatInput, h("button", { type: "submit" }, "Send"));
+  const chatInput = h("input", { id: "chat-input", placeholder: t("Message"), "aria-label": t("Message"), maxlength: "1000" });
+  const chatForm = h("form", { class: "chat-form", id: "chat-form" }, chatInput, h("button", { type: "submit" }, t("Send")));
   const addChat = (who: "me" | "peer", text: string) => {
-    chatLog.append(h("li", { class: who }, h("small", {}, who === "me" ? "You" : name), text));
+    chatLog.append(h("li", { class: who }, h("small", {}, who === "me" ? t("You") : name), text));
     chatLog.scrollTop = chatLog.scrollHeight;
   };
   chatForm.addEventListener("submit", async (event) => {
@@ -239,7 +240,7 @@ export function callScreen(options: CallOptions): CallView {
 
   // Beauty: on/off and levels, applied to the next frame.
   const beautyPanel = h("div", { class: "beauty-panel", id: "beauty-panel", hidden: true });
-  const beautyButton = button("beauty", "Beauty", "", async () => {
+  const beautyButton = button("beauty", t("Beauty"), "", async () => {
     if (!beautyPanel.hidden) {
       beautyPanel.hidden = true;
       return;
@@ -251,7 +252,7 @@ export function callScreen(options: CallOptions): CallView {
   if (!video) beautyButton.hidden = true;
 
   const controls = h("div", { class: "controls" }, toggles.microphone, toggles.camera, toggles.speaker, devicesButton, beautyButton,
-    button("swap", "Swap views", "", swap), button("hang-up", "Hang up", "danger", hangUp));
+    button("swap", t("Swap views"), "", swap), button("hang-up", t("Hang up"), "danger", hangUp));
   const inCallView = h("section", { class: "in-call", hidden: true },
     h("header", { class: "bar" }, h("strong", {}, name), timer, mine.el, theirs.el, peerMuted),
     warning, stage, controls, deviceMenu, beautyPanel, h("aside", { class: "chat" }, chatLog, chatForm));
@@ -268,20 +269,20 @@ export function callScreen(options: CallOptions): CallView {
 
   const render = () => {
     screen.dataset.phase = change.phase;
-    const kind = video ? "video call" : "audio call";
+    const kind = video ? t("video call") : t("audio call");
     switch (change.phase) {
       case "calling":
         status.textContent = options.peerOffline
-          ? `${name} is offline; they were sent a notification. Waiting for an answer…`
-          : `Calling… (${kind})`;
-        ringActions.replaceChildren(button("cancel", "Cancel", "danger", hangUp));
+          ? t("{name} is offline; they were sent a notification. Waiting for an answer…", { name })
+          : t("Calling… ({kind})", { kind });
+        ringActions.replaceChildren(button("cancel", t("Cancel"), "danger", hangUp));
         break;
       case "ringing":
-        status.textContent = `Incoming ${kind}`;
+        status.textContent = video ? t("Incoming video call") : t("Incoming audio call");
         ringActions.replaceChildren(
-          video ? button("accept-video", "Accept", "accept", () => void act(() => commands.accept(false))) : "",
-          button("accept-audio", video ? "Accept audio only" : "Accept", "accept", () => void act(() => commands.accept(true))),
-          button("decline", "Decline", "danger", () => void act(() => commands.decline())),
+          video ? button("accept-video", t("Accept"), "accept", () => void act(() => commands.accept(false))) : "",
+          button("accept-audio", video ? t("Accept audio only") : t("Accept"), "accept", () => void act(() => commands.accept(true))),
+          button("decline", t("Decline"), "danger", () => void act(() => commands.decline())),
         );
         break;
       case "connecting":
@@ -289,14 +290,14 @@ export function callScreen(options: CallOptions): CallView {
         ringView.hidden = true;
         inCallView.hidden = false;
         if (change.phase === "connected" && connectedAt === null) connectedAt = Date.now();
-        timer.textContent = change.phase === "connected" ? formatDuration(Date.now() - (connectedAt ?? Date.now())) : "Connecting…";
+        timer.textContent = change.phase === "connected" ? formatDuration(Date.now() - (connectedAt ?? Date.now())) : t("Connecting…");
         break;
       case "ended":
       case "failed": {
         ringView.hidden = true;
         inCallView.hidden = true;
         resultView.hidden = false;
-        const back = button("back", "Back to contacts", "", () => options.onDone());
+        const back = button("back", t("Back to contacts"), "", () => options.onDone());
         resultView.replaceChildren(avatar, title, h("p", { id: "call-result", "data-reason": change.reason ?? "" }, resultText(change, name)), back);
         setTimeout(() => options.onDone(), RESULT_MS);
         close();
@@ -326,7 +327,7 @@ export function callScreen(options: CallOptions): CallView {
   if (video) {
     void commands.videoEndpoint().then((result) => {
       if (result.status === "error") return showProblem(result.error);
-      if (!remote.ready) showProblem({ code: "no_webgl", message: "This system cannot draw video (no WebGL); the call goes on with sound." });
+      if (!remote.ready) showProblem({ code: "no_webgl", message: t("This system cannot draw video (no WebGL); the call goes on with sound.") });
       if (!closed) cleanups.push(receiveVideo(result.data, onFrame));
     });
   }

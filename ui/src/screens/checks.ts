@@ -1,4 +1,4 @@
-// "Check devices": camera → microphone → speaker → network → report, the
+// t("Check devices"): camera → microphone → speaker → network → report, the
 // tester answering what only a person can tell (seed 004's device and network
 // tests). Problems found here are the ones that never spoil a call.
 
@@ -13,6 +13,7 @@ import {
   type SavedReport,
 } from "../bindings";
 import { h } from "../dom";
+import { msg, t } from "../i18n";
 import { receiveVideo, VideoSurface } from "../video";
 
 export interface ChecksOptions {
@@ -23,18 +24,18 @@ export interface ChecksOptions {
 
 type Step = CheckStep | "report";
 const STEPS: [Step, string][] = [
-  ["camera", "Camera"],
-  ["microphone", "Microphone"],
-  ["speaker", "Speaker"],
-  ["network", "Network"],
-  ["report", "Report"],
+  ["camera", msg("Camera")],
+  ["microphone", msg("Microphone")],
+  ["speaker", msg("Speaker")],
+  ["network", msg("Network")],
+  ["report", msg("Report")],
 ];
-const STATUS_LABEL = { ok: "OK", warning: "Works, with a problem", failed: "Problem found", skipped: "Not checked" };
+const STATUS_LABEL = { ok: msg("OK"), warning: msg("Works, with a problem"), failed: msg("Problem found"), skipped: msg("Not checked") };
 const PHASE_LABEL: Record<string, string> = {
-  connecting: "Reaching the server…",
-  echo: "Measuring delay and loss…",
-  upload: "Measuring upload speed…",
-  download: "Measuring download speed…",
+  connecting: msg("Reaching the server…"),
+  echo: msg("Measuring delay and loss…"),
+  upload: msg("Measuring upload speed…"),
+  download: msg("Measuring download speed…"),
 };
 
 /** A bar that shows a level from 0 to 100. */
@@ -51,13 +52,13 @@ function meter(id: string, label: string): { element: HTMLElement; set: (level: 
   };
 }
 
-/** A device menu: "System default" first, then every device found. */
+/** A device menu: t("System default") first, then every device found. */
 function devicePicker(id: string, label: string, names: string[], onChange: (device: string | null) => void) {
-  const select = h("select", { id }, h("option", { value: "" }, "System default"), ...names.map((n) => h("option", { value: n }, n)));
+  const select = h("select", { id }, h("option", { value: "" }, t("System default")), ...names.map((n) => h("option", { value: n }, n)));
   select.addEventListener("change", () => onChange(select.value || null));
   const refill = (list: string[]) => {
     const chosen = select.value;
-    select.replaceChildren(h("option", { value: "" }, "System default"), ...list.map((n) => h("option", { value: n, selected: n === chosen }, n)));
+    select.replaceChildren(h("option", { value: "" }, t("System default")), ...list.map((n) => h("option", { value: n, selected: n === chosen }, n)));
     // The chosen device was unplugged: back to the default.
     if (chosen && !list.includes(chosen)) onChange(null);
   };
@@ -68,17 +69,17 @@ function outcomeBox(outcome: CheckOutcome): HTMLElement {
   return h(
     "div",
     { class: `outcome ${outcome.status}`, id: `outcome-${outcome.step}`, "data-status": outcome.status },
-    h("strong", {}, `${STEPS.find(([s]) => s === outcome.step)?.[1]}: ${STATUS_LABEL[outcome.status]}`),
+    h("strong", {}, `${t(STEPS.find(([s]) => s === outcome.step)?.[1] ?? "")}: ${t(STATUS_LABEL[outcome.status])}`),
     h("p", {}, outcome.summary),
     outcome.advice ? h("p", { class: "advice" }, outcome.advice) : null,
   );
 }
 
 export function checksScreen(options: ChecksOptions): { screen: HTMLElement; close: () => void } {
-  const stepper = h("ol", { class: "stepper", id: "check-steps" }, ...STEPS.map(([step, label]) => h("li", { "data-step": step }, label)));
-  const body = h("section", { class: "card check-body", id: "check-body" }, h("p", {}, "Looking for devices…"));
-  const back = h("button", { type: "button", id: "checks-back" }, "Back");
-  const screen = h("main", { class: "screen checks-screen" }, h("header", { class: "bar" }, h("h2", {}, "Check devices"), back), stepper, body);
+  const stepper = h("ol", { class: "stepper", id: "check-steps" }, ...STEPS.map(([step, label]) => h("li", { "data-step": step }, t(label))));
+  const body = h("section", { class: "card check-body", id: "check-body" }, h("p", {}, t("Looking for devices…")));
+  const back = h("button", { type: "button", id: "checks-back" }, t("Back"));
+  const screen = h("main", { class: "screen checks-screen" }, h("header", { class: "bar" }, h("h2", {}, t("Check devices")), back), stepper, body);
 
   let devices: Devices = { cameras: [], microphones: [], speakers: [] };
   const outcomes = new Map<CheckStep, CheckOutcome>();
@@ -133,9 +134,9 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
     if (!closed) go(next(step));
   };
   const answers = (step: CheckStep, question: string) => {
-    const yes = h("button", { type: "button", class: "primary", id: `${step}-yes` }, "Yes");
-    const no = h("button", { type: "button", id: `${step}-no` }, "No");
-    const skip = h("button", { type: "button", class: "link", id: `${step}-skip` }, "Skip");
+    const yes = h("button", { type: "button", class: "primary", id: `${step}-yes` }, t("Yes"));
+    const no = h("button", { type: "button", id: `${step}-no` }, t("No"));
+    const skip = h("button", { type: "button", class: "link", id: `${step}-skip` }, t("Skip"));
     yes.addEventListener("click", () => void finish(step, true));
     no.addEventListener("click", () => void finish(step, false));
     skip.addEventListener("click", () => void finish(step, null));
@@ -144,7 +145,7 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
   /** When a device fails mid-check: its outcome, and the way on. */
   const failedStep = (step: CheckStep, error: AppError) => {
     showProblem(error);
-    const next = h("button", { type: "button", class: "primary", id: `${step}-next` }, "Continue");
+    const next = h("button", { type: "button", class: "primary", id: `${step}-next` }, t("Continue"));
     next.addEventListener("click", () => void finish(step, null));
     return next;
   };
@@ -153,11 +154,11 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
     const canvas = h("canvas", { class: "preview", id: "camera-preview", width: "640", height: "360" });
     const surface = new VideoSurface(canvas);
     surface.clear();
-    const info = h("p", { class: "hint", id: "camera-info" }, "Opening the camera…");
+    const info = h("p", { class: "hint", id: "camera-info" }, t("Opening the camera…"));
     const actions = h("div", { class: "step-actions" });
     const start = async (camera: string | null) => {
       showProblem(null);
-      info.textContent = "Opening the camera…";
+      info.textContent = t("Opening the camera…");
       const result = await commands.checkCamera(camera);
       if (result.status === "error") {
         info.textContent = "";
@@ -166,12 +167,12 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
       }
       const c = result.data;
       info.textContent = `${c.name} · ${c.width}×${c.height} · ${Math.round(c.fps ?? 0)} fps`;
-      actions.replaceChildren(answers("camera", "Can you see yourself clearly?"));
+      actions.replaceChildren(answers("camera", t("Can you see yourself clearly?")));
     };
-    const picker = devicePicker("check-camera", "Camera", devices.cameras, (camera) => void start(camera));
+    const picker = devicePicker("check-camera", t("Camera"), devices.cameras, (camera) => void start(camera));
     onDevices = (list) => picker.refill(list.cameras);
-    body.replaceChildren(h("h3", {}, "Camera"), picker.element, canvas, info, problem, actions);
-    if (!surface.ready) info.after(h("p", { class: "hint" }, "This system cannot draw video (no WebGL): the check still tells whether the camera delivers pictures."));
+    body.replaceChildren(h("h3", {}, t("Camera")), picker.element, canvas, info, problem, actions);
+    if (!surface.ready) info.after(h("p", { class: "hint" }, t("This system cannot draw video (no WebGL): the check still tells whether the camera delivers pictures.")));
     void commands.videoEndpoint().then((url) => {
       if (url.status === "ok" && current === "camera" && !closed) {
         stepCleanups.push(receiveVideo(url.data, (frame) => frame.feed === "local" && surface.draw(frame)));
@@ -181,12 +182,12 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
   };
 
   const microphoneStep = () => {
-    const level = meter("mic-level", "Microphone level");
-    const playback = meter("playback-level", "Playback level");
-    const record = h("button", { type: "button", id: "mic-record" }, "Record 3 seconds and play them back");
-    const status = h("p", { class: "hint", id: "mic-status" }, "Opening the microphone…");
+    const level = meter("mic-level", t("Microphone level"));
+    const playback = meter("playback-level", t("Playback level"));
+    const record = h("button", { type: "button", id: "mic-record" }, t("Record 3 seconds and play them back"));
+    const status = h("p", { class: "hint", id: "mic-status" }, t("Opening the microphone…"));
     const actions = h("div", { class: "step-actions" });
-    const speakerPicker = devicePicker("check-playback-speaker", "Play back on", devices.speakers, () => {});
+    const speakerPicker = devicePicker("check-playback-speaker", t("Play back on"), devices.speakers, () => {});
     const start = async (microphone: string | null) => {
       showProblem(null);
       const result = await commands.checkMicrophone(microphone);
@@ -197,49 +198,49 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
         return;
       }
       record.disabled = false;
-      status.textContent = `Listening to ${result.data}. Say something: the bar should move.`;
-      actions.replaceChildren(answers("microphone", "Did the bar move when you spoke, and did you hear your recording?"));
+      status.textContent = t("Listening to {device}. Say something: the bar should move.", { device: result.data });
+      actions.replaceChildren(answers("microphone", t("Did the bar move when you spoke, and did you hear your recording?")));
     };
-    const picker = devicePicker("check-microphone", "Microphone", devices.microphones, (m) => void start(m));
+    const picker = devicePicker("check-microphone", t("Microphone"), devices.microphones, (m) => void start(m));
     onDevices = (list) => {
       picker.refill(list.microphones);
       speakerPicker.refill(list.speakers);
     };
     record.addEventListener("click", async () => {
       record.disabled = true;
-      status.textContent = "Recording… speak now.";
+      status.textContent = t("Recording… speak now.");
       const result = await commands.recordAndPlayBack(speakerPicker.value());
       if (result.status === "error") showProblem(result.error);
-      else status.textContent = "Playing your recording back…";
+      else status.textContent = t("Playing your recording back…");
       record.disabled = false;
     });
     body.replaceChildren(
-      h("h3", {}, "Microphone"),
+      h("h3", {}, t("Microphone")),
       picker.element,
-      h("label", {}, "Level", level.element),
+      h("label", {}, t("Level"), level.element),
       status,
       speakerPicker.element,
       record,
-      h("label", {}, "Playback", playback.element),
+      h("label", {}, t("Playback"), playback.element),
       problem,
       actions,
     );
     void listen(stepCleanups, events.micLevel.listen((e) => level.set(e.payload.level)));
     void listen(stepCleanups, events.speakerLevel.listen((e) => {
       playback.set(e.payload.level);
-      if (e.payload.finished) status.textContent = "Played back. Did you hear yourself?";
+      if (e.payload.finished) status.textContent = t("Played back. Did you hear yourself?");
     }));
     void start(null);
   };
 
   const speakerStep = () => {
-    const level = meter("speaker-level", "Speaker level");
-    const play = h("button", { type: "button", id: "speaker-play" }, "Play the test sound again");
+    const level = meter("speaker-level", t("Speaker level"));
+    const play = h("button", { type: "button", id: "speaker-play" }, t("Play the test sound again"));
     const status = h("p", { class: "hint", id: "speaker-status" }, "");
     const actions = h("div", { class: "step-actions" });
     const start = async (speaker: string | null) => {
       showProblem(null);
-      status.textContent = "Playing a short tune…";
+      status.textContent = t("Playing a short tune…");
       status.dataset.finished = "false";
       const result = await commands.checkSpeaker(speaker);
       if (result.status === "error") {
@@ -247,17 +248,17 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
         actions.replaceChildren(failedStep("speaker", result.error));
         return;
       }
-      status.textContent = `Playing a short tune on ${result.data}…`;
-      actions.replaceChildren(answers("speaker", "Can you hear the tune?"));
+      status.textContent = t("Playing a short tune on {device}…", { device: result.data });
+      actions.replaceChildren(answers("speaker", t("Can you hear the tune?")));
     };
-    const picker = devicePicker("check-speaker", "Speaker", devices.speakers, (s) => void start(s));
+    const picker = devicePicker("check-speaker", t("Speaker"), devices.speakers, (s) => void start(s));
     onDevices = (list) => picker.refill(list.speakers);
     play.addEventListener("click", () => void start(picker.value()));
-    body.replaceChildren(h("h3", {}, "Speaker"), picker.element, h("label", {}, "Level", level.element), status, play, problem, actions);
+    body.replaceChildren(h("h3", {}, t("Speaker")), picker.element, h("label", {}, t("Level"), level.element), status, play, problem, actions);
     void listen(stepCleanups, events.speakerLevel.listen((e) => {
       level.set(e.payload.level);
       if (e.payload.finished) {
-        status.textContent = "The tune has finished.";
+        status.textContent = t("The tune has finished.");
         status.dataset.finished = "true";
       }
     }));
@@ -268,27 +269,27 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
     const progress = h("progress", { id: "network-progress", max: "100", value: "0" });
     const phase = h("p", { class: "hint", id: "network-phase" }, "");
     const figures = h("dl", { class: "figures", id: "network-figures" });
-    const run = h("button", { type: "button", class: "primary", id: "network-run" }, "Test the network");
-    const skip = h("button", { type: "button", class: "link", id: "network-skip" }, "Skip");
-    const nextButton = h("button", { type: "button", class: "primary", id: "network-next", hidden: true }, "Continue");
+    const run = h("button", { type: "button", class: "primary", id: "network-run" }, t("Test the network"));
+    const skip = h("button", { type: "button", class: "link", id: "network-skip" }, t("Skip"));
+    const nextButton = h("button", { type: "button", class: "primary", id: "network-next", hidden: true }, t("Continue"));
     skip.addEventListener("click", () => void finish("network", null));
     nextButton.addEventListener("click", () => void finish("network", null));
     const done = (tested: NetworkOutcome) => {
       figures.replaceChildren(outcomeBox(tested.outcome));
       const f = tested.figures;
       if (f) {
-        const kbps = (k: number) => (k < 0 ? "not tested" : `${k} kbps`);
+        const kbps = (k: number) => (k < 0 ? t("not tested") : `${k} kbps`);
         const rows: [string, string][] = [
-          ["Delay (round trip)", `${f.rtt_ms} ms`],
-          ["Jitter", `${f.jitter_ms} ms`],
-          ["Loss up / down", `${((f.up_loss ?? 0) * 100).toFixed(1)}% / ${((f.down_loss ?? 0) * 100).toFixed(1)}%`],
-          ["Upload", kbps(f.up_kbps)],
-          ["Download", kbps(f.down_kbps)],
-          ["Server", f.server],
+          [msg("Delay (round trip)"), `${f.rtt_ms} ms`],
+          [msg("Jitter"), `${f.jitter_ms} ms`],
+          [msg("Loss up / down"), `${((f.up_loss ?? 0) * 100).toFixed(1)}% / ${((f.down_loss ?? 0) * 100).toFixed(1)}%`],
+          [msg("Upload"), kbps(f.up_kbps)],
+          [msg("Download"), kbps(f.down_kbps)],
+          [msg("Server"), f.server],
         ];
-        figures.append(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+        figures.append(...rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
       }
-      run.textContent = "Test again";
+      run.textContent = t("Test again");
       nextButton.hidden = false;
     };
     run.addEventListener("click", async () => {
@@ -303,20 +304,20 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
     });
     void listen(stepCleanups, events.speedTestProgressed.listen((e) => {
       progress.value = e.payload.percent;
-      phase.textContent = PHASE_LABEL[e.payload.phase] ?? "";
+      phase.textContent = t(PHASE_LABEL[e.payload.phase] ?? "");
     }));
     const intro = options.signedIn
-      ? "Measures delay, loss and speed between this computer and your Duet server (about 10 seconds). Calls pause it."
-      : "Sign in first to test the network: it measures the way to your Duet server.";
+      ? t("Measures delay, loss and speed between this computer and your Duet server (about 10 seconds). It cannot run during a call.")
+      : t("Sign in first to test the network: it measures the way to your Duet server.");
     run.disabled = !options.signedIn;
-    body.replaceChildren(h("h3", {}, "Network"), h("p", {}, intro), progress, phase, problem, figures, h("div", { class: "actions" }, run, nextButton, skip));
+    body.replaceChildren(h("h3", {}, t("Network")), h("p", {}, intro), progress, phase, problem, figures, h("div", { class: "actions" }, run, nextButton, skip));
   };
 
   const reportStep = () => {
-    const retest = h("button", { type: "button", id: "checks-retest" }, "Retest");
-    const save = h("button", { type: "button", class: "primary", id: "checks-save" }, "Save report");
+    const retest = h("button", { type: "button", id: "checks-retest" }, t("Retest"));
+    const save = h("button", { type: "button", class: "primary", id: "checks-save" }, t("Save report"));
     const saved = h("p", { class: "hint", id: "report-saved", "aria-live": "polite" });
-    const list = h("div", { id: "report-outcomes" }, ...STEPS.slice(0, 4).map(([step]) => outcomeBox(outcomes.get(step as CheckStep) ?? { step: step as CheckStep, status: "skipped", summary: "Not checked.", advice: null, code: null })));
+    const list = h("div", { id: "report-outcomes" }, ...STEPS.slice(0, 4).map(([step]) => outcomeBox(outcomes.get(step as CheckStep) ?? { step: step as CheckStep, status: "skipped", summary: t("Not checked."), advice: null, code: null })));
     const broken = [...outcomes.values()].some((o) => o.status === "failed");
     retest.addEventListener("click", () => void restart());
     save.addEventListener("click", async () => {
@@ -325,12 +326,12 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
       save.disabled = false;
       if (result.status === "error") return showProblem(result.error);
       const report: SavedReport = result.data;
-      saved.textContent = `Saved: ${report.html_path} (and ${report.json_path} for your admin).`;
+      saved.textContent = t("Saved: {page} (and {data} for your admin).", { page: report.html_path, data: report.json_path });
       saved.dataset.path = report.html_path;
     });
     body.replaceChildren(
-      h("h3", {}, "Report"),
-      h("p", { id: "report-verdict" }, broken ? "Some checks found problems: the advice below says what to do, then retest." : "Everything checked works: you are ready for calls."),
+      h("h3", {}, t("Report")),
+      h("p", { id: "report-verdict" }, broken ? t("Some checks found problems: the advice below says what to do, then retest.") : t("Everything checked works: you are ready for calls.")),
       list,
       problem,
       h("div", { class: "actions" }, save, retest),

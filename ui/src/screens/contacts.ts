@@ -2,9 +2,11 @@
 
 import { commands, events, type Account, type AppError, type Contact, type Presence } from "../bindings";
 import { h } from "../dom";
+import { msg, t } from "../i18n";
 import { unseenMissed } from "./history";
 
-const PRESENCE_LABEL: Record<Presence, string> = { online: "Online", busy: "In a call", offline: "Offline" };
+const PRESENCE_LABEL: Record<Presence, string> = { online: msg("Online"), busy: msg("In a call"), offline: msg("Offline") };
+const presence = (status: Presence) => t(PRESENCE_LABEL[status]);
 /** Online first, then busy, then offline; by name within each. */
 const PRESENCE_ORDER: Record<Presence, number> = { online: 0, busy: 1, offline: 2 };
 
@@ -20,23 +22,23 @@ export interface ContactsOptions {
 export function contactsScreen(options: ContactsOptions): { screen: HTMLElement; close: () => void } {
   let contacts: Contact[] = [];
   const list = h("ul", { class: "contacts", id: "contacts", "aria-live": "polite" });
-  const search = h("input", { id: "search", type: "search", placeholder: "Search contacts", "aria-label": "Search contacts" });
-  const newContact = h("input", { id: "new-contact", placeholder: "User name", "aria-label": "User name to add" });
-  const add = h("button", { type: "submit" }, "Add");
+  const search = h("input", { id: "search", type: "search", placeholder: t("Search contacts"), "aria-label": t("Search contacts") });
+  const newContact = h("input", { id: "new-contact", placeholder: t("User name"), "aria-label": t("User name to add") });
+  const add = h("button", { type: "submit" }, t("Add"));
   const message = h("p", { class: "error", role: "alert", id: "contacts-error" });
   const banner = h("p", { class: "banner", id: "connection", hidden: true });
-  const logout = h("button", { type: "button", id: "logout" }, "Log out");
+  const logout = h("button", { type: "button", id: "logout" }, t("Log out"));
   const badge = h("span", { class: "badge", id: "missed-badge", hidden: true });
-  const history = h("button", { type: "button", id: "open-history" }, "History", badge);
+  const history = h("button", { type: "button", id: "open-history" }, t("History"), badge);
   history.addEventListener("click", () => options.onHistory?.());
-  const settings = h("button", { type: "button", id: "open-settings" }, "Settings");
+  const settings = h("button", { type: "button", id: "open-settings" }, t("Settings"));
   settings.addEventListener("click", () => options.onSettings?.());
   void commands.history().then((result) => {
     if (result.status === "error") return;
     const missed = unseenMissed(result.data);
     badge.hidden = missed === 0;
     badge.textContent = String(missed);
-    history.setAttribute("aria-label", missed ? `History, ${missed} missed` : "History");
+    history.setAttribute("aria-label", missed ? t("History, {count} missed", { count: missed }) : t("History"));
   });
 
   const fail = (error: AppError) => {
@@ -55,7 +57,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
       .sort((a, b) => PRESENCE_ORDER[a.status] - PRESENCE_ORDER[b.status] || a.display_name.localeCompare(b.display_name));
     list.replaceChildren(
       ...shown.map((contact) => {
-        const remove = h("button", { type: "button", class: "remove", "aria-label": `Remove ${contact.display_name}` }, "Remove");
+        const remove = h("button", { type: "button", class: "remove", "aria-label": t("Remove {name}", { name: contact.display_name }) }, t("Remove"));
         remove.addEventListener("click", async () => {
           const result = await commands.removeContact(contact.user_id);
           if (result.status === "error") return fail(result.error);
@@ -67,19 +69,19 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
           const result = await commands.call(contact.user_id, audioOnly);
           if (result.status === "error") fail(result.error);
         };
-        const videoCall = h("button", { type: "button", class: "call video", "aria-label": `Video call ${contact.display_name}` }, "Video");
-        const audioCall = h("button", { type: "button", class: "call audio", "aria-label": `Audio call ${contact.display_name}` }, "Audio");
+        const videoCall = h("button", { type: "button", class: "call video", "aria-label": t("Video call {name}", { name: contact.display_name }) }, t("Video"));
+        const audioCall = h("button", { type: "button", class: "call audio", "aria-label": t("Audio call {name}", { name: contact.display_name }) }, t("Audio"));
         videoCall.addEventListener("click", call(false));
         audioCall.addEventListener("click", call(true));
         return h(
           "li",
           { class: "contact", "data-user": contact.user_id, "data-status": contact.status },
-          h("span", { class: `dot ${contact.status}`, title: PRESENCE_LABEL[contact.status] }),
+          h("span", { class: `dot ${contact.status}`, title: presence(contact.status) }),
           h(
             "span",
             { class: "who" },
             h("strong", {}, contact.display_name),
-            h("small", {}, `${contact.user_id} · ${PRESENCE_LABEL[contact.status]}`),
+            h("small", {}, `${contact.user_id} · ${presence(contact.status)}`),
           ),
           videoCall,
           audioCall,
@@ -88,7 +90,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
       }),
     );
     if (shown.length === 0) {
-      list.append(h("li", { class: "empty" }, contacts.length === 0 ? "No contacts yet: add someone by their user name." : "Nobody matches your search."));
+      list.append(h("li", { class: "empty" }, contacts.length === 0 ? t("No contacts yet: add someone by their user name.") : t("Nobody matches your search.")));
     }
   };
   search.addEventListener("input", render);
@@ -120,7 +122,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
     }),
     events.connectionChanged.listen((event) => {
       banner.hidden = event.payload.online;
-      banner.textContent = event.payload.online ? "" : "Connection to the server lost; reconnecting…";
+      banner.textContent = event.payload.online ? "" : t("Connection to the server lost; reconnecting…");
     }),
   ];
 
@@ -130,14 +132,14 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
     render();
   });
 
-  const where = options.account.local ? "this computer" : options.account.server;
+  const where = options.account.local ? t("on this computer") : t("on {server}", { server: options.account.server });
   const screen = h(
     "main",
     { class: "screen contacts-screen" },
     h(
       "header",
       { class: "bar" },
-      h("span", { id: "me" }, h("strong", {}, options.account.user_id), h("small", {}, ` on ${where}`)),
+      h("span", { id: "me" }, h("strong", {}, options.account.user_id), h("small", {}, ` ${where}`)),
       h("span", { class: "actions" }, history, settings, logout),
     ),
     banner,

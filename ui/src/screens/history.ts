@@ -3,6 +3,7 @@
 
 import { commands, type CallRecord, type Contact } from "../bindings";
 import { h } from "../dom";
+import { formatDateTime, msg, t } from "../i18n";
 import { formatDuration } from "./call";
 
 const SEEN_KEY = "duet.history-seen-at";
@@ -10,12 +11,12 @@ const SEEN_KEY = "duet.history-seen-at";
 /** What the user reads for each outcome. */
 const OUTCOME: Record<string, [string, string]> = {
   // [placed by us, received]
-  completed: ["Outgoing call", "Incoming call"],
-  missed: ["No answer", "Missed call"],
-  rejected: ["Declined", "Declined"],
-  busy: ["Busy", "Missed call (you were busy)"],
-  cancelled: ["Cancelled", "Missed call"],
-  timeout: ["No answer", "Missed call"],
+  completed: [msg("Outgoing call"), msg("Incoming call")],
+  missed: [msg("No answer"), msg("Missed call")],
+  rejected: [msg("Declined"), msg("Declined")],
+  busy: [msg("Busy"), msg("Missed call (you were busy)")],
+  cancelled: [msg("Cancelled"), msg("Missed call")],
+  timeout: [msg("No answer"), msg("Missed call")],
 };
 
 /** A received call nobody answered. */
@@ -40,10 +41,10 @@ export interface HistoryOptions {
 }
 
 export function historyScreen(options: HistoryOptions): HTMLElement {
-  const list = h("ol", { class: "history", id: "history", "aria-live": "polite" }, h("li", { class: "empty" }, "Loading…"));
+  const list = h("ol", { class: "history", id: "history", "aria-live": "polite" }, h("li", { class: "empty" }, t("Loading…")));
   const message = h("p", { class: "error", role: "alert", id: "history-error" });
   const notice = h("p", { class: "banner", id: "history-notice", hidden: true });
-  const back = h("button", { type: "button", id: "history-back" }, "Back");
+  const back = h("button", { type: "button", id: "history-back" }, t("Back"));
   back.addEventListener("click", options.onBack);
   void commands.history().then((result) => {
     if (result.status === "error") {
@@ -56,9 +57,9 @@ export function historyScreen(options: HistoryOptions): HTMLElement {
     list.replaceChildren(
       ...calls.map((call) => {
         const name = options.contacts.get(call.peer)?.display_name ?? call.peer;
-        const [placed, received] = OUTCOME[call.outcome] ?? [call.outcome, call.outcome];
-        const when = new Date(call.started_at ?? 0).toLocaleString();
-        const again = h("button", { type: "button", class: "call", "aria-label": `Call ${name} again` }, "Call");
+        const [placed, received] = (OUTCOME[call.outcome] ?? [call.outcome, call.outcome]).map((text) => t(text));
+        const when = formatDateTime(call.started_at ?? 0);
+        const again = h("button", { type: "button", class: "call", "aria-label": t("Call {name} again", { name }) }, t("Call"));
         again.addEventListener("click", () => options.onCall(call.peer, !call.video));
         return h(
           "li",
@@ -73,29 +74,29 @@ export function historyScreen(options: HistoryOptions): HTMLElement {
             "span",
             { class: "who" },
             h("strong", {}, name),
-            h("small", {}, `${call.outgoing ? placed : received} · ${call.video ? "video" : "audio"} · ${when}`),
+            h("small", {}, `${call.outgoing ? placed : received} · ${call.video ? t("video") : t("audio")} · ${when}`),
           ),
           h("span", { class: "duration" }, call.outcome === "completed" ? formatDuration(call.duration_s * 1000) : ""),
           again,
         );
       }),
     );
-    if (calls.length === 0) list.append(h("li", { class: "empty" }, "No calls yet."));
+    if (calls.length === 0) list.append(h("li", { class: "empty" }, t("No calls yet.")));
     if (options.invite) {
       const linked = calls.find((c) => c.invite_id === options.invite);
       const name = linked ? (options.contacts.get(linked.peer)?.display_name ?? linked.peer) : "";
       notice.hidden = false;
       notice.textContent = !linked
-        ? "That call is no longer ringing."
+        ? t("That call is no longer ringing.")
         : isMissed(linked)
-          ? `That call from ${name} is over: you missed it.`
-          : `That call with ${name} is over.`;
+          ? t("That call from {name} is over: you missed it.", { name })
+          : t("That call with {name} is over.", { name });
     }
   });
   return h(
     "main",
     { class: "screen history-screen" },
-    h("header", { class: "bar" }, h("h2", {}, "History"), back),
+    h("header", { class: "bar" }, h("h2", {}, t("History")), back),
     notice,
     message,
     list,

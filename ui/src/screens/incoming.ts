@@ -5,10 +5,11 @@
 
 import { commands, events, type CallChanged } from "../bindings";
 import { h } from "../dom";
+import { t } from "../i18n";
 
 export function incomingWindow(root: HTMLElement): void {
   const name = h("h2", { id: "incoming-peer" }, "…");
-  const kind = h("p", { class: "call-status", id: "incoming-kind" }, "Incoming call");
+  const kind = h("p", { class: "call-status", id: "incoming-kind" }, t("Incoming call"));
   const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, "?");
   const message = h("p", { class: "error", role: "alert", id: "incoming-error" });
   const actions = h("div", { class: "ring-actions" });
@@ -25,18 +26,18 @@ export function incomingWindow(root: HTMLElement): void {
   };
   const render = (call: CallChanged | null) => {
     if (!call || call.phase !== "ringing") {
-      kind.textContent = "The call is over.";
+      kind.textContent = t("The call is over.");
       actions.replaceChildren();
       return;
     }
     const video = call.call_type !== "audio";
-    name.textContent = call.peer ?? "Someone";
+    name.textContent = call.peer ?? t("Someone");
     avatar.textContent = (call.peer ?? "?").slice(0, 1).toUpperCase();
-    kind.textContent = video ? "Incoming video call" : "Incoming audio call";
+    kind.textContent = video ? t("Incoming video call") : t("Incoming audio call");
     actions.replaceChildren(
-      video ? button("accept-video", "Accept", "accept", answer(() => commands.accept(false))) : "",
-      button("accept-audio", video ? "Audio only" : "Accept", "accept", answer(() => commands.accept(true))),
-      button("decline", "Decline", "danger", answer(() => commands.decline())),
+      video ? button("accept-video", t("Accept"), "accept", answer(() => commands.accept(false))) : "",
+      button("accept-audio", video ? t("Audio only") : t("Accept"), "accept", answer(() => commands.accept(true))),
+      button("decline", t("Decline"), "danger", answer(() => commands.decline())),
     );
   };
   void events.callChanged.listen((event) => render(event.payload));

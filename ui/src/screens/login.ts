@@ -3,6 +3,7 @@
 
 import { commands, type Account, type AppError } from "../bindings";
 import { h } from "../dom";
+import { t } from "../i18n";
 
 const LAST_SERVER = "duet.lastServer";
 const LAST_USER = "duet.lastUser";
@@ -31,10 +32,10 @@ export function loginScreen(options: LoginOptions): HTMLElement {
   const password = h("input", { id: "password", name: "password", type: "password", required: true, autocomplete: "current-password" });
   const remember = h("input", { id: "remember", name: "remember", type: "checkbox" });
   remember.checked = true;
-  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
-  const local = h("button", { type: "button", id: "use-local" }, "Try it on this computer");
+  const submit = h("button", { type: "submit", class: "primary" }, t("Sign in"));
+  const local = h("button", { type: "button", id: "use-local" }, t("Try it on this computer"));
   const message = h("p", { class: "error", role: "alert", id: "login-error" });
-  const check = h("button", { type: "button", class: "link", id: "login-check-devices" }, "Check your camera, microphone and speaker");
+  const check = h("button", { type: "button", class: "link", id: "login-check-devices" }, t("Check your camera, microphone and speaker"));
   check.addEventListener("click", () => options.onCheckDevices?.());
 
   const fail = (error: AppError) => {
@@ -45,25 +46,25 @@ export function loginScreen(options: LoginOptions): HTMLElement {
   };
   if (options.notice) fail(options.notice);
 
-  const busy = (on: boolean, label = "Sign in") => {
+  const busy = (on: boolean, label = t("Sign in")) => {
     for (const el of [server, user, password, remember, submit, local]) el.disabled = on;
-    submit.textContent = on ? "Signing in…" : label;
+    submit.textContent = on ? t("Signing in…") : label;
   };
 
   const form = h(
     "form",
     { class: "card", id: "login-form", "aria-labelledby": "login-title" },
-    h("h2", { id: "login-title" }, "Sign in"),
+    h("h2", { id: "login-title" }, t("Sign in")),
     message,
-    h("label", { for: "server" }, "Server"),
+    h("label", { for: "server" }, t("Server")),
     server,
-    h("label", { for: "user" }, "User name"),
+    h("label", { for: "user" }, t("User name")),
     user,
-    h("label", { for: "password" }, "Password"),
+    h("label", { for: "password" }, t("Password")),
     password,
-    h("label", { class: "check" }, remember, " Remember me on this computer"),
+    h("label", { class: "check" }, remember, " ", t("Remember me on this computer")),
     submit,
-    h("p", { class: "hint" }, "No account yet? ", local, " runs a private server on this computer, with a test contact to try things with."),
+    h("p", { class: "hint" }, t("No account yet?"), " ", local, " ", t("runs a private server on this computer, with a test contact to try things with.")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -1,15 +1,26 @@
 // Settings: the devices calls use, video quality, the beauty filter's
-// defaults, and starting Duet at login.
+// defaults, the ringtone and its volume, the language, and starting Duet at login.
 
-import { commands, type Beauty, type Settings } from "../bindings";
+import { commands, type Beauty, type Language, type Ringtone, type Settings } from "../bindings";
 import { h } from "../dom";
+import { msg, t } from "../i18n";
 
 /** The beauty filter's four levels, 0–9 each. */
 export const BEAUTY_LEVELS: [keyof Omit<Beauty, "enabled">, string][] = [
-  ["smoothing", "Smoothing"],
-  ["whitening", "Whitening"],
-  ["ruddiness", "Rosy cheeks"],
-  ["sharpening", "Sharpening"],
+  ["smoothing", msg("Smoothing")],
+  ["whitening", msg("Whitening")],
+  ["ruddiness", msg("Rosy cheeks")],
+  ["sharpening", msg("Sharpening")],
+];
+const RINGTONES: [Ringtone, string][] = [
+  ["chime", msg("Chime")],
+  ["classic", msg("Classic bell")],
+  ["bright", msg("Bright")],
+];
+/** Each language by its own name, so anyone finds theirs. */
+const LANGUAGES: [Language, string][] = [
+  ["en", "English"],
+  ["zh", "中文"],
 ];
 
 /** The beauty switch and sliders; `onChange` gets every change as it happens. */
@@ -28,48 +39,80 @@ export function beautyControls(initial: Beauty, onChange: (beauty: Beauty) => vo
       value.textContent = slider.value;
       onChange({ ...beauty });
     });
-    return h("label", { class: "slider" }, label, slider, value);
+    return h("label", { class: "slider" }, t(label), slider, value);
   });
-  return h("fieldset", { class: "beauty" }, h("legend", {}, "Beauty"), h("label", { class: "check" }, enabled, " On"), ...sliders);
+  return h("fieldset", { class: "beauty" }, h("legend", {}, t("Beauty")), h("label", { class: "check" }, enabled, " ", t("On")), ...sliders);
 }
 
-export function settingsScreen(options: { onBack: () => void; onCheckDevices?: () => void }): HTMLElement {
-  const form = h("form", { class: "card settings", id: "settings-form" }, h("p", {}, "Loading…"));
+export interface SettingsOptions {
+  onBack: () => void;
+  onCheckDevices?: () => void;
+  /** The settings were saved with another language: the screens are shown again in it. */
+  onLanguage?: (language: Language | null) => void;
+}
+
+export function settingsScreen(options: SettingsOptions): HTMLElement {
+  const form = h("form", { class: "card settings", id: "settings-form" }, h("p", {}, t("Loading…")));
   const message = h("p", { class: "error", role: "alert", id: "settings-error" });
   const saved = h("p", { class: "hint", id: "settings-saved", "aria-live": "polite" });
-  const back = h("button", { type: "button", id: "settings-back" }, "Back");
+  const back = h("button", { type: "button", id: "settings-back" }, t("Back"));
   back.addEventListener("click", options.onBack);
-  const check = h("button", { type: "button", id: "settings-check-devices" }, "Check devices");
+  const check = h("button", { type: "button", id: "settings-check-devices" }, t("Check devices"));
   check.addEventListener("click", () => options.onCheckDevices?.());
 
   void Promise.all([commands.settings(), commands.devices()]).then(([settings, devices]) => {
     const current: Settings = { ...settings, beauty: { ...settings.beauty } };
+    const savedLanguage = settings.language;
     const pick = (id: string, label: string, names: string[], chosen: string | null, set: (v: string | null) => void) => {
-      const select = h("select", { id }, h("option", { value: "" }, "System default"),
+      const select = h("select", { id }, h("option", { value: "" }, t("System default")),
         ...names.map((n) => h("option", { value: n, selected: n === chosen }, n)));
-      if (chosen && !names.includes(chosen)) select.append(h("option", { value: chosen, selected: true }, `${chosen} (not connected)`));
+      if (chosen && !names.includes(chosen)) select.append(h("option", { value: chosen, selected: true }, t("{device} (not connected)", { device: chosen })));
       select.addEventListener("change", () => set(select.value || null));
-      return h("label", {}, label, select);
+      return h("label", {}, t(label), select);
     };
     const quality = (value: Settings["quality"], label: string) => {
       const radio = h("input", { type: "radio", name: "quality", id: `quality-${value}`, value, checked: current.quality === value });
       radio.addEventListener("change", () => (current.quality = value));
-      return h("label", { class: "check" }, radio, ` ${label}`);
+      return h("label", { class: "check" }, radio, " ", t(label));
     };
+    const ringtone = h("select", { id: "setting-ringtone" },
+      ...RINGTONES.map(([value, label]) => h("option", { value, selected: value === current.ringtone }, t(label))));
+    ringtone.addEventListener("change", () => (current.ringtone = ringtone.value as Ringtone));
+    const volume = h("input", { type: "range", min: "0", max: "100", step: "5", id: "setting-ringtone-volume", value: String(current.ringtone_volume) });
+    const volumeShown = h("output", { for: volume.id }, `${current.ringtone_volume}%`);
+    volume.addEventListener("input", () => {
+      current.ringtone_volume = Number(volume.value);
+      volumeShown.textContent = `${volume.value}%`;
+    });
+    const preview = h("button", { type: "button", id: "preview-ringtone" }, t("Play"));
+    preview.addEventListener("click", async () => {
+      message.textContent = "";
+      const result = await commands.previewRingtone(current.ringtone, current.ringtone_volume, current.speaker);
+      if (result.status === "error") message.textContent = result.error.message;
+    });
+    const languageSelect = h("select", { id: "setting-language" }, h("option", { value: "" }, t("System language")),
+      ...LANGUAGES.map(([value, label]) => h("option", { value, selected: value === current.language }, label)));
+    languageSelect.addEventListener("change", () => (current.language = (languageSelect.value || null) as Language | null));
     const login = h("input", { type: "checkbox", id: "start-at-login", checked: current.start_at_login });
     login.addEventListener("change", () => (current.start_at_login = login.checked));
     form.replaceChildren(
-      h("h2", {}, "Devices"),
-      pick("setting-camera", "Camera", devices.cameras, current.camera, (v) => (current.camera = v)),
-      pick("setting-microphone", "Microphone", devices.microphones, current.microphone, (v) => (current.microphone = v)),
-      pick("setting-speaker", "Speaker", devices.speakers, current.speaker, (v) => (current.speaker = v)),
-      devices.cameras.length === 0 ? h("small", {}, "No camera found: calls go on with sound only.") : "",
-      h("h2", {}, "Video"),
-      quality("standard", "Standard: 960×540, 15 fps (less data)"),
-      quality("hd", "HD: 1280×720, 30 fps"),
+      h("h2", {}, t("Devices")),
+      pick("setting-camera", msg("Camera"), devices.cameras, current.camera, (v) => (current.camera = v)),
+      pick("setting-microphone", msg("Microphone"), devices.microphones, current.microphone, (v) => (current.microphone = v)),
+      pick("setting-speaker", msg("Speaker"), devices.speakers, current.speaker, (v) => (current.speaker = v)),
+      devices.cameras.length === 0 ? h("small", {}, t("No camera found: calls go on with sound only.")) : "",
+      h("h2", {}, t("Video")),
+      quality("standard", msg("Standard: 960×540, 15 fps (less data)")),
+      quality("hd", msg("HD: 1280×720, 30 fps")),
       beautyControls(current.beauty, (beauty) => (current.beauty = beauty), "default-beauty"),
-      h("label", { class: "check" }, login, " Start Duet when I log in to this computer"),
-      h("button", { type: "submit", class: "primary" }, "Save"),
+      h("h2", {}, t("Incoming calls")),
+      h("label", {}, t("Ringtone"), h("span", { class: "inline" }, ringtone, preview)),
+      h("label", { class: "slider" }, t("Volume"), volume, volumeShown),
+      h("h2", {}, t("Language")),
+      languageSelect,
+      h("h2", {}, t("Start")),
+      h("label", { class: "check" }, login, " ", t("Start Duet when I log in to this computer")),
+      h("button", { type: "submit", class: "primary" }, t("Save")),
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -81,8 +124,9 @@ export function settingsScreen(options: { onBack: () => void; onCheckDevices?: (
         message.dataset.code = result.error.code;
         return;
       }
-      saved.textContent = "Saved. Devices and quality apply from the next call.";
+      if (current.language !== savedLanguage) return options.onLanguage?.(current.language);
+      saved.textContent = t("Saved. Devices and quality apply from the next call.");
     });
   });
-  return h("main", { class: "screen settings-screen" }, h("header", { class: "bar" }, h("h2", {}, "Settings"), check, back), message, form, saved);
+  return h("main", { class: "screen settings-screen" }, h("header", { class: "bar" }, h("h2", {}, t("Settings")), check, back), message, form, saved);
 }
