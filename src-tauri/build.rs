@@ -25,6 +25,8 @@ const COMMANDS: &[&str] = &[
     "save_settings",
     "set_beauty",
     "preview_ringtone",
+    "check_for_update",
+    "install_update",
     "start_checks",
     "stop_checks",
     "check_camera",

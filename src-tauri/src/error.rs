@@ -30,6 +30,10 @@ pub enum ErrorCode {
     LocalServer,
     /// A camera, microphone or speaker failed; the message says which and what to do.
     Device,
+    /// The administrator's policy does not allow it (or cannot be read); the message says which.
+    Policy,
+    /// An update could not be checked, downloaded or verified; the message says why.
+    Update,
     /// Not possible during a call (the network test would take the call's bandwidth).
     InCall,
     /// Anything else; the message says what.

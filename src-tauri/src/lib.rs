@@ -9,12 +9,14 @@ mod commands;
 pub mod error;
 mod local;
 mod notify;
+pub mod policy;
 mod secrets;
 pub mod session;
 pub mod settings;
 pub mod shell;
 mod state;
 mod texts;
+pub mod update;
 pub mod video;
 
 use tauri::Manager;
@@ -49,6 +51,8 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             settings::save_settings,
             settings::set_beauty,
             settings::preview_ringtone,
+            settings::check_for_update,
+            settings::install_update,
             checks::start_checks,
             checks::stop_checks,
             checks::check_camera,
@@ -123,6 +127,7 @@ pub fn run() {
                 .build(),
         )
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .invoke_handler(bindings.invoke_handler())
         .on_window_event(shell::on_window_event)

@@ -33,6 +33,10 @@ pub struct AppState {
     pub beauty: duet_beauty::SettingsHandle,
     /// The "Check devices" page's running checks.
     pub checks: Checks,
+    /// The administrator's policy, or why its file cannot be used.
+    pub policy: Result<crate::policy::Policy, String>,
+    /// The newer version found by the last check, to install when the user says so.
+    pub update: Mutex<Option<tauri_plugin_updater::Update>>,
     /// A ringtone playing from the settings.
     pub ring_preview: std::sync::Mutex<Option<duet_devices::SpeakerTest>>,
 }
@@ -46,6 +50,8 @@ impl AppState {
         AppState {
             checks,
             ring_preview: Default::default(),
+            update: Mutex::new(None),
+            policy: crate::policy::Policy::load(&crate::policy::path()),
             config_dir,
             settings: std::sync::Mutex::new(settings),
             beauty,
@@ -66,6 +72,11 @@ impl AppState {
     /// The settings now.
     pub fn settings(&self) -> Settings {
         self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The administrator's policy; a policy file that cannot be read allows nothing until it is fixed.
+    pub fn policy(&self) -> AppResult<&crate::policy::Policy> {
+        self.policy.as_ref().map_err(|why| AppError::new(ErrorCode::Policy, format!("{why} Ask your administrator.")))
     }
 
     /// The call going on (ringing, connecting or connected), if any.

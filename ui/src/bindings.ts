@@ -55,6 +55,10 @@ export const commands = {
 	setBeauty: (beauty: Beauty) => typedError<null, AppError>(__TAURI_INVOKE("set_beauty", { beauty })),
 	/**  Plays a few seconds of `ringtone` at `volume` (0–100) on `speaker` (`None`: the default one). */
 	previewRingtone: (ringtone: Ringtone, volume: number, speaker: string | null) => typedError<null, AppError>(__TAURI_INVOKE("preview_ringtone", { ringtone, volume, speaker })),
+	/**  Asks the release server for a newer version (the channel of the administrator's policy). */
+	checkForUpdate: () => typedError<UpdateInfo | null, AppError>(__TAURI_INVOKE("check_for_update")),
+	/**  Downloads the version the last check found, verifies it, installs it and restarts Duet. */
+	installUpdate: () => typedError<null, AppError>(__TAURI_INVOKE("install_update")),
 	/**  Opens the page: forgets earlier outcomes and starts watching for plugged and unplugged devices. */
 	startChecks: () => typedError<Devices, AppError>(__TAURI_INVOKE("start_checks")),
 	/**  Leaves the page: every device it opened closes. */
@@ -119,8 +123,14 @@ export type AppError = {
 /**  What the login screen needs before anyone signs in. */
 export type AppInfo = {
 	version: string,
-	/**  The server this installation is set up for (`DUET_SERVER`), if any. */
+	/**  The server this installation is set up for (the policy's, else `DUET_SERVER`), if any. */
 	default_server: string | null,
+	/**  What the administrator's policy manages (nothing when there is none). */
+	policy: Managed,
+	/**  Why the policy file cannot be used: signing in waits until it is fixed. */
+	policy_error: string | null,
+	/**  The policy file, when there is one (the settings say what it manages). */
+	policy_file: string | null,
 	/**  Started for the render-path benchmark (`DUET_RENDER_BENCH=1`): the UI shows only its two videos. */
 	render_bench: boolean,
 };
@@ -264,6 +274,8 @@ export type Credentials = {
 	password: string,
 	/**  Keep the sign-in in the OS keyring. */
 	remember: boolean,
+	/**  Create this account first (where the server and the policy allow it). */
+	create_account: boolean,
 };
 
 /**  The cameras, microphones and speakers on this computer. */
@@ -297,6 +309,10 @@ export type ErrorCode =
 "local_server" | 
 /**  A camera, microphone or speaker failed; the message says which and what to do. */
 "device" | 
+/**  The administrator's policy does not allow it (or cannot be read); the message says which. */
+"policy" | 
+/**  An update could not be checked, downloaded or verified; the message says why. */
+"update" | 
 /**  Not possible during a call (the network test would take the call's bandwidth). */
 "in_call" | 
 /**  Anything else; the message says what. */
@@ -312,6 +328,15 @@ export type InviteLinkOpened = {
 
 /**  The languages of the app. */
 export type Language = "en" | "zh";
+
+/**  The policy as the UI sees it. */
+export type Managed = {
+	server: string | null,
+	lock_server: boolean,
+	allow_local_server: boolean,
+	allow_registration: boolean,
+	update_channel: UpdateChannel,
+};
 
 /**  The microphone's level, 0–100, every 300 ms. */
 export type MicLevel = {
@@ -416,6 +441,21 @@ export type SpeedTestProgressed = {
 
 /**  An in-call switch the user flipped. */
 export type Switch = "microphone" | "camera" | "speaker";
+
+/**  Where updates come from. */
+export type UpdateChannel = "stable" | "beta" | 
+/**  No update checks: the admin rolls out new versions. */
+"off";
+
+/**  A newer version, as the settings show it before anyone installs it. */
+export type UpdateInfo = {
+	version: string,
+	current_version: string,
+	/**  The release notes. */
+	notes: string | null,
+	/**  When it was published, when the manifest says. */
+	date: string | null,
+};
 
 /**  What calls send: the seed's default, or HD. */
 export type VideoQuality = 

@@ -42,7 +42,8 @@ async function start(app: HTMLElement): Promise<void> {
     call = null;
     account = null;
     const onCheckDevices = () => toChecks(null, () => toLogin());
-    show(root, loginScreen({ defaultServer: info.default_server, notice, onSignedIn: toContacts, onCheckDevices }));
+    const managed = { policy: info.policy, policyError: info.policy_error };
+    show(root, loginScreen({ defaultServer: info.default_server, ...managed, notice, onSignedIn: toContacts, onCheckDevices }));
   };
   // "Check devices", from the login screen (signed out) or the settings.
   const toChecks = (signedIn: Account | null, back: () => void) => {

@@ -44,6 +44,10 @@ after(async () => {
   server?.close();
 });
 
+/** No policy file: nothing managed. */
+const NO_POLICY = { server: null, lock_server: false, allow_local_server: true, allow_registration: true, update_channel: "stable" };
+const POLICY = JSON.stringify(NO_POLICY);
+
 const ALICE = { server: "http://duet.test:8443", user_id: "alice", local: false, warning: null };
 const CONTACTS = [
   { user_id: "carol", display_name: "Carol", status: "offline", avatar_url: null },
@@ -69,7 +73,7 @@ const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`) 
 
 describe("login", () => {
   test("with nothing remembered it asks for a server, a user and a password", async () => {
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: "https://duet.example" }), resume: () => null }`);
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: "https://duet.example", policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null }`);
     assert.equal(await page.inputValue("#server"), "https://duet.example");
     assert.ok(await page.isChecked("#remember"), "remember me is on by default");
     await shot(page, "login");
@@ -79,7 +83,7 @@ describe("login", () => {
 
   test("a remembered sign-in goes straight to the contacts", async () => {
     const contacts = JSON.stringify(CONTACTS);
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => (${JSON.stringify(ALICE)}),
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => (${JSON.stringify(ALICE)}),
       contacts: () => ${contacts} }`);
     await page.waitForSelector("li.contact");
     assert.equal(await page.textContent("#me strong"), "alice");
@@ -87,7 +91,7 @@ describe("login", () => {
   });
 
   test("an expired sign-in asks to log in again", async () => {
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }),
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
       resume: () => { throw { code: "token_expired", message: "Your sign-in has expired. Log in again." }; } }`);
     assert.equal(await page.textContent("#login-error"), "Your sign-in has expired. Log in again.");
     assert.equal(await page.getAttribute("#login-error", "data-code"), "token_expired");
@@ -96,7 +100,7 @@ describe("login", () => {
   });
 
   test("a wrong password says so, keeps what was typed and focuses the password", async () => {
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
       login: () => { throw { code: "unauthorized", message: "Wrong user name or password." }; } }`);
     await page.fill("#server", "http://duet.test:8443");
     await page.fill("#user", "alice");
@@ -111,7 +115,7 @@ describe("login", () => {
   });
 
   test("signing in sends the form and shows the contacts", async () => {
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
       login: ({ credentials }) => ({ ...${JSON.stringify(ALICE)}, server: credentials.server }), contacts: () => [] }`);
     await page.fill("#server", "http://duet.test:8443");
     await page.fill("#user", "alice");
@@ -121,13 +125,13 @@ describe("login", () => {
     await page.waitForSelector("li.empty");
     const [login] = await calls(page, "login");
     assert.deepEqual(login.args.credentials,
-      { server: "http://duet.test:8443", user_id: "alice", password: "long enough password", remember: false });
+      { server: "http://duet.test:8443", user_id: "alice", password: "long enough password", remember: false, create_account: false });
     assert.match(await page.textContent("li.empty"), /No contacts yet/);
     await page.close();
   });
 
   test("while signing in the form is disabled and says so", async () => {
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
       login: () => new Promise(() => {}) }`);
     await page.fill("#server", "http://duet.test:8443");
     await page.fill("#user", "alice");
@@ -140,7 +144,7 @@ describe("login", () => {
   });
 
   test("trying it on this computer signs in to the built-in server", async () => {
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
       use_local_server: () => ({ server: "http://127.0.0.1:40000", user_id: "me", local: true, warning: null }),
       contacts: () => [${JSON.stringify(CONTACTS[2])}] }`);
     await page.click("#use-local");
@@ -151,7 +155,7 @@ describe("login", () => {
 });
 
 describe("contacts", () => {
-  const signedIn = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+  const signedIn = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
     resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)}, ${more} }`;
 
   test("online first, then busy, then offline, each with its presence", async () => {
@@ -232,7 +236,7 @@ describe("contacts", () => {
 
   test("a keyring that could not remember the sign-in is said once", async () => {
     const warned = { ...ALICE, warning: "The system keyring is not available. You will need to log in again next time." };
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => (${JSON.stringify(warned)}),
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => (${JSON.stringify(warned)}),
       contacts: () => [] }`);
     await page.waitForSelector("li.empty");
     assert.match(await page.textContent("#contacts-error"), /keyring is not available/);
@@ -250,7 +254,7 @@ describe("contacts", () => {
 });
 
 describe("calls", () => {
-  const signedIn = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+  const signedIn = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
     resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
     call: () => null, accept: () => null, decline: () => null, hang_up: () => null, set_switch: () => null,
     send_chat: () => null, use_device: () => null,
@@ -414,7 +418,7 @@ describe("history", () => {
     { invite_id: "i2", peer: "carol", outgoing: true, video: false, outcome: "rejected", started_at: now - 3_600_000, duration_s: 0 },
     { invite_id: "i1", peer: "bob", outgoing: true, video: true, outcome: "completed", started_at: now - 7_200_000, duration_s: 95 },
   ];
-  const signedIn = `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+  const signedIn = `{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
     resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
     history: () => ${JSON.stringify(HISTORY)}, call: () => null }`;
 
@@ -470,7 +474,7 @@ describe("desktop", () => {
 
   test("a duet://invite link to a call that no longer rings shows it in the history as missed", async () => {
     const history = [{ invite_id: "inv-7", peer: "bob", outgoing: false, video: true, outcome: "missed", started_at: now - 120_000, duration_s: 0 }];
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => (${JSON.stringify(ALICE)}),
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => (${JSON.stringify(ALICE)}),
       contacts: () => ${JSON.stringify(CONTACTS)}, history: () => ${JSON.stringify(history)}, take_invite_link: () => "inv-7" }`);
     await page.waitForSelector("li.record.highlight[data-invite='inv-7']", { timeout: 8000 });
     assert.equal(await page.textContent("#history-notice"), "That call from Bob is over: you missed it.");
@@ -479,7 +483,7 @@ describe("desktop", () => {
   });
 
   test("a duet://invite link to a call that still rings lands on the call", async () => {
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => (${JSON.stringify(ALICE)}),
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => (${JSON.stringify(ALICE)}),
       contacts: () => ${JSON.stringify(CONTACTS)}, history: () => [], take_invite_link: () => null }`);
     await page.waitForSelector("li.contact");
     await page.evaluate(() => window.__mock.emit("invite-link-opened", { invite_id: "inv-8" }));
@@ -495,7 +499,7 @@ describe("settings", () => {
   const SETTINGS = { camera: null, microphone: "vmic", speaker: null, quality: "standard",
     beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false,
     ringtone: "chime", ringtone_volume: 50, language: null };
-  const handlers = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+  const handlers = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
     resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
     settings: () => (${JSON.stringify(SETTINGS)}),
     devices: () => ({ cameras: ["USB Camera"], microphones: ["vmic"], speakers: ["vspeaker"] }), ${more} }`;
@@ -516,6 +520,21 @@ describe("settings", () => {
     const [saved] = (await calls(page, "save_settings")).map((c) => c.args.settings);
     assert.deepEqual(saved, { ...SETTINGS, camera: "USB Camera", quality: "hd", start_at_login: true,
       beauty: { ...SETTINGS.beauty, enabled: true, smoothing: 8 } });
+    await page.close();
+  });
+
+  test("a newer version shows its notes and installs; a refused package says why", async () => {
+    const page = await open(handlers(`check_for_update: () => ({ version: "0.2.0", current_version: "0.1.0", notes: "Sharper video.", date: null }),
+      install_update: () => { throw { code: "update", message: "The downloaded version 0.2.0 is not signed by Duet's release key (tampered, or signed with another key): it is not installed." }; }`));
+    await page.click("#open-settings");
+    await page.click("#check-update");
+    await page.waitForSelector("#install-update:not([hidden])");
+    assert.match(await page.textContent("#update-status"), /Version 0\.2\.0 is available/);
+    assert.equal(await page.textContent("#release-notes"), "Sharper video.");
+    await shot(page, "settings-update");
+    await page.click("#install-update");
+    await page.waitForSelector("#update-error[data-code='update']");
+    assert.match(await page.textContent("#update-error"), /not signed by Duet's release key/);
     await page.close();
   });
 
@@ -550,7 +569,7 @@ describe("settings", () => {
     assert.match(await page.textContent("li.contact[data-user='bob']"), /在线/);
     await page.close();
 
-    const chinese = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null }), resume: () => null,
+    const chinese = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
       settings: () => (${JSON.stringify({ ...SETTINGS, language: "zh" })}) }`);
     assert.equal(await chinese.textContent("#login-title"), "登录");
     assert.equal(await chinese.textContent("#use-local"), "在本机试用");
@@ -589,7 +608,7 @@ describe("settings", () => {
 
 describe("check devices", () => {
   const DEVICES = { cameras: ["USB Camera"], microphones: ["vmic"], speakers: ["vspeaker"] };
-  const handlers = (signedIn, more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null }),
+  const handlers = (signedIn, more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
     resume: () => (${signedIn ? JSON.stringify(ALICE) : "null"}), contacts: () => ${JSON.stringify(CONTACTS)},
     settings: () => ({ camera: null, microphone: null, speaker: null, quality: "standard",
       beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false }),
@@ -712,5 +731,63 @@ describe("check devices", () => {
     await inCall.click("#network-run");
     await inCall.waitForSelector("#check-error[data-code='in_call']");
     await inCall.close();
+  });
+});
+
+describe("administrator's policy", () => {
+  const info = (policy, extra = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null,
+    policy: ${JSON.stringify({ ...NO_POLICY, ...policy })}, policy_error: null, policy_file: "/etc/duet/policy.json" ${extra} }),
+    resume: () => null, login: () => { throw { code: "policy", message: "should not be sent" }; } }`;
+
+  test("a locked server is filled in and read-only, and the built-in server and new accounts are not offered", async () => {
+    const page = await open(info({ server: "https://duet.corp.example", lock_server: true, allow_local_server: false, allow_registration: false }));
+    assert.equal(await page.inputValue("#server"), "https://duet.corp.example");
+    assert.ok(await page.$eval("#server", (el) => el.readOnly), "the locked server cannot be edited");
+    assert.match(await page.textContent("#server-managed"), /administrator/);
+    assert.equal(await page.$("#use-local"), null, "no built-in server");
+    assert.equal(await page.$("#create-account"), null, "no new accounts");
+    await shot(page, "login-managed");
+    await page.close();
+  });
+
+  test("creating an account sends the choice with the sign-in", async () => {
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
+      resume: () => null, login: ({ credentials }) => ({ ...${JSON.stringify(ALICE)}, user_id: credentials.user_id }), contacts: () => [], history: () => [] }`);
+    await page.fill("#server", "http://duet.test:8443");
+    await page.fill("#user", "dora");
+    await page.fill("#password", "secret");
+    await page.check("#create-account");
+    await page.click("#login-form button.primary");
+    await page.waitForSelector("#contacts");
+    const [sent] = (await calls(page, "login")).map((c) => c.args.credentials);
+    assert.equal(sent.create_account, true);
+    await page.close();
+  });
+
+  test("a broken policy file says so and nobody signs in until it is fixed", async () => {
+    const page = await open(info({ allow_local_server: false, allow_registration: false },
+      `, policy_error: "The administrator's policy /etc/duet/policy.json is not valid: unknown field lock_sever."`));
+    await page.waitForSelector("#login-error[data-code='policy']");
+    assert.match(await page.textContent("#login-error"), /policy.json is not valid/);
+    assert.ok(await page.isDisabled("#login-form button.primary"));
+    await page.close();
+  });
+
+  test("the settings list what the administrator manages", async () => {
+    const managed = { ...NO_POLICY, server: "https://duet.corp.example", lock_server: true, update_channel: "off" };
+    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${JSON.stringify(managed)},
+      policy_error: null, policy_file: "/etc/duet/policy.json" }), resume: () => (${JSON.stringify(ALICE)}),
+      contacts: () => ${JSON.stringify(CONTACTS)}, history: () => [],
+      settings: () => ({ camera: null, microphone: null, speaker: null, quality: "standard", beauty: { enabled: false,
+        smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false, ringtone: "chime", ringtone_volume: 50, language: null }),
+      devices: () => ({ cameras: [], microphones: [], speakers: [] }) }`);
+    await page.click("#open-settings");
+    await page.waitForSelector("#managed");
+    const text = await page.textContent("#managed");
+    for (const part of ["https://duet.corp.example (locked)", "administrator installs new versions", "/etc/duet/policy.json"]) {
+      assert.ok(text.includes(part), `${part} in ${text}`);
+    }
+    assert.equal(await page.$("#updates"), null, "no update checks when the administrator installs versions");
+    await page.close();
   });
 });

@@ -6,6 +6,7 @@ use tauri::{AppHandle, State};
 
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::local::{self, ECHO_USER};
+use crate::policy::{Managed, Policy};
 use crate::secrets;
 use crate::session::Account;
 use crate::state::AppState;
@@ -14,17 +15,36 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize, Type)]
 pub struct AppInfo {
     pub version: String,
-    /// The server this installation is set up for (`DUET_SERVER`), if any.
+    /// The server this installation is set up for (the policy's, else `DUET_SERVER`), if any.
     pub default_server: Option<String>,
+    /// What the administrator's policy manages (nothing when there is none).
+    pub policy: Managed,
+    /// Why the policy file cannot be used: signing in waits until it is fixed.
+    pub policy_error: Option<String>,
+    /// The policy file, when there is one (the settings say what it manages).
+    pub policy_file: Option<String>,
     /// Started for the render-path benchmark (`DUET_RENDER_BENCH=1`): the UI shows only its two videos.
     pub render_bench: bool,
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn app_info() -> AppInfo {
-    let default_server = std::env::var("DUET_SERVER").ok().filter(|s| !s.trim().is_empty());
-    AppInfo { version: env!("CARGO_PKG_VERSION").to_owned(), default_server, render_bench: crate::render_bench() }
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    let (policy, policy_error) = match &state.policy {
+        Ok(policy) => (policy.clone(), None),
+        Err(why) => {
+            (Policy { allow_local_server: false, allow_registration: false, ..Policy::default() }, Some(why.clone()))
+        }
+    };
+    let preset = std::env::var("DUET_SERVER").ok().filter(|s| !s.trim().is_empty());
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        default_server: policy.server.clone().or(preset),
+        policy: policy.into(),
+        policy_error,
+        policy_file: Some(crate::policy::path()).filter(|p| p.exists()).map(|p| p.display().to_string()),
+        render_bench: crate::render_bench(),
+    }
 }
 
 /// The login form.
@@ -35,6 +55,8 @@ pub struct Credentials {
     pub password: String,
     /// Keep the sign-in in the OS keyring.
     pub remember: bool,
+    /// Create this account first (where the server and the policy allow it).
+    pub create_account: bool,
 }
 
 #[tauri::command]
@@ -44,7 +66,22 @@ pub async fn login(app: AppHandle, state: State<'_, AppState>, credentials: Cred
     if server.is_empty() || user_id.is_empty() || credentials.password.is_empty() {
         return Err(AppError::new(ErrorCode::BadInput, "Fill in the server, your user name and your password."));
     }
-    let token = duet_client::account::login(server, user_id, &credentials.password).await?;
+    let policy = state.policy()?;
+    if !policy.allows_server(server) {
+        let only = policy.server.as_deref().unwrap_or_default();
+        return Err(AppError::new(
+            ErrorCode::Policy,
+            format!("Your administrator set Duet to sign in to {only} only."),
+        ));
+    }
+    let password = &credentials.password;
+    let token = if !credentials.create_account {
+        duet_client::account::login(server, user_id, password).await?
+    } else if policy.allow_registration {
+        duet_client::account::register(server, user_id, password, user_id).await?
+    } else {
+        return Err(AppError::new(ErrorCode::Policy, "Your administrator turned off creating accounts here."));
+    };
     let account = Account { server: server.to_owned(), user_id: user_id.to_owned(), local: false, warning: None };
     let mut account = state.sign_in(app, account, token.token, token.expires_at).await?;
     // Signed in either way; a keyring that cannot remember is said, not fatal.
@@ -73,6 +110,10 @@ pub async fn resume(app: AppHandle, state: State<'_, AppState>) -> AppResult<Opt
         secrets::forget().await;
         return Err(AppError::new(ErrorCode::TokenExpired, "Your sign-in has expired. Log in again."));
     }
+    if !state.policy()?.allows_server(&saved.server) {
+        secrets::forget().await;
+        return Ok(None);
+    }
     let account = Account { server: saved.server, user_id: saved.user_id, local: false, warning: None };
     state.sign_in(app, account, saved.token, saved.expires_at).await.map(Some)
 }
@@ -93,6 +134,9 @@ pub async fn logout(state: State<'_, AppState>) -> AppResult<()> {
 #[tauri::command]
 #[specta::specta]
 pub async fn use_local_server(app: AppHandle, state: State<'_, AppState>) -> AppResult<Account> {
+    if !state.policy()?.allow_local_server {
+        return Err(AppError::new(ErrorCode::Policy, "Your administrator turned off the built-in server."));
+    }
     let user_id = local::local_user_id();
     let (url, (token, expires_at)) = {
         let local = state.local_server().await?;

@@ -12,6 +12,7 @@ use duet_media::audio::{Cue, CuePlayer, cue_amplitude};
 
 use crate::settings::{Beauty, Ringtone, Settings};
 use crate::state::AppState;
+use crate::update::UpdateInfo;
 
 #[tauri::command]
 #[specta::specta]
@@ -75,4 +76,28 @@ const PREVIEW_MS: u32 = 3000;
 pub fn set_beauty(state: State<'_, AppState>, beauty: Beauty) -> AppResult<()> {
     state.beauty.set(beauty.to_filter()?);
     Ok(())
+}
+
+/// Asks the release server for a newer version (the channel of the administrator's policy).
+#[tauri::command]
+#[specta::specta]
+pub async fn check_for_update(app: AppHandle, state: State<'_, AppState>) -> AppResult<Option<UpdateInfo>> {
+    let channel = state.policy()?.update_channel;
+    let update = crate::update::check(&app, channel).await?;
+    let info = update.as_ref().map(UpdateInfo::from);
+    *state.update.lock().await = update;
+    Ok(info)
+}
+
+/// Downloads the version the last check found, verifies it, installs it and restarts Duet.
+#[tauri::command]
+#[specta::specta]
+pub async fn install_update(app: AppHandle, state: State<'_, AppState>) -> AppResult<()> {
+    let update = state.update.lock().await.clone();
+    let update = update.ok_or_else(|| AppError::new(ErrorCode::BadInput, "Check for updates first."))?;
+    let package = crate::update::download(&update).await?;
+    update.install(package).map_err(|e| {
+        AppError::new(ErrorCode::Update, format!("Version {} could not be installed: {e}.", update.version))
+    })?;
+    app.restart()
 }

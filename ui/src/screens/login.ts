@@ -1,7 +1,7 @@
 // The login screen: server address, user name, password, "remember me", and
 // the built-in server for a first try without any account.
 
-import { commands, type Account, type AppError } from "../bindings";
+import { commands, type Account, type AppError, type Managed } from "../bindings";
 import { h } from "../dom";
 import { t } from "../i18n";
 
@@ -10,6 +10,10 @@ const LAST_USER = "duet.lastUser";
 
 export interface LoginOptions {
   defaultServer: string | null;
+  /** The administrator's policy: a locked server, no built-in server, no new accounts. */
+  policy: Managed;
+  /** Why the policy file cannot be used: nobody signs in until it is fixed. */
+  policyError?: string | null;
   /** Shown above the form: why the user is here again (expired sign-in, lost session). */
   notice?: AppError | null;
   onSignedIn: (account: Account) => void;
@@ -26,12 +30,15 @@ export function loginScreen(options: LoginOptions): HTMLElement {
     placeholder: "https://duet.example.com",
     autocomplete: "url",
   });
-  server.value = localStorage.getItem(LAST_SERVER) ?? options.defaultServer ?? "";
+  const locked = options.policy.lock_server && options.policy.server !== null;
+  server.value = locked ? (options.policy.server ?? "") : (localStorage.getItem(LAST_SERVER) ?? options.defaultServer ?? "");
+  server.readOnly = locked;
   const user = h("input", { id: "user", name: "user", required: true, autocomplete: "username" });
   user.value = localStorage.getItem(LAST_USER) ?? "";
   const password = h("input", { id: "password", name: "password", type: "password", required: true, autocomplete: "current-password" });
   const remember = h("input", { id: "remember", name: "remember", type: "checkbox" });
   remember.checked = true;
+  const createAccount = h("input", { id: "create-account", name: "create-account", type: "checkbox" });
   const submit = h("button", { type: "submit", class: "primary" }, t("Sign in"));
   const local = h("button", { type: "button", id: "use-local" }, t("Try it on this computer"));
   const message = h("p", { class: "error", role: "alert", id: "login-error" });
@@ -47,7 +54,7 @@ export function loginScreen(options: LoginOptions): HTMLElement {
   if (options.notice) fail(options.notice);
 
   const busy = (on: boolean, label = t("Sign in")) => {
-    for (const el of [server, user, password, remember, submit, local]) el.disabled = on;
+    for (const el of [server, user, password, remember, createAccount, submit, local]) el.disabled = on;
     submit.textContent = on ? t("Signing in…") : label;
   };
 
@@ -58,14 +65,23 @@ export function loginScreen(options: LoginOptions): HTMLElement {
     message,
     h("label", { for: "server" }, t("Server")),
     server,
+    locked ? h("small", { class: "managed", id: "server-managed" }, t("Set by your administrator")) : null,
     h("label", { for: "user" }, t("User name")),
     user,
     h("label", { for: "password" }, t("Password")),
     password,
     h("label", { class: "check" }, remember, " ", t("Remember me on this computer")),
+    options.policy.allow_registration ? h("label", { class: "check" }, createAccount, " ", t("Create this account (new user)")) : null,
     submit,
-    h("p", { class: "hint" }, t("No account yet?"), " ", local, " ", t("runs a private server on this computer, with a test contact to try things with.")),
+    options.policy.allow_local_server
+      ? h("p", { class: "hint" }, t("No account yet?"), " ", local, " ", t("runs a private server on this computer, with a test contact to try things with."))
+      : null,
   );
+  if (options.policyError) {
+    fail({ code: "policy", message: options.policyError });
+    busy(true);
+    submit.textContent = t("Sign in");
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     message.textContent = "";
@@ -75,6 +91,7 @@ export function loginScreen(options: LoginOptions): HTMLElement {
       user_id: user.value,
       password: password.value,
       remember: remember.checked,
+      create_account: createAccount.checked,
     });
     busy(false);
     if (result.status === "error") return fail(result.error);

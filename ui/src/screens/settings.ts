@@ -1,7 +1,7 @@
 // Settings: the devices calls use, video quality, the beauty filter's
 // defaults, the ringtone and its volume, the language, and starting Duet at login.
 
-import { commands, type Beauty, type Language, type Ringtone, type Settings } from "../bindings";
+import { commands, type AppError, type AppInfo, type Beauty, type Language, type Ringtone, type Settings } from "../bindings";
 import { h } from "../dom";
 import { msg, t } from "../i18n";
 
@@ -51,6 +51,56 @@ export interface SettingsOptions {
   onLanguage?: (language: Language | null) => void;
 }
 
+const CHANNELS = { stable: msg("stable releases"), beta: msg("beta releases"), off: msg("off: your administrator installs new versions") };
+
+/** What the administrator's policy file sets, when there is one. */
+function managedBox(info: AppInfo): HTMLElement | null {
+  if (!info.policy_file) return null;
+  const p = info.policy;
+  const lines = [
+    p.server && p.lock_server ? t("Server: {server} (locked)", { server: p.server }) : null,
+    p.server && !p.lock_server ? t("Server: {server} (preset)", { server: p.server }) : null,
+    p.allow_local_server ? null : t("The built-in server is turned off."),
+    p.allow_registration ? null : t("Creating accounts is turned off."),
+    t("Updates: {channel}", { channel: t(CHANNELS[p.update_channel]) }),
+  ];
+  return h("section", { class: "managed-box", id: "managed" }, h("h2", {}, t("Managed by your administrator")),
+    ...lines.filter((l) => l !== null).map((l) => h("p", {}, l)), h("small", {}, info.policy_file));
+}
+
+/** "Check for updates": the newer version with its notes, then install and restart. */
+function updatesBox(current: string): HTMLElement {
+  const status = h("p", { class: "hint", id: "update-status", "aria-live": "polite" }, t("This is version {version}.", { version: current }));
+  const notes = h("pre", { class: "release-notes", id: "release-notes", hidden: true });
+  const check = h("button", { type: "button", id: "check-update" }, t("Check for updates"));
+  const install = h("button", { type: "button", class: "primary", id: "install-update", hidden: true }, t("Install and restart"));
+  const problem = h("p", { class: "error", role: "alert", id: "update-error" });
+  /** Runs `command` with `button` disabled and `busy` shown; its result, or null after showing its error. */
+  const attempt = async <T>(button: HTMLButtonElement, busy: string, command: () => Promise<{ status: "ok"; data: T } | { status: "error"; error: AppError }>) => {
+    button.disabled = true;
+    problem.textContent = "";
+    status.textContent = busy;
+    const result = await command();
+    button.disabled = false;
+    if (result.status === "ok") return { value: result.data };
+    status.textContent = "";
+    problem.textContent = result.error.message;
+    problem.dataset.code = result.error.code;
+    return null;
+  };
+  check.addEventListener("click", async () => {
+    const result = await attempt(check, t("Checking…"), commands.checkForUpdate);
+    if (!result) return;
+    const update = result.value;
+    status.textContent = update ? t("Version {version} is available.", { version: update.version }) : t("Duet is up to date.");
+    notes.textContent = update?.notes ?? "";
+    notes.hidden = !update?.notes;
+    install.hidden = !update;
+  });
+  install.addEventListener("click", () => void attempt(install, t("Downloading and verifying…"), commands.installUpdate));
+  return h("section", { class: "updates", id: "updates" }, h("h2", {}, t("Updates")), status, notes, h("div", { class: "actions" }, check, install), problem);
+}
+
 export function settingsScreen(options: SettingsOptions): HTMLElement {
   const form = h("form", { class: "card settings", id: "settings-form" }, h("p", {}, t("Loading…")));
   const message = h("p", { class: "error", role: "alert", id: "settings-error" });
@@ -60,7 +110,7 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
   const check = h("button", { type: "button", id: "settings-check-devices" }, t("Check devices"));
   check.addEventListener("click", () => options.onCheckDevices?.());
 
-  void Promise.all([commands.settings(), commands.devices()]).then(([settings, devices]) => {
+  void Promise.all([commands.settings(), commands.devices(), commands.appInfo()]).then(([settings, devices, info]) => {
     const current: Settings = { ...settings, beauty: { ...settings.beauty } };
     const savedLanguage = settings.language;
     const pick = (id: string, label: string, names: string[], chosen: string | null, set: (v: string | null) => void) => {
@@ -114,6 +164,9 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
       h("label", { class: "check" }, login, " ", t("Start Duet when I log in to this computer")),
       h("button", { type: "submit", class: "primary" }, t("Save")),
     );
+    const managed = managedBox(info);
+    if (managed) form.prepend(managed);
+    if (info.policy.update_channel !== "off") form.append(updatesBox(info.version));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       message.textContent = "";
