@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, starts the services they use (Xvfb, PulseAudio), and runs every
-# check: rustfmt, clippy -D warnings, the UI's lint and type check, and all tests.
+# check: rustfmt, clippy -D warnings, the UI's lint and type check, all tests, and the Linux
+# packages (built, inspected, installed, started and removed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -64,3 +65,16 @@ echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
 cargo test --workspace --locked
+
+# The Linux packages, built and installed as an admin would (needs root for apt-get; CI runs
+# as root, and a developer without it gets a note instead).
+if [ "$(id -u)" -eq 0 ]; then
+  echo "== packages: build, inspect, install, start, remove"
+  ./scripts/package.sh
+  ./scripts/check-packages.sh
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI=true but not root: the package checks need apt-get" >&2
+  exit 1
+else
+  echo "== packages: skipped (run as root to build and install them)"
+fi

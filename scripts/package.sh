@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the Linux packages: the desktop app's .deb and .rpm (tauri build, release) and
+# duet-server's .deb with its systemd unit. Prints where they are. Unsigned: signing is the
+# release workflow's (docs/admin.md, "Building and signing releases").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/duet/target}"
+out="$CARGO_TARGET_DIR/release/bundle"
+
+ui/node_modules/.bin/tauri build --bundles deb,rpm >&2
+
+cargo build --release --locked -p duet-server >&2
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' crates/server/Cargo.toml | head -1)
+arch=$(dpkg --print-architecture)
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+install -D -m 0755 "$CARGO_TARGET_DIR/release/duet-server" "$stage/usr/bin/duet-server"
+install -D -m 0644 packaging/duet-server.service "$stage/lib/systemd/system/duet-server.service"
+install -D -m 0644 packaging/server.toml "$stage/etc/duet/server.toml"
+install -D -m 0644 docs/admin.md "$stage/usr/share/doc/duet-server/admin.md"
+mkdir -p "$stage/DEBIAN"
+cat > "$stage/DEBIAN/control" <<CONTROL
+Package: duet-server
+Version: $version
+Architecture: $arch
+Maintainer: Duet maintainers <maintainers@duet.invalid>
+Depends: libc6
+Section: net
+Priority: optional
+Description: Duet signaling server
+ Accounts, presence, call invitations, rooms, history, offline push and webhooks
+ for the Duet desktop app, in one process with an embedded SQLite database.
+CONTROL
+echo /etc/duet/server.toml > "$stage/DEBIAN/conffiles"
+cat > "$stage/DEBIAN/postinst" <<'POSTINST'
+#!/bin/sh
+set -e
+if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+POSTINST
+chmod 0755 "$stage/DEBIAN/postinst"
+mkdir -p "$out/server"
+server_deb="$out/server/duet-server_${version}_${arch}.deb"
+dpkg-deb --root-owner-group --build "$stage" "$server_deb" >&2
+
+ls "$out"/deb/*.deb "$out"/rpm/*.rpm "$server_deb"
