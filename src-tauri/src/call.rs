@@ -7,7 +7,7 @@ use specta::Type;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_specta::Event;
 
-use crate::error::AppError;
+use crate::error::{AppError, capitalized};
 use crate::session::{ConnectionChanged, Presence, PresenceChanged, SignedOut};
 use crate::state::AppState;
 use crate::{notify, shell};
@@ -99,7 +99,7 @@ pub fn forward<R: Runtime>(app: &AppHandle<R>, line: Value) {
         "error" => text("message").map(|message| {
             let code =
                 line.get("code").filter(|c| !c.is_null()).map(|c| c.as_str().map_or(c.to_string(), str::to_owned));
-            CallProblem { code, message: capitalised(&message) }.emit(app)
+            CallProblem { code, message: capitalized(&message) }.emit(app)
         }),
         "presence" => serde_json::from_value::<Presence>(line["status"].clone())
             .ok()
@@ -157,12 +157,6 @@ fn state_change(line: &Value) -> Option<CallChanged> {
         call_type: text(line.get("call_type")),
         duration_ms: line.get("duration_ms").and_then(Value::as_u64).map(|ms| ms.min(u64::from(u32::MAX)) as u32),
     })
-}
-
-/// The engine's messages start in lower case (they are log lines too).
-fn capitalised(message: &str) -> String {
-    let mut chars = message.chars();
-    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use tauri::{AppHandle, Runtime};
 use tauri_specta::Event;
 
 use crate::commands::call::Devices;
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult, ErrorCode, capitalized, sentence};
 use crate::video::VideoServer;
 
 /// How often meters move (the seed's default interval).
@@ -106,11 +106,6 @@ impl From<&Check> for CheckOutcome {
             code: check.code,
         }
     }
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// What the camera agreed to.
@@ -460,8 +455,8 @@ impl Checks {
     fn failed(&self, name: CheckName, error: &DeviceError) -> AppError {
         let check = device_failure(name, error);
         let message = match &check.advice {
-            Some(advice) => format!("{} {advice}", with_stop(&capitalized(&check.summary))),
-            None => with_stop(&capitalized(&check.summary)),
+            Some(advice) => format!("{} {advice}", sentence(&check.summary)),
+            None => sentence(&check.summary),
         };
         self.running().record(check);
         AppError::new(ErrorCode::Device, message)
@@ -476,10 +471,6 @@ fn failed_while_running<R: Runtime>(app: &AppHandle<R>, failures: &Failures, fai
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn with_stop(text: &str) -> String {
-    if text.ends_with(['.', '!', '?']) { text.to_owned() } else { format!("{text}.") }
 }
 
 impl From<&DeviceList> for Devices {

@@ -71,17 +71,21 @@ impl From<duet_client::Error> for AppError {
         let message = match (&error, code) {
             (_, ErrorCode::TokenExpired) => "Your sign-in has expired. Log in again.".to_owned(),
             (E::Timeout, _) => "The server did not answer in time. Check the address and your network.".to_owned(),
-            _ => capitalized(&error.to_string()),
+            _ => sentence(&error.to_string()),
         };
         AppError { code, message }
     }
 }
 
-/// "cannot reach …" → "Cannot reach …."
-fn capitalized(text: &str) -> String {
+/// "cannot reach …" → "Cannot reach …" (the engine's and the crates' messages start in lower case: they are log lines too).
+pub fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
-    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
-    out.push_str(chars.as_str());
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+/// "cannot reach …" → "Cannot reach …."
+pub fn sentence(text: &str) -> String {
+    let mut out = capitalized(text);
     if !out.ends_with(['.', '!', '?']) {
         out.push('.');
     }
