@@ -380,37 +380,32 @@ impl Checks {
     pub fn finish(&self, step: CheckStep, answer: Option<bool>) -> CheckOutcome {
         let mut running = self.running();
         let name = CheckName::from(step);
-        let (camera, microphone, speaker) = match step {
-            CheckStep::Camera => (running.camera.take(), None, None),
-            CheckStep::Microphone => (None, running.microphone.take(), None),
-            CheckStep::Speaker => (None, None, running.speaker.take()),
-            CheckStep::Network => (None, None, None),
+        // A device that stopped during the check counts first.
+        let failed = lock(&self.failures).iter().rev().find(|c| c.name == name).cloned();
+        // The step's device stops here (it drops at the end of its arm); an answer judges it.
+        let answered = match step {
+            CheckStep::Camera => running.camera.take().and_then(|test| answer.map(|_| camera_outcome(&test, answer))),
+            CheckStep::Microphone => running.microphone.take().and_then(|(test, tally)| {
+                let (reports, loudest) = (tally.reports.load(Ordering::Relaxed), tally.loudest.load(Ordering::Relaxed));
+                answer.map(|_| microphone_outcome(&test.device().name, reports, loudest, answer))
+            }),
+            CheckStep::Speaker => running.speaker.take().and_then(|(test, tally)| {
+                let name = test.device().name.clone();
+                answer.map(|heard| {
+                    if heard || tally.finished.load(Ordering::Relaxed) {
+                        speaker_outcome(&name, tally.loudest.load(Ordering::Relaxed), answer)
+                    } else {
+                        let stopped = format!("{name} did not finish playing the test sound");
+                        device_failure(CheckName::Speaker, &DeviceError::SpeakerStart(stopped))
+                    }
+                })
+            }),
+            CheckStep::Network => None,
         };
         if step == CheckStep::Camera {
             self.video.clear();
         }
-        // A device that stopped during the check, then what the tester answered.
-        let failed = lock(&self.failures).iter().rev().find(|c| c.name == name).cloned();
-        let answered = answer.and_then(|_| {
-            camera.map(|test| camera_outcome(&test, answer)).or_else(|| {
-                microphone.map(|(test, tally)| {
-                    let (reports, loudest) =
-                        (tally.reports.load(Ordering::Relaxed), tally.loudest.load(Ordering::Relaxed));
-                    microphone_outcome(&test.device().name, reports, loudest, answer)
-                })
-            })
-        });
-        let answered = answered.or_else(|| {
-            let (test, tally) = speaker.filter(|_| answer.is_some())?;
-            let name = test.device().name.clone();
-            Some(if tally.finished.load(Ordering::Relaxed) || answer == Some(true) {
-                speaker_outcome(&name, tally.loudest.load(Ordering::Relaxed), answer)
-            } else {
-                let stopped = format!("{name} did not finish playing the test sound");
-                device_failure(CheckName::Speaker, &DeviceError::SpeakerStart(stopped))
-            })
-        });
-        // Otherwise: a device that failed to start, a network test that ran, or nothing.
+        // Then the answer; otherwise a device that failed to start, a network test that ran, or nothing.
         let check = failed.or(answered).or_else(|| running.outcome(name).cloned()).unwrap_or_else(|| not_checked(name));
         running.record(check)
     }
