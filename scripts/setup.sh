@@ -20,8 +20,8 @@ APT_PACKAGES=(
   # A D-Bus session with the Secret Service (the app's "remember me" in the OS keyring) and a
   # notification daemon (incoming and missed calls), as a desktop session has them.
   dbus dbus-x11 gnome-keyring libsecret-tools dunst
-  # Reading the .rpm's file list in the package checks.
-  rpm
+  # Reading the .rpm's file list in the package checks, and signing Linux packages (tests/release.rs).
+  rpm gnupg
 )
 # Node.js may come from elsewhere (nodesource, nvm); only ask apt for it when absent.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
