@@ -1,8 +1,9 @@
 //! Render-path benchmark ("Video on screen" in BENCHMARKS.md): the real app in
 //! WebKitGTK draws two 1280x720 streams at 30 fps (local and remote video, fed
 //! by `DUET_RENDER_BENCH=1`) through the path calls use (binary WebSocket →
-//! WebGL). Prints the frames each feed drew per second and the added latency
-//! (the app hands the frame over → the webview has drawn it), p50 and p95.
+//! WebGL), with the page composited on the CPU and then on the GPU. Prints the
+//! frames each feed drew per second and the added latency (the app hands the
+//! frame over → the webview has drawn it), p50 and p95.
 //!
 //! Needs an X display and tauri-driver: `xvfb-run -a cargo bench --bench render`.
 
@@ -35,7 +36,11 @@ async fn main() {
     tokio::time::sleep(WARM_UP).await;
     println!("two 1280x720 streams offered at 30 fps, {} s each", MEASURE.as_secs());
     measure(&app, "transport only (WebSocket, no drawing)", false).await;
-    measure(&app, "transport + WebGL drawing (what calls use)", true).await;
+    measure(&app, "transport + WebGL drawing, page composited on the CPU (the default)", true).await;
+    let on_gpu = "window.__TAURI_INTERNALS__.invoke('set_gpu_compositing', { on: true }); return true;";
+    app.execute(on_gpu, json!([])).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    measure(&app, "transport + WebGL drawing, page composited on the GPU (calls with a real GPU)", true).await;
     app.quit().await;
 }
 

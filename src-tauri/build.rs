@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "save_settings",
     "set_beauty",
     "preview_ringtone",
+    "set_gpu_compositing",
     "check_for_update",
     "install_update",
     "start_checks",

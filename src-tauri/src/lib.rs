@@ -51,6 +51,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             settings::save_settings,
             settings::set_beauty,
             settings::preview_ringtone,
+            settings::set_gpu_compositing,
             settings::check_for_update,
             settings::install_update,
             checks::start_checks,
@@ -145,6 +146,9 @@ pub fn run() {
             links(&handle);
             Ok(())
         })
+            if let Some(main) = handle.get_webview_window(shell::MAIN) {
+                shell::gpu_compositing(&main, false);
+            }
         .build(tauri::generate_context!())
         .expect("error while building the Duet desktop app")
         .run(|app, event| {

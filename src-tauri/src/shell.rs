@@ -125,9 +125,12 @@ pub fn ring<R: Runtime>(app: &AppHandle<R>, peer: &str, video: bool) {
         .center()
         .focused(true)
         .build();
-    if let Err(error) = built {
-        tracing::warn!("the incoming-call window did not open: {error}");
-        show_main(app);
+    match built {
+        Ok(window) => gpu_compositing(&window, false),
+        Err(error) => {
+            tracing::warn!("the incoming-call window did not open: {error}");
+            show_main(app);
+        }
     }
     crate::notify::incoming(app, peer, video);
 }
@@ -138,6 +141,27 @@ pub fn stop_ringing<R: Runtime>(app: &AppHandle<R>) {
         let _ = window.destroy();
     }
     crate::notify::withdraw();
+}
+
+/// Whether the webview composites its page on the GPU (WebKit's "accelerated
+/// compositing"). Off, the page is drawn on the CPU and WebGL's pictures are
+/// copied into it: on Linux that idles about 70 MB lighter, and with a software
+/// GL driver (no GPU) it also draws video faster (BENCHMARKS.md, "Video on
+/// screen"). Windows start with it off; a call turns it on where the webview
+/// has a real GPU. Other systems' webviews decide for themselves.
+pub fn gpu_compositing<R: Runtime>(window: &tauri::WebviewWindow<R>, on: bool) {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = window.with_webview(move |webview| {
+        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+        if let Some(settings) = webview.inner().settings() {
+            let policy = if on { HardwareAccelerationPolicy::Always } else { HardwareAccelerationPolicy::Never };
+            settings.set_hardware_acceleration_policy(policy);
+        }
+    }) {
+        tracing::warn!("cannot change how the window draws: {error}");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (window, on);
 }
 
 #[cfg(test)]

@@ -59,6 +59,11 @@ export const commands = {
 	checkForUpdate: () => typedError<UpdateInfo | null, AppError>(__TAURI_INVOKE("check_for_update")),
 	/**  Downloads the version the last check found, verifies it, installs it and restarts Duet. */
 	installUpdate: () => typedError<null, AppError>(__TAURI_INVOKE("install_update")),
+	/**
+	 *  Composites the calling window on the GPU (`on`, during a call where the
+	 *  webview has a real GPU) or on the CPU (the default, lighter at idle).
+	 */
+	setGpuCompositing: (on: boolean) => __TAURI_INVOKE<void>("set_gpu_compositing", { on }),
 	/**  Opens the page: forgets earlier outcomes and starts watching for plugged and unplugged devices. */
 	startChecks: () => typedError<Devices, AppError>(__TAURI_INVOKE("start_checks")),
 	/**  Leaves the page: every device it opened closes. */

@@ -80,6 +80,13 @@ export class VideoSurface {
     if (this.gl) this.setUp(this.gl);
   }
 
+  /** The GL driver that draws, e.g. "llvmpipe (LLVM 15.0.7, 256 bits)"; "" when unknown. */
+  get renderer(): string {
+    const gl = this.gl;
+    const info = gl?.getExtension("WEBGL_debug_renderer_info");
+    return (gl && info && String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL))) || "";
+  }
+
   /** False where the webview has no WebGL: the call goes on, the picture is not shown. */
   get ready(): boolean {
     return this.gl !== null;
@@ -147,6 +154,15 @@ export class VideoSurface {
     gl.clearColor(0.1, 0.12, 0.16, 1);
     gl.clear(gl.COLOR_BUFFER_BIT);
   }
+}
+
+/**
+ * Whether `renderer` is a GL driver without a GPU. There the page is best
+ * composited on the CPU (BENCHMARKS.md, "Video on screen"); with a real GPU a
+ * call composites on the GPU. An unknown renderer counts as software.
+ */
+export function isSoftwareRenderer(renderer: string): boolean {
+  return renderer === "" || /llvmpipe|softpipe|swrast|lavapipe|swiftshader|software/i.test(renderer);
 }
 
 /** What each feed delivered: frames drawn and added latency (hand-over → drawn), for the render benchmark. */

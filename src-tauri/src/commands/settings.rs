@@ -14,6 +14,14 @@ use crate::settings::{Beauty, Ringtone, Settings};
 use crate::state::AppState;
 use crate::update::UpdateInfo;
 
+/// Composites the calling window on the GPU (`on`, during a call where the
+/// webview has a real GPU) or on the CPU (the default, lighter at idle).
+#[tauri::command]
+#[specta::specta]
+pub fn set_gpu_compositing(window: tauri::WebviewWindow, on: bool) {
+    crate::shell::gpu_compositing(&window, on);
+}
+
 #[tauri::command]
 #[specta::specta]
 pub fn settings(state: State<'_, AppState>) -> Settings {

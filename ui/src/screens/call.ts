@@ -14,7 +14,7 @@ import {
 } from "../bindings";
 import { h } from "../dom";
 import { msg, t } from "../i18n";
-import { receiveVideo, VideoSurface, type Frame } from "../video";
+import { isSoftwareRenderer, receiveVideo, VideoSurface, type Frame } from "../video";
 import { beautyControls } from "./settings";
 
 export interface CallOptions {
@@ -127,6 +127,11 @@ export function callScreen(options: CallOptions): CallView {
   const local = new VideoSurface(smallCanvas);
   remote.clear();
   local.clear();
+  // A real GPU composites the call's video; the window goes back to the lighter CPU drawing after it.
+  if (video && remote.ready && !isSoftwareRenderer(remote.renderer)) {
+    void commands.setGpuCompositing(true);
+    cleanups.push(() => void commands.setGpuCompositing(false));
+  }
   const peerMuted = h("span", { class: "indicator", id: "peer-muted", hidden: true }, t("{name} muted their microphone", { name }));
   const peerCameraOff = h("div", { class: "camera-off", id: "peer-camera-off", hidden: true }, t("{name}'s camera is off", { name }));
   const timer = h("span", { class: "timer", id: "call-timer" }, "00:00");
