@@ -1,6 +1,6 @@
 //! End to end with the real app under Xvfb: sign in to the built-in server,
 //! place a test call to its echo user, see the echo's video drawn in the
-//! webview, swap the views, mute, hang up.
+//! webview, swap the views, mute, see a chat message delivered, hang up.
 
 mod support;
 
@@ -67,6 +67,11 @@ async fn a_test_call_to_the_echo_user_shows_its_video_and_hangs_up() {
         Duration::from_secs(5),
     )
     .await;
+
+    // A chat message shows as delivered once the echo's side acknowledges it.
+    app.fill("#chat-input", "hello echo").await;
+    app.click("#chat-form button").await;
+    app.wait_for("#chat-log li.me.delivered", Duration::from_secs(10)).await;
 
     app.click("#hang-up").await;
     app.wait_for("#call-result", Duration::from_secs(10)).await;

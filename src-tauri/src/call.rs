@@ -74,6 +74,20 @@ pub struct ChatReceived {
     pub text: String,
 }
 
+/// The peer received the chat message with this id (from `send_chat`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
+pub struct ChatDelivered {
+    pub id: u32,
+}
+
+/// The chat message with this id was not sent (a limit of seed 004, or the call ended).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
+pub struct ChatFailed {
+    pub id: u32,
+    pub code: Option<String>,
+    pub message: String,
+}
+
 /// Something in the call did not work (a device, a message over a limit, the
 /// network): shown to the user; the call goes on unless a `CallChanged` says otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
@@ -81,6 +95,11 @@ pub struct CallProblem {
     /// The seed's device code (-1301 camera … ) or a message limit's code, when there is one.
     pub code: Option<String>,
     pub message: String,
+}
+
+/// The app's id of the chat message a report line is about.
+fn chat_id(line: &Value) -> Option<u32> {
+    line.get("id").and_then(Value::as_u64).and_then(|id| u32::try_from(id).ok())
 }
 
 /// Turns one report line of the engine into a UI event.
@@ -96,10 +115,15 @@ pub fn forward<R: Runtime>(app: &AppHandle<R>, line: Value) {
         "message" if line.get("cmd").and_then(Value::as_u64) == Some(u64::from(duet_cli::CHAT_COMMAND)) => {
             text("text").map(|text| ChatReceived { text }.emit(app))
         }
+        "message_delivered" => chat_id(&line).map(|id| ChatDelivered { id }.emit(app)),
         "error" => text("message").map(|message| {
             let code =
                 line.get("code").filter(|c| !c.is_null()).map(|c| c.as_str().map_or(c.to_string(), str::to_owned));
-            CallProblem { code, message: capitalized(&message) }.emit(app)
+            let message = capitalized(&message);
+            match chat_id(&line) {
+                Some(id) => ChatFailed { id, code, message }.emit(app),
+                None => CallProblem { code, message }.emit(app),
+            }
         }),
         "presence" => serde_json::from_value::<Presence>(line["status"].clone())
             .ok()

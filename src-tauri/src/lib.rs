@@ -72,6 +72,8 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             crate::call::CallStats,
             crate::call::PeerMedia,
             crate::call::ChatReceived,
+            crate::call::ChatDelivered,
+            crate::call::ChatFailed,
             crate::call::CallProblem,
             shell::InviteLinkOpened,
             crate::checks::CheckDevicesChanged,
@@ -144,11 +146,11 @@ pub fn run() {
                 tracing::warn!("no tray icon ({error}): closing the window quits Duet");
             }
             links(&handle);
-            Ok(())
-        })
             if let Some(main) = handle.get_webview_window(shell::MAIN) {
                 shell::gpu_compositing(&main, false);
             }
+            Ok(())
+        })
         .build(tauri::generate_context!())
         .expect("error while building the Duet desktop app")
         .run(|app, event| {

@@ -39,6 +39,8 @@ pub struct AppState {
     pub update: Mutex<Option<tauri_plugin_updater::Update>>,
     /// A ringtone playing from the settings.
     pub ring_preview: std::sync::Mutex<Option<duet_devices::SpeakerTest>>,
+    /// Numbers the chat messages this app sends, so the UI can mark each delivered or failed.
+    pub chat_ids: std::sync::atomic::AtomicU32,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
         AppState {
             checks,
             ring_preview: Default::default(),
+            chat_ids: Default::default(),
             update: Mutex::new(None),
             policy: crate::policy::Policy::load(&crate::policy::path()),
             config_dir,

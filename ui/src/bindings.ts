@@ -34,8 +34,12 @@ export const commands = {
 	hangUp: () => typedError<null, AppError>(__TAURI_INVOKE("hang_up")),
 	/**  Turns the microphone, camera or speaker on or off. */
 	setSwitch: (device: Switch, on: boolean) => typedError<null, AppError>(__TAURI_INVOKE("set_switch", { device, on })),
-	/**  Sends a chat message to the peer (seed 004's custom message: at most 1000 bytes). */
-	sendChat: (text: string) => typedError<null, AppError>(__TAURI_INVOKE("send_chat", { text })),
+	/**
+	 *  Sends a chat message to the peer (seed 004's custom message: at most 1000
+	 *  bytes). Returns the message's id: a `ChatDelivered` or `ChatFailed` event
+	 *  with that id follows.
+	 */
+	sendChat: (text: string) => typedError<number, AppError>(__TAURI_INVOKE("send_chat", { text })),
 	devices: () => __TAURI_INVOKE<Devices>("devices"),
 	/**  Switches the call to another camera, microphone or speaker (`None`: the default one). */
 	useDevice: (kind: Switch, device: string | null) => typedError<null, AppError>(__TAURI_INVOKE("use_device", { kind, device })),
@@ -55,15 +59,15 @@ export const commands = {
 	setBeauty: (beauty: Beauty) => typedError<null, AppError>(__TAURI_INVOKE("set_beauty", { beauty })),
 	/**  Plays a few seconds of `ringtone` at `volume` (0–100) on `speaker` (`None`: the default one). */
 	previewRingtone: (ringtone: Ringtone, volume: number, speaker: string | null) => typedError<null, AppError>(__TAURI_INVOKE("preview_ringtone", { ringtone, volume, speaker })),
-	/**  Asks the release server for a newer version (the channel of the administrator's policy). */
-	checkForUpdate: () => typedError<UpdateInfo | null, AppError>(__TAURI_INVOKE("check_for_update")),
-	/**  Downloads the version the last check found, verifies it, installs it and restarts Duet. */
-	installUpdate: () => typedError<null, AppError>(__TAURI_INVOKE("install_update")),
 	/**
 	 *  Composites the calling window on the GPU (`on`, during a call where the
 	 *  webview has a real GPU) or on the CPU (the default, lighter at idle).
 	 */
 	setGpuCompositing: (on: boolean) => __TAURI_INVOKE<void>("set_gpu_compositing", { on }),
+	/**  Asks the release server for a newer version (the channel of the administrator's policy). */
+	checkForUpdate: () => typedError<UpdateInfo | null, AppError>(__TAURI_INVOKE("check_for_update")),
+	/**  Downloads the version the last check found, verifies it, installs it and restarts Duet. */
+	installUpdate: () => typedError<null, AppError>(__TAURI_INVOKE("install_update")),
 	/**  Opens the page: forgets earlier outcomes and starts watching for plugged and unplugged devices. */
 	startChecks: () => typedError<Devices, AppError>(__TAURI_INVOKE("start_checks")),
 	/**  Leaves the page: every device it opened closes. */
@@ -92,6 +96,8 @@ export const events = {
 	callChanged: makeEvent<CallChanged, CallChanged>("call-changed"),
 	callProblem: makeEvent<CallProblem, CallProblem>("call-problem"),
 	callStats: makeEvent<CallStats, CallStats>("call-stats"),
+	chatDelivered: makeEvent<ChatDelivered, ChatDelivered>("chat-delivered"),
+	chatFailed: makeEvent<ChatFailed, ChatFailed>("chat-failed"),
 	chatReceived: makeEvent<ChatReceived, ChatReceived>("chat-received"),
 	checkDevicesChanged: makeEvent<CheckDevicesChanged, CheckDevicesChanged>("check-devices-changed"),
 	checkFailed: makeEvent<CheckFailed, CheckFailed>("check-failed"),
@@ -217,6 +223,18 @@ export type CameraStarted = {
 	width: number,
 	height: number,
 	fps: number | null,
+};
+
+/**  The peer received the chat message with this id (from `send_chat`). */
+export type ChatDelivered = {
+	id: number,
+};
+
+/**  The chat message with this id was not sent (a limit of seed 004, or the call ended). */
+export type ChatFailed = {
+	id: number,
+	code: string | null,
+	message: string,
 };
 
 /**  A chat message from the peer. */

@@ -257,7 +257,7 @@ describe("calls", () => {
   const signedIn = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
     resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
     call: () => null, accept: () => null, decline: () => null, hang_up: () => null, set_switch: () => null,
-    send_chat: () => null, use_device: () => null,
+    send_chat: (() => { let id = 0; return () => id++; })(), use_device: () => null,
     devices: () => ({ cameras: [], microphones: ["vmic"], speakers: ["vspeaker"] }),
     video_endpoint: () => window.__videoUrl ?? "ws://127.0.0.1:9/none", ${more} }`;
   const change = (phase, more = {}) => ({ phase, reason: null, detail: null, peer: "bob", direction: "outgoing",
@@ -394,11 +394,37 @@ describe("calls", () => {
 
     await page.fill("#chat-input", "hello Bob");
     await page.click("#chat-form button");
+    await page.waitForSelector("#chat-log li.me.sending");
+    assert.equal(await page.inputValue("#chat-input"), "", "a sent message leaves the box");
     await emit(page, "chat-received", { text: "hi Alice" });
     await page.waitForSelector("#chat-log li.peer");
-    assert.deepEqual(await page.$$eval("#chat-log li", (lis) => lis.map((li) => [li.className, li.lastChild.textContent])),
-      [["me", "hello Bob"], ["peer", "hi Alice"]]);
-    assert.deepEqual((await calls(page, "send_chat")).map((c) => c.args), [{ text: "hello Bob" }]);
+    await emit(page, "chat-delivered", { id: 0 });
+    await page.waitForSelector("#chat-log li.me.delivered");
+    const log = () => page.$$eval("#chat-log li", (lis) => lis.map((li) => [li.className, li.childNodes[1].textContent, li.querySelector(".chat-mark")?.textContent ?? null]));
+    assert.deepEqual(await log(), [["me delivered", "hello Bob", "Delivered"], ["peer", "hi Alice", null]]);
+    // A message over a limit is marked not sent, with the reason, and can go again.
+    await page.fill("#chat-input", "one more");
+    await page.click("#chat-form button");
+    await page.waitForSelector("#chat-log li.me.sending");
+    await emit(page, "chat-failed", { id: 1, code: "rate_limited", message: "More than 30 messages in one second" });
+    await page.waitForSelector("#chat-log li.me.failed");
+    assert.equal(await page.textContent("#chat-log li.failed .chat-mark"), "Not sent: More than 30 messages in one second Send again");
+    await shot(page, "call-chat");
+    await page.click("#chat-log li.failed .chat-again");
+    await page.waitForSelector("#chat-log li.failed", { state: "detached" });
+    assert.deepEqual(await log(), [["me delivered", "hello Bob", "Delivered"], ["peer", "hi Alice", null], ["me sending", "one more", "Sending…"]]);
+    assert.deepEqual((await calls(page, "send_chat")).map((c) => c.args), [{ text: "hello Bob" }, { text: "one more" }, { text: "one more" }]);
+    // The receipt can come before send_chat answers (on loopback): the message still shows as delivered.
+    await page.evaluate(() => {
+      window.__mock.handlers.send_chat = () => {
+        window.__mock.emit("chat-delivered", { id: 7 });
+        return 7;
+      };
+    });
+    await page.fill("#chat-input", "quick");
+    await page.click("#chat-form button");
+    await page.waitForSelector("#chat-log li.me.delivered:last-child");
+    assert.deepEqual((await log()).at(-1), ["me delivered", "quick", "Delivered"]);
     await emit(page, "call-problem", { code: "-1301", message: "Camera start failed; the call goes on without video" });
     await page.waitForSelector("#call-error[data-code='-1301']");
     await shot(page, "call-controls");

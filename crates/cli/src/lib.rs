@@ -178,8 +178,13 @@ pub enum Control {
     },
     /// Decline the ringing call.
     Decline,
-    /// A text message to the peer over the reliable data channel, command [`CHAT_COMMAND`].
-    Chat(String),
+    /// A text message to the peer over the reliable data channel, command
+    /// [`CHAT_COMMAND`]. `id`, when given, comes back in the `message_sent`,
+    /// `message_delivered` or `error` report about it.
+    Chat {
+        id: Option<u32>,
+        text: String,
+    },
     /// What the next calls capture from and play to (the app's settings).
     UseSources(Sources),
 }
@@ -214,7 +219,8 @@ impl FromStr for Control {
             ["accept", "audio"] => Control::Accept { audio_only: true },
             ["decline"] => Control::Decline,
             ["chat", ..] if words.len() > 1 => {
-                Control::Chat(line.trim_start().strip_prefix("chat").unwrap_or_default().trim().to_owned())
+                let text = line.trim_start().strip_prefix("chat").unwrap_or_default().trim().to_owned();
+                Control::Chat { id: None, text }
             }
             _ => {
                 return Err(format!(
@@ -489,6 +495,10 @@ pub async fn run_with(
                         }
                     }
                     RtcEvent::PeerQuality(q) => m.stats.peer_quality = Some(q),
+                    RtcEvent::Delivered(seq) => {
+                        let id = m.chats_in_flight.remove(&seq).flatten();
+                        report(json!({"event": "message_delivered", "seq": seq, "id": id}));
+                    }
                     RtcEvent::Message { channel, message } => report(json!({
                         "event": "message",
                         "channel": channel.label(),
@@ -589,14 +599,17 @@ pub async fn run_with(
                         }
                         options.sources = sources;
                     }
-                    Control::Chat(text) => {
-                        let Some(m) = media.as_ref() else {
-                            report(json!({"event": "error", "message": "there is no call to send the message in"}));
+                    Control::Chat { id, text } => {
+                        let Some(m) = media.as_mut() else {
+                            report(json!({"event": "error", "id": id, "message": "there is no call to send the message in"}));
                             continue;
                         };
                         match m.rtc.send_message(Channel::Reliable, CHAT_COMMAND, text.as_bytes()).await {
-                            Ok(seq) => report(json!({"event": "message_sent", "cmd": CHAT_COMMAND, "seq": seq})),
-                            Err(e) => report(json!({"event": "error", "code": e.code(), "message": e.to_string()})),
+                            Ok(seq) => {
+                                m.chats_in_flight.insert(seq, id);
+                                report(json!({"event": "message_sent", "cmd": CHAT_COMMAND, "seq": seq, "id": id}));
+                            }
+                            Err(e) => report(json!({"event": "error", "id": id, "code": e.code(), "message": e.to_string()})),
                         }
                     }
                     Control::MuteSpeaker(muted) => mixer.set_muted(muted),
@@ -766,7 +779,7 @@ mod tests {
         assert_eq!("use camera 0".parse(), Ok(Control::UseCamera(Some("0".into()))));
         assert_eq!("dial bob audio".parse(), Ok(Control::Dial { peer: "bob".into(), audio_only: true }));
         assert_eq!("accept".parse(), Ok(Control::Accept { audio_only: false }));
-        assert_eq!("chat  hello  there".parse(), Ok(Control::Chat("hello  there".into())));
+        assert_eq!("chat  hello  there".parse(), Ok(Control::Chat { id: None, text: "hello  there".into() }));
         let error = "louder".parse::<Control>().unwrap_err();
         assert!(error.contains("unknown control \"louder\""), "{error}");
     }

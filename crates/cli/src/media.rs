@@ -168,6 +168,8 @@ pub(crate) struct Media {
     preview: Option<VideoOut>,
     /// What captured frames pass through.
     processing: Option<Processing>,
+    /// Chat messages sent and not yet acknowledged: sequence number → the sender's id for it.
+    pub chats_in_flight: std::collections::HashMap<u32, Option<u32>>,
 }
 
 impl Media {
@@ -209,6 +211,7 @@ impl Media {
             rtc_has_video: video,
             preview: options.video_out.clone(),
             processing: options.processing.clone(),
+            chats_in_flight: Default::default(),
         };
         if echo {
             return Ok(media);

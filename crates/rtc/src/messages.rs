@@ -17,6 +17,9 @@ pub const MAX_BYTES_PER_SECOND: usize = 8 * 1024;
 pub const APP_COMMANDS: std::ops::RangeInclusive<u8> = 1..=10;
 /// Duet's own command: the sender's network quality (one byte, 0–6).
 pub const QUALITY_COMMAND: u8 = 11;
+/// Duet's own command, on `duet.reliable`: an application message that came in
+/// on that channel has arrived (payload: its sequence number, 4 bytes big-endian).
+pub const RECEIVED_COMMAND: u8 = 12;
 
 /// Which of the call's two data channels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -34,7 +34,9 @@ use webrtc::rtp_transceiver::RtpSender;
 use crate::assemble::{Assembled, FrameAssembler};
 use crate::bwe::Estimator;
 use crate::keyframe::{self, KeyframeRequests};
-use crate::messages::{Channel, CustomMessage, MessageError, QUALITY_COMMAND, SendLimiter};
+use crate::messages::{
+    APP_COMMANDS, Channel, CustomMessage, MessageError, QUALITY_COMMAND, RECEIVED_COMMAND, SendLimiter,
+};
 use crate::quality::{ArrivalCounter, ArrivalTotals, NetworkStats};
 use crate::{Error, Result};
 
@@ -118,6 +120,8 @@ pub enum RtcEvent {
     },
     /// The peer's own network quality (0–6), sent on Duet's reserved command.
     PeerQuality(u8),
+    /// The peer received the message this side sent on `duet.reliable` with this sequence number.
+    Delivered(u32),
 }
 
 /// One received Opus packet.
@@ -249,7 +253,7 @@ pub struct RtcSession {
     channels: Channels,
     remote_video: RemoteVideoSlot,
     limiter: Mutex<SendLimiter>,
-    next_seq: AtomicU32,
+    next_seq: Arc<AtomicU32>,
     tx: mpsc::UnboundedSender<RtcEvent>,
     events: mpsc::UnboundedReceiver<RtcEvent>,
     /// The peer's packets as they first arrived, and the totals at the previous sample.
@@ -275,6 +279,7 @@ impl RtcSession {
         let channels = Channels::default();
         let remote_video = RemoteVideoSlot::default();
         let arrivals = Arrivals::default();
+        let next_seq = Arc::<AtomicU32>::default();
         let runtime = webrtc::runtime::default_runtime().expect("the tokio runtime is compiled in");
         let pc = PeerConnectionBuilder::new()
             .with_media_engine(media)
@@ -285,6 +290,7 @@ impl RtcSession {
                 channels: channels.clone(),
                 remote_video: remote_video.clone(),
                 arrivals: arrivals.clone(),
+                next_seq: next_seq.clone(),
             }))
             .with_runtime(runtime)
             .with_udp_addrs(config.udp_addrs)
@@ -299,7 +305,7 @@ impl RtcSession {
             channels,
             remote_video,
             limiter: Mutex::default(),
-            next_seq: AtomicU32::new(0),
+            next_seq,
             tx,
             events,
             arrivals,
@@ -345,7 +351,7 @@ impl RtcSession {
                     }
                 };
                 let dc = self.pc.create_data_channel(channel.label(), Some(init)).await?;
-                watch_channel(channel, dc, &self.channels, &self.tx);
+                watch_channel(channel, dc, &self.channels, &self.tx, &self.next_seq);
             }
         }
         let offer = self.pc.create_offer(None).await?;
@@ -426,10 +432,7 @@ impl RtcSession {
         cmd: u8,
         payload: &[u8],
     ) -> std::result::Result<u32, MessageError> {
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        let bytes = CustomMessage { cmd, seq, payload: payload.to_vec() }.encode();
-        dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| MessageError::NotOpen)?;
-        Ok(seq)
+        send_custom(dc, &self.next_seq, cmd, payload).await
     }
 
     /// RTT, loss and jitter since the previous call (call it once a second).
@@ -479,17 +482,36 @@ struct Handler {
     channels: Channels,
     remote_video: RemoteVideoSlot,
     arrivals: Arrivals,
+    /// The session's message counter (receipts are numbered from it too).
+    next_seq: Arc<AtomicU32>,
 }
 
-/// Keeps `dc` for sending and turns its events into session events.
+/// Sends one message on `dc`, numbered from the session's counter.
+async fn send_custom(
+    dc: &Arc<dyn DataChannel>,
+    next_seq: &AtomicU32,
+    cmd: u8,
+    payload: &[u8],
+) -> std::result::Result<u32, MessageError> {
+    let seq = next_seq.fetch_add(1, Ordering::Relaxed);
+    let bytes = CustomMessage { cmd, seq, payload: payload.to_vec() }.encode();
+    dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| MessageError::NotOpen)?;
+    Ok(seq)
+}
+
+/// Keeps `dc` for sending and turns its events into session events. Every
+/// application message that arrives on `duet.reliable` is acknowledged with a
+/// receipt, so its sender can show it as delivered.
 fn watch_channel(
     channel: Channel,
     dc: Arc<dyn DataChannel>,
     channels: &Channels,
     tx: &mpsc::UnboundedSender<RtcEvent>,
+    next_seq: &Arc<AtomicU32>,
 ) {
     channels.lock().unwrap_or_else(|e| e.into_inner()).insert(channel, dc.clone());
     let tx = tx.clone();
+    let next_seq = next_seq.clone();
     tokio::spawn(async move {
         while let Some(event) = dc.poll().await {
             match event {
@@ -502,8 +524,22 @@ fn watch_channel(
                             let _ = tx.send(RtcEvent::PeerQuality(quality));
                         }
                     }
-                    Some(message) => {
+                    Some(m) if m.cmd == RECEIVED_COMMAND && channel == Channel::Reliable => {
+                        if let Ok(seq) = <[u8; 4]>::try_from(m.payload.as_slice()) {
+                            let _ = tx.send(RtcEvent::Delivered(u32::from_be_bytes(seq)));
+                        }
+                    }
+                    Some(message) if APP_COMMANDS.contains(&message.cmd) => {
+                        if channel == Channel::Reliable
+                            && let Err(error) =
+                                send_custom(&dc, &next_seq, RECEIVED_COMMAND, &message.seq.to_be_bytes()).await
+                        {
+                            tracing::debug!("no receipt for message {}: {error}", message.seq);
+                        }
                         let _ = tx.send(RtcEvent::Message { channel, message });
+                    }
+                    Some(other) => {
+                        tracing::debug!(?channel, cmd = other.cmd, "ignored an in-call message of an unknown command")
                     }
                     None => tracing::debug!(?channel, "ignored a malformed in-call message"),
                 },
@@ -528,7 +564,7 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
         let Some(channel) = dc.label().await.ok().and_then(|label| Channel::from_label(&label)) else { return };
-        watch_channel(channel, dc, &self.channels, &self.tx);
+        watch_channel(channel, dc, &self.channels, &self.tx, &self.next_seq);
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {

@@ -36,8 +36,9 @@ async fn messages_arrive_and_each_limit_refuses_the_message_that_breaks_it() {
     let mut reliable = Vec::new();
     let mut fast = Vec::new();
     let mut peer_quality = None;
+    let mut delivered = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while reliable.len() < 29 || fast.is_empty() || peer_quality.is_none() {
+    while reliable.len() < 29 || fast.is_empty() || peer_quality.is_none() || delivered.len() < 29 {
         tokio::select! {
             event = callee.next_event() => match event.unwrap() {
                 RtcEvent::Message { channel: Channel::Reliable, message } => reliable.push(message),
@@ -45,8 +46,12 @@ async fn messages_arrive_and_each_limit_refuses_the_message_that_breaks_it() {
                 RtcEvent::PeerQuality(q) => peer_quality = Some(q),
                 _ => {}
             },
-            _ = caller.next_event() => {}
-            _ = tokio::time::sleep_until(deadline) => panic!("got {} reliable, {} fast messages", reliable.len(), fast.len()),
+            event = caller.next_event() => if let Some(RtcEvent::Delivered(seq)) = event {
+                delivered.push(seq);
+            },
+            _ = tokio::time::sleep_until(deadline) => {
+                panic!("got {} reliable, {} fast messages, {} receipts", reliable.len(), fast.len(), delivered.len())
+            }
         }
     }
     assert_eq!((reliable[0].cmd, reliable[0].payload.as_slice()), (1, &b"hello"[..]));
@@ -56,6 +61,9 @@ async fn messages_arrive_and_each_limit_refuses_the_message_that_breaks_it() {
     assert_eq!(reliable.len(), 29);
     assert!(reliable.windows(2).all(|w| w[0].seq < w[1].seq));
     assert!(reliable.iter().all(|m| m.payload.len() <= 1000 && (1..=10).contains(&m.cmd)));
+    // Each reliable message came back as delivered, in order; the fast one (seq 1) did not.
+    assert_eq!(delivered, reliable.iter().map(|m| m.seq).collect::<Vec<_>>());
+    assert!(!delivered.contains(&1));
     tokio::time::sleep(Duration::from_millis(200)).await;
     while let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(50), callee.next_event()).await {
         assert!(!matches!(event, RtcEvent::Message { .. }), "a refused message arrived: {event:?}");

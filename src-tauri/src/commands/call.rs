@@ -64,15 +64,19 @@ pub async fn set_switch(state: State<'_, AppState>, device: Switch, on: bool) ->
     state.with_session(|s| s.control(control)).await
 }
 
-/// Sends a chat message to the peer (seed 004's custom message: at most 1000 bytes).
+/// Sends a chat message to the peer (seed 004's custom message: at most 1000
+/// bytes). Returns the message's id: a `ChatDelivered` or `ChatFailed` event
+/// with that id follows.
 #[tauri::command]
 #[specta::specta]
-pub async fn send_chat(state: State<'_, AppState>, text: String) -> AppResult<()> {
+pub async fn send_chat(state: State<'_, AppState>, text: String) -> AppResult<u32> {
     let text = text.trim().to_owned();
     if text.is_empty() || text.len() > 1000 {
         return Err(AppError::new(ErrorCode::BadInput, "A message needs 1 to 1000 bytes of text."));
     }
-    state.with_session(|s| s.control(Control::Chat(text))).await
+    let id = state.chat_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state.with_session(|s| s.control(Control::Chat { id: Some(id), text })).await?;
+    Ok(id)
 }
 
 /// The cameras, microphones and speakers on this computer.

@@ -230,17 +230,59 @@ export function callScreen(options: CallOptions): CallView {
   const chatInput = h("input", { id: "chat-input", placeholder: t("Message"), "aria-label": t("Message"), maxlength: "1000" });
   const chatForm = h("form", { class: "chat-form", id: "chat-form" }, chatInput, h("button", { type: "submit" }, t("Send")));
   const addChat = (who: "me" | "peer", text: string) => {
-    chatLog.append(h("li", { class: who }, h("small", {}, who === "me" ? t("You") : name), text));
+    const item = h("li", { class: who }, h("small", {}, who === "me" ? t("You") : name), text);
+    chatLog.append(item);
     chatLog.scrollTop = chatLog.scrollHeight;
+    return item;
+  };
+  // My messages until the peer's receipt (or a failure) comes: id → its line and text.
+  // The receipt can beat the answer to `sendChat` (loopback): it then waits in `early`.
+  type Outcome = { delivered: true } | { delivered: false; reason: string };
+  const sending = new Map<number, { item: HTMLElement; mark: HTMLElement; text: string }>();
+  const early = new Map<number, Outcome>();
+  const settle = (id: number, outcome: Outcome) => {
+    const entry = sending.get(id);
+    if (!entry) {
+      early.set(id, outcome);
+      return;
+    }
+    sending.delete(id);
+    if (outcome.delivered) {
+      entry.item.classList.replace("sending", "delivered");
+      entry.mark.textContent = t("Delivered");
+      return;
+    }
+    // Not sent: says why, and the text can go again (nothing typed is lost).
+    entry.item.classList.replace("sending", "failed");
+    const again = h("button", { type: "button", class: "link chat-again" }, t("Send again"));
+    again.addEventListener("click", async () => {
+      if (await sendChat(entry.text)) entry.item.remove();
+    });
+    entry.mark.replaceChildren(t("Not sent: {reason}", { reason: outcome.reason }), " ", again);
+  };
+  const sendChat = async (text: string): Promise<boolean> => {
+    const result = await commands.sendChat(text);
+    if (result.status === "error") {
+      showProblem(result.error);
+      return false;
+    }
+    const item = addChat("me", text);
+    const mark = h("span", { class: "chat-mark" }, t("Sending…"));
+    item.classList.add("sending");
+    item.append(mark);
+    sending.set(result.data, { item, mark, text });
+    const outcome = early.get(result.data);
+    if (outcome) {
+      early.delete(result.data);
+      settle(result.data, outcome);
+    }
+    return true;
   };
   chatForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = chatInput.value.trim();
     if (!text) return;
-    const result = await commands.sendChat(text);
-    if (result.status === "error") return showProblem(result.error);
-    addChat("me", text);
-    chatInput.value = "";
+    if (await sendChat(text)) chatInput.value = "";
   });
 
   // Beauty: on/off and levels, applied to the next frame.
@@ -327,6 +369,8 @@ export function callScreen(options: CallOptions): CallView {
       peerCameraOff.hidden = !video || event.payload.video;
     }),
     events.chatReceived.listen((event) => addChat("peer", event.payload.text)),
+    events.chatDelivered.listen((event) => settle(event.payload.id, { delivered: true })),
+    events.chatFailed.listen((event) => settle(event.payload.id, { delivered: false, reason: event.payload.message })),
     events.callProblem.listen((event) => showProblem(event.payload)),
   ];
   if (video) {
