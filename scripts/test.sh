@@ -45,8 +45,11 @@ if command -v gnome-keyring-daemon >/dev/null; then
     --components=secrets --daemonize | sed -n 's/^GNOME_KEYRING_PID=//p')
 fi
 if command -v dunst >/dev/null; then
-  dunst >/dev/null 2>&1 &
+  # Its context menu goes to a script, so the tests can press a notification's buttons.
+  printf '[global]\n    dmenu = %s/scripts/dunst-menu.sh\n' "$PWD" > "$XDG_RUNTIME_DIR/dunstrc"
+  dunst -config "$XDG_RUNTIME_DIR/dunstrc" >/dev/null 2>&1 &
   DUNST_PID=$!
+  export DUET_DUNST_MENU=1
 fi
 
 # Virtual microphone and speaker for the audio tests.

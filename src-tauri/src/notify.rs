@@ -12,17 +12,17 @@ mod platform {
     use std::sync::Mutex;
 
     use duet_cli::Control;
-    use notify_rust::{ActionResponse, Hint, Notification, NotificationHandle, Timeout, Urgency};
+    use notify_rust::{Hint, Notification, Timeout, Urgency};
 
     use crate::texts::Texts;
 
     /// The incoming-call notification on screen, to withdraw when the ringing stops.
-    static RINGING: Mutex<Option<NotificationHandle>> = Mutex::new(None);
+    /// The ringing notification's id, to withdraw it.
+    static RINGING: Mutex<Option<u32>> = Mutex::new(None);
 
     pub fn incoming(texts: Texts, peer: &str, video: bool, on_answer: impl FnOnce(Control) + Send + 'static) {
         let summary = texts.is_calling(peer);
         let body = texts.call_kind(video);
-        // Showing and waiting for a button both block on D-Bus: a thread of their own.
         std::thread::spawn(move || {
             let shown = Notification::new()
                 .appname("Duet")
@@ -41,29 +41,40 @@ mod platform {
                     return;
                 }
             };
-            let id = handle.id();
-            *RINGING.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
-            // Until a button is pressed or the notification closes (withdrawn when the ringing stops).
+            *RINGING.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.id());
+            // On the connection that showed it: daemons such as dunst send the pressed
+            // button only to the program that sent the notification.
             let mut chosen = None;
-            let answered = notify_rust::handle_action(id, |action| {
+            handle.wait_for_action(|action| {
                 chosen = match action {
-                    ActionResponse::Custom("accept") => Some(Control::Accept { audio_only: false }),
-                    ActionResponse::Custom("decline") => Some(Control::Decline),
+                    "accept" => Some(Control::Accept { audio_only: false }),
+                    "decline" => Some(Control::Decline),
                     _ => None,
                 }
             });
-            if let Err(error) = answered {
-                tracing::warn!("the notification's buttons cannot be read: {error}");
-            }
             if let Some(control) = chosen {
+                // Some daemons (dunst) keep a pressed notification up.
+                withdraw();
                 on_answer(control);
             }
         });
     }
 
     pub fn withdraw() {
-        if let Some(handle) = RINGING.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            handle.close();
+        let Some(id) = RINGING.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return;
+        };
+        let closed = zbus::blocking::Connection::session().and_then(|bus| {
+            bus.call_method(
+                Some("org.freedesktop.Notifications"),
+                "/org/freedesktop/Notifications",
+                Some("org.freedesktop.Notifications"),
+                "CloseNotification",
+                &(id,),
+            )
+        });
+        if let Err(error) = closed {
+            tracing::warn!("the incoming-call notification stays up: {error}");
         }
     }
 
@@ -140,6 +151,8 @@ mod tests {
     use std::process::Command;
     use std::time::{Duration, Instant};
 
+    use duet_cli::Control;
+
     use crate::settings::Language;
     use crate::texts::Texts;
 
@@ -157,6 +170,9 @@ mod tests {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The daemon's notifications are shared: one test at a time uses them.
+    static DAEMON: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     fn eventually(what: &str, check: impl Fn() -> bool) {
         let started = Instant::now();
         while !check() {
@@ -171,6 +187,7 @@ mod tests {
             eprintln!("skipped: no notification daemon (dunst) on the session bus");
             return;
         }
+        let _daemon = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
         // In the language of the settings.
         super::platform::missed(Texts::new(Some(Language::Chinese)), "zoe-missed-test");
         eventually("the missed call is shown", || {
@@ -184,5 +201,40 @@ mod tests {
         eventually("the incoming call is on screen", || dunstctl(&["count", "displayed"]).trim() == "1");
         super::withdraw();
         eventually("it is withdrawn", || dunstctl(&["count", "displayed"]).trim() == "0");
+    }
+
+    #[test]
+    fn the_incoming_call_notification_buttons_accept_and_decline() {
+        if !dunst_running() {
+            eprintln!("skipped: no notification daemon (dunst) on the session bus");
+            return;
+        }
+        // scripts/test.sh starts dunst with scripts/dunst-menu.sh as its menu, which presses
+        // the button this test names; another dunst would open a menu nobody answers.
+        if std::env::var_os("DUET_DUNST_MENU").is_none() {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true but dunst runs without scripts/dunst-menu.sh"
+            );
+            eprintln!("skipped: dunst was not started by scripts/test.sh");
+            return;
+        }
+        let _daemon = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+        let pick = std::path::Path::new(&std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()))
+            .join("duet-dunst-pick");
+        for (button, expected) in [("decline", Control::Decline), ("accept", Control::Accept { audio_only: false })] {
+            dunstctl(&["close-all"]);
+            std::fs::write(&pick, button).expect("the pick file");
+            let (answered, answer) = std::sync::mpsc::channel();
+            super::platform::incoming(Texts::new(Some(Language::English)), "zoe-buttons-test", true, move |control| {
+                let _ = answered.send(control);
+            });
+            eventually("the incoming call is on screen", || dunstctl(&["count", "displayed"]).trim() == "1");
+            // What a user does with the mouse: open the notification's buttons and press one.
+            dunstctl(&["action", "0"]);
+            assert_eq!(answer.recv_timeout(Duration::from_secs(5)), Ok(expected), "pressing {button}");
+            eventually("the answered notification goes away", || dunstctl(&["count", "displayed"]).trim() == "0");
+        }
+        let _ = std::fs::remove_file(&pick);
     }
 }
