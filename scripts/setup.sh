@@ -8,6 +8,8 @@ APT_PACKAGES=(
   build-essential pkg-config file curl ca-certificates
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
   xvfb xauth xdotool webkit2gtk-driver
+  # A second program's window (xmessage) to put Duet in the background in the ringing test.
+  x11-utils
   # Headless Chromium for the UI's screen tests (driven by playwright-core).
   chromium
   # Vulkan loader + Mesa drivers: the beauty filter's GPU path (lavapipe where no GPU exists).
@@ -20,6 +22,8 @@ APT_PACKAGES=(
   # A D-Bus session with the Secret Service (the app's "remember me" in the OS keyring) and a
   # notification daemon (incoming and missed calls), as a desktop session has them.
   dbus dbus-x11 gnome-keyring libsecret-tools dunst
+  # gdbus: the tray test talks to the tray icon over D-Bus as a desktop panel does.
+  libglib2.0-bin
   # Reading the .rpm's file list in the package checks, and signing Linux packages (tests/release.rs).
   rpm gnupg
 )
