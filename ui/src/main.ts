@@ -12,7 +12,7 @@ import { historyScreen } from "./screens/history";
 import { incomingWindow } from "./screens/incoming";
 import { settingsScreen } from "./screens/settings";
 import { checksScreen } from "./screens/checks";
-import { setLanguage } from "./i18n";
+import { errorText, setLanguage } from "./i18n";
 
 /** How long a link's invitation may take to ring (signing in, delivery) before it counts as over. */
 const INVITE_WAIT_MS = 3000;
@@ -96,7 +96,7 @@ async function start(app: HTMLElement): Promise<void> {
     const back = () => toContacts(signedIn);
     const callAgain = async (peer: string, audioOnly: boolean) => {
       const result = await commands.call(peer, audioOnly);
-      if (result.status === "error") document.querySelector("#history-error")!.textContent = result.error.message;
+      if (result.status === "error") document.querySelector("#history-error")!.textContent = errorText(result.error);
     };
     show(root, historyScreen({ contacts: known, invite, onBack: back, onCall: (peer, audio) => void callAgain(peer, audio) }));
   };

@@ -596,10 +596,29 @@ describe("settings", () => {
     await page.close();
 
     const chinese = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
-      settings: () => (${JSON.stringify({ ...SETTINGS, language: "zh" })}) }`);
+      settings: () => (${JSON.stringify({ ...SETTINGS, language: "zh" })}),
+      login: (() => { const errors = [
+        { code: "unreachable", message: "Cannot reach the server at http://10.0.0.9:8443: connection refused." },
+        { code: "internal", message: "Something no table knows." },
+        { code: "device", message: "The camera is in use by another application; close it and try again; the call goes on without video" },
+      ]; return () => { throw errors.shift(); }; })() }`);
     assert.equal(await chinese.textContent("#login-title"), "登录");
     assert.equal(await chinese.textContent("#use-local"), "在本机试用");
     await shot(chinese, "login-chinese");
+    // Messages from the Rust side in Chinese: by pattern, and failing that a headline with the English detail.
+    await chinese.fill("#server", "http://10.0.0.9:8443");
+    await chinese.fill("#user", "alice");
+    await chinese.fill("#password", "secret");
+    await chinese.click("#login-form button.primary");
+    await chinese.waitForSelector("#login-error:text('无法连接服务器')");
+    assert.equal(await chinese.textContent("#login-error"), "无法连接服务器 http://10.0.0.9:8443：connection refused。");
+    await chinese.click("#login-form button.primary");
+    await chinese.waitForSelector("#login-error:text('出错了')");
+    assert.equal(await chinese.textContent("#login-error"), "出错了（Something no table knows.）");
+    // A message of several parts is translated part by part.
+    await chinese.click("#login-form button.primary");
+    await chinese.waitForSelector("#login-error:text('摄像头')");
+    assert.equal(await chinese.textContent("#login-error"), "摄像头正被其他应用占用；请关闭它后重试；通话继续，但没有视频。");
     await chinese.close();
   });
 

@@ -13,7 +13,7 @@ import {
   type Switch,
 } from "../bindings";
 import { h } from "../dom";
-import { msg, t } from "../i18n";
+import { errorText, msg, t } from "../i18n";
 import { isSoftwareRenderer, receiveVideo, VideoSurface, type Frame } from "../video";
 import { beautyControls } from "./settings";
 
@@ -102,7 +102,7 @@ export function callScreen(options: CallOptions): CallView {
   const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, name.slice(0, 1).toUpperCase());
   const title = h("h2", { id: "call-peer" }, name);
   const showProblem = (error: AppError | { message: string; code: string | null }) => {
-    problem.textContent = error.message;
+    problem.textContent = errorText(error);
     problem.dataset.code = error.code ?? "";
   };
   const act = async (run: () => Promise<{ status: "ok" } | { status: "error"; error: AppError }>) => {
@@ -370,7 +370,7 @@ export function callScreen(options: CallOptions): CallView {
     }),
     events.chatReceived.listen((event) => addChat("peer", event.payload.text)),
     events.chatDelivered.listen((event) => settle(event.payload.id, { delivered: true })),
-    events.chatFailed.listen((event) => settle(event.payload.id, { delivered: false, reason: event.payload.message })),
+    events.chatFailed.listen((event) => settle(event.payload.id, { delivered: false, reason: errorText(event.payload) })),
     events.callProblem.listen((event) => showProblem(event.payload)),
   ];
   if (video) {

@@ -13,7 +13,7 @@ import {
   type SavedReport,
 } from "../bindings";
 import { h } from "../dom";
-import { msg, t } from "../i18n";
+import { errorText, msg, t } from "../i18n";
 import { receiveVideo, VideoSurface } from "../video";
 
 export interface ChecksOptions {
@@ -113,7 +113,7 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
   };
   const problem = h("p", { class: "error", role: "alert", id: "check-error" });
   const showProblem = (error: AppError | null) => {
-    problem.textContent = error?.message ?? "";
+    problem.textContent = error ? errorText(error) : "";
     if (error) problem.dataset.code = error.code;
     else delete problem.dataset.code;
   };

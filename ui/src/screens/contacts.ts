@@ -2,7 +2,7 @@
 
 import { commands, events, type Account, type AppError, type Contact, type Presence } from "../bindings";
 import { h } from "../dom";
-import { msg, t } from "../i18n";
+import { errorText, msg, t } from "../i18n";
 import { unseenMissed } from "./history";
 
 const PRESENCE_LABEL: Record<Presence, string> = { online: msg("Online"), busy: msg("In a call"), offline: msg("Offline") };
@@ -42,7 +42,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
   });
 
   const fail = (error: AppError) => {
-    message.textContent = error.message;
+    message.textContent = errorText(error);
     message.dataset.code = error.code;
   };
   if (options.account.warning) message.textContent = options.account.warning;

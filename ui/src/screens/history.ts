@@ -3,7 +3,7 @@
 
 import { commands, type CallRecord, type Contact } from "../bindings";
 import { h } from "../dom";
-import { formatDateTime, msg, t } from "../i18n";
+import { errorText, formatDateTime, msg, t } from "../i18n";
 import { formatDuration } from "./call";
 
 const SEEN_KEY = "duet.history-seen-at";
@@ -48,7 +48,7 @@ export function historyScreen(options: HistoryOptions): HTMLElement {
   back.addEventListener("click", options.onBack);
   void commands.history().then((result) => {
     if (result.status === "error") {
-      message.textContent = result.error.message;
+      message.textContent = errorText(result.error);
       list.replaceChildren();
       return;
     }

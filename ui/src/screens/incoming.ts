@@ -5,7 +5,7 @@
 
 import { commands, events, type CallChanged } from "../bindings";
 import { h } from "../dom";
-import { t } from "../i18n";
+import { errorText, t } from "../i18n";
 
 export function incomingWindow(root: HTMLElement): void {
   const name = h("h2", { id: "incoming-peer" }, "…");
@@ -17,7 +17,7 @@ export function incomingWindow(root: HTMLElement): void {
 
   const answer = (run: () => ReturnType<typeof commands.decline>) => async () => {
     const result = await run();
-    if (result.status === "error") message.textContent = result.error.message;
+    if (result.status === "error") message.textContent = errorText(result.error);
   };
   const button = (id: string, label: string, cls: string, onClick: () => void) => {
     const b = h("button", { type: "button", id, class: cls }, label);

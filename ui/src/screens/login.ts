@@ -3,7 +3,7 @@
 
 import { commands, type Account, type AppError, type Managed } from "../bindings";
 import { h } from "../dom";
-import { t } from "../i18n";
+import { errorText, t } from "../i18n";
 
 const LAST_SERVER = "duet.lastServer";
 const LAST_USER = "duet.lastUser";
@@ -46,7 +46,7 @@ export function loginScreen(options: LoginOptions): HTMLElement {
   check.addEventListener("click", () => options.onCheckDevices?.());
 
   const fail = (error: AppError) => {
-    message.textContent = error.message;
+    message.textContent = errorText(error);
     message.dataset.code = error.code;
     const field = error.code === "unauthorized" ? password : error.code === "bad_input" ? user : error.code === "unreachable" ? server : null;
     field?.focus();

@@ -3,7 +3,7 @@
 
 import { commands, type AppError, type AppInfo, type Beauty, type Language, type Ringtone, type Settings } from "../bindings";
 import { h } from "../dom";
-import { msg, t } from "../i18n";
+import { errorText, msg, t } from "../i18n";
 
 /** The beauty filter's four levels, 0–9 each. */
 export const BEAUTY_LEVELS: [keyof Omit<Beauty, "enabled">, string][] = [
@@ -84,7 +84,7 @@ function updatesBox(current: string): HTMLElement {
     button.disabled = false;
     if (result.status === "ok") return { value: result.data };
     status.textContent = "";
-    problem.textContent = result.error.message;
+    problem.textContent = errorText(result.error);
     problem.dataset.code = result.error.code;
     return null;
   };
@@ -138,7 +138,7 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
     preview.addEventListener("click", async () => {
       message.textContent = "";
       const result = await commands.previewRingtone(current.ringtone, current.ringtone_volume, current.speaker);
-      if (result.status === "error") message.textContent = result.error.message;
+      if (result.status === "error") message.textContent = errorText(result.error);
     });
     const languageSelect = h("select", { id: "setting-language" }, h("option", { value: "" }, t("System language")),
       ...LANGUAGES.map(([value, label]) => h("option", { value, selected: value === current.language }, label)));
@@ -173,7 +173,7 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
       saved.textContent = "";
       const result = await commands.saveSettings(current);
       if (result.status === "error") {
-        message.textContent = result.error.message;
+        message.textContent = errorText(result.error);
         message.dataset.code = result.error.code;
         return;
       }
