@@ -6,8 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use duet_server::{Config, Server};
-use support::{App, display_available, tauri_driver_available};
+use support::{App, display_available, headless_peer, server_with_alice_and_bob, tauri_driver_available};
 
 #[tokio::test]
 async fn an_incoming_call_rings_is_accepted_and_ended_by_the_peer() {
@@ -16,42 +15,18 @@ async fn an_incoming_call_rings_is_accepted_and_ended_by_the_peer() {
         return;
     }
     let server_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::new(server_dir.path());
-    config.listen = ([127, 0, 0, 1], 0).into();
-    let server = Server::bind(config).await.expect("the server starts");
-    for (user, name) in [("alice", "Alice"), ("bob", "Bob")] {
-        duet_server::create_user(&*server.hub().store, user, name, "long enough password").expect("a user");
-    }
-    let url = format!("http://{}", server.local_addr());
-    let server = server.spawn();
-
+    let (server, url) = server_with_alice_and_bob(server_dir.path()).await;
     let data = tempfile::tempdir().expect("tempdir");
     let app =
         App::start(&[("XDG_DATA_HOME", data.path().to_str().expect("utf-8")), ("DUET_SOURCES", "synthetic")]).await;
-    app.fill("#server", &url).await;
-    app.fill("#user", "alice").await;
-    app.fill("#password", "long enough password").await;
-    // "Remember me" is ticked by default.
-    app.click("#login-form button.primary").await;
-    app.wait_for("li.empty", Duration::from_secs(20)).await;
+    app.sign_in(&url, "alice", true).await;
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         // CI runs D-Bus and an unlocked gnome-keyring: "remember me" must work there.
         assert_eq!(app.text("#contacts-error").await, "", "the keyring remembered the sign-in");
     }
 
     // Bob calls from a headless client and hangs up 4 s after the call connects.
-    let token = server.hub().signer.issue_token("bob", duet_server::now_ms() + 3_600_000);
-    let options = duet_cli::Options {
-        server: url.clone(),
-        user: "bob".into(),
-        token,
-        udp_addrs: vec!["127.0.0.1:0".into()],
-        audio_only: false,
-        duration: Some(Duration::from_secs(4)),
-        sources: duet_cli::Sources::SYNTHETIC,
-        video_out: None,
-        processing: None,
-    };
+    let options = headless_peer(&server, &url, "bob", Duration::from_secs(4));
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
     let bob = tokio::spawn(duet_cli::run(options, duet_cli::Mode::Call { peer: "alice".into() }, controls_rx, |_| {}));
 

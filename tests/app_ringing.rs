@@ -7,29 +7,17 @@ mod support;
 
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use duet_server::{Config, Server};
 use serde_json::Value;
-use support::{App, display_available, tauri_driver_available};
-
-/// X windows whose title matches `name` (a regular expression).
-fn windows(name: &str) -> Vec<String> {
-    let out = Command::new("xdotool").args(["search", "--onlyvisible", "--name", name]).output().expect("xdotool runs");
-    String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect()
-}
+use support::{
+    App, display_available, dunst_menu_available, eventually, focus_elsewhere, headless_peer,
+    server_with_alice_and_bob, tauri_driver_available, x_windows,
+};
 
 fn dunstctl(args: &[&str]) -> String {
     let out = Command::new("dunstctl").args(args).output().expect("dunstctl runs");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-async fn eventually(what: &str, timeout: Duration, check: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < timeout, "{what}: not within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]
@@ -39,56 +27,24 @@ async fn in_the_background_a_call_rings_in_its_own_window_and_the_notification_d
         return;
     }
     // scripts/test.sh starts dunst with a menu script that presses the button named here.
-    if std::env::var_os("DUET_DUNST_MENU").is_none() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but dunst runs without scripts/dunst-menu.sh"
-        );
+    if !dunst_menu_available() {
         eprintln!("skipped: dunst was not started by scripts/test.sh");
         return;
     }
     let server_dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::new(server_dir.path());
-    config.listen = ([127, 0, 0, 1], 0).into();
-    let server = Server::bind(config).await.expect("the server starts");
-    for (user, name) in [("alice", "Alice"), ("bob", "Bob")] {
-        duet_server::create_user(&*server.hub().store, user, name, "long enough password").expect("a user");
-    }
-    let url = format!("http://{}", server.local_addr());
-    let server = server.spawn();
-
+    let (server, url) = server_with_alice_and_bob(server_dir.path()).await;
     let data = tempfile::tempdir().expect("tempdir");
     let app =
         App::start(&[("XDG_DATA_HOME", data.path().to_str().expect("utf-8")), ("DUET_SOURCES", "synthetic")]).await;
-    app.fill("#server", &url).await;
-    app.fill("#user", "alice").await;
-    app.fill("#password", "long enough password").await;
-    app.click("#remember").await;
-    app.click("#login-form button.primary").await;
-    app.wait_for("li.empty", Duration::from_secs(20)).await;
+    app.sign_in(&url, "alice", false).await;
 
     // Another program takes the focus: Duet is in the background.
-    let mut other =
-        Command::new("xmessage").args(["-title", "duet-focus-thief", "another program"]).spawn().expect("xmessage");
-    eventually("the other window is up", Duration::from_secs(5), || !windows("^duet-focus-thief$").is_empty()).await;
-    let thief = windows("^duet-focus-thief$").remove(0);
-    Command::new("xdotool").args(["windowfocus", "--sync", &thief]).status().expect("xdotool focuses");
+    let mut other = focus_elsewhere("duet-focus-thief").await;
     app.wait_until("Duet lost the focus", "return !document.hasFocus()", Duration::from_secs(5)).await;
     dunstctl(&["close-all"]);
 
     // Bob calls from a headless client.
-    let token = server.hub().signer.issue_token("bob", duet_server::now_ms() + 3_600_000);
-    let options = duet_cli::Options {
-        server: url.clone(),
-        user: "bob".into(),
-        token,
-        udp_addrs: vec!["127.0.0.1:0".into()],
-        audio_only: false,
-        duration: Some(Duration::from_secs(20)),
-        sources: duet_cli::Sources::SYNTHETIC,
-        video_out: None,
-        processing: None,
-    };
+    let options = headless_peer(&server, &url, "bob", Duration::from_secs(20));
     let lines = Arc::new(Mutex::new(Vec::<Value>::new()));
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
     let bob = tokio::spawn({
@@ -100,7 +56,7 @@ async fn in_the_background_a_call_rings_in_its_own_window_and_the_notification_d
 
     // The ringing window comes up on its own, and so does the notification.
     eventually("the incoming-call window opens", Duration::from_secs(20), || {
-        !windows("^Incoming call — Duet$").is_empty()
+        !x_windows("^Incoming call — Duet$").is_empty()
     })
     .await;
     eventually("the notification shows", Duration::from_secs(10), || dunstctl(&["count", "displayed"]) == "1").await;
@@ -122,7 +78,7 @@ async fn in_the_background_a_call_rings_in_its_own_window_and_the_notification_d
     );
     // Both the window and the notification go away.
     eventually("the incoming-call window closes", Duration::from_secs(10), || {
-        windows("^Incoming call — Duet$").is_empty()
+        x_windows("^Incoming call — Duet$").is_empty()
     })
     .await;
     eventually("the notification goes away", Duration::from_secs(10), || dunstctl(&["count", "displayed"]) == "0")

@@ -6,9 +6,9 @@
 mod support;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{App, display_available, tauri_driver_available};
+use support::{App, display_available, eventually, focus_elsewhere, tauri_driver_available};
 
 const ITEM: &str = "/org/ayatana/NotificationItem/tray_icon_tray_app_duet";
 
@@ -62,14 +62,6 @@ fn click(owner: &str, id: &str) {
         .expect("the menu takes the click");
 }
 
-async fn eventually(what: &str, timeout: Duration, check: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !check() {
-        assert!(started.elapsed() < timeout, "{what}: not within {timeout:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn the_tray_menu_shows_the_window_and_quits() {
     if !display_available() || !tauri_driver_available() {
@@ -95,14 +87,7 @@ async fn the_tray_menu_shows_the_window_and_quits() {
     assert_eq!(labels, ["Show Duet", "Quit Duet"], "{entries:?}");
 
     // Behind another program, "Show Duet" brings the window back to the front.
-    let mut other =
-        Command::new("xmessage").args(["-title", "duet-tray-test", "another program"]).spawn().expect("xmessage");
-    let thief = || {
-        let out = Command::new("xdotool").args(["search", "--onlyvisible", "--name", "^duet-tray-test$"]).output();
-        out.ok().and_then(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().next().map(str::to_owned))
-    };
-    eventually("the other window is up", Duration::from_secs(5), || thief().is_some()).await;
-    Command::new("xdotool").args(["windowfocus", "--sync", &thief().expect("its window")]).status().expect("xdotool");
+    let mut other = focus_elsewhere("duet-tray-test").await;
     app.wait_until("Duet lost the focus", "return !document.hasFocus()", Duration::from_secs(5)).await;
     click(&owner, &entries[0].0);
     app.wait_until("Duet is in front again", "return document.hasFocus()", Duration::from_secs(5)).await;

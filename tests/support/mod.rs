@@ -27,6 +27,78 @@ pub fn tauri_driver_available() -> bool {
     found
 }
 
+/// Whether dunst runs with `scripts/dunst-menu.sh` as its menu (scripts/test.sh starts it
+/// so), which lets a test press a notification's buttons; required under CI.
+pub fn dunst_menu_available() -> bool {
+    let available = std::env::var_os("DUET_DUNST_MENU").is_some();
+    if !available && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but dunst runs without scripts/dunst-menu.sh: scripts/test.sh starts it");
+    }
+    available
+}
+
+/// Polls `check` every 100 ms until it holds; fails after `timeout`.
+pub async fn eventually(what: &str, timeout: Duration, check: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < timeout, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The visible X windows whose title matches `name` (a regular expression).
+pub fn x_windows(name: &str) -> Vec<String> {
+    let out = Command::new("xdotool").args(["search", "--onlyvisible", "--name", name]).output().expect("xdotool runs");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect()
+}
+
+/// Another program's window (xmessage), given the keyboard focus: Duet is in
+/// the background until the returned process is killed.
+pub async fn focus_elsewhere(title: &str) -> std::process::Child {
+    let other = Command::new("xmessage").args(["-title", title, "another program"]).spawn().expect("xmessage starts");
+    let name = format!("^{title}$");
+    eventually("the other window is up", Duration::from_secs(5), || !x_windows(&name).is_empty()).await;
+    let window = x_windows(&name).remove(0);
+    Command::new("xdotool").args(["windowfocus", "--sync", &window]).status().expect("xdotool focuses it");
+    other
+}
+
+/// The password of the accounts [`server_with_alice_and_bob`] creates.
+pub const PASSWORD: &str = "long enough password";
+
+/// A `duet-server` on 127.0.0.1 (data in `dir`) with the accounts alice and bob, and its URL.
+pub async fn server_with_alice_and_bob(dir: &std::path::Path) -> (duet_server::ServerHandle, String) {
+    let mut config = duet_server::Config::new(dir);
+    config.listen = ([127, 0, 0, 1], 0).into();
+    let server = duet_server::Server::bind(config).await.expect("the server starts");
+    for (user, name) in [("alice", "Alice"), ("bob", "Bob")] {
+        duet_server::create_user(&*server.hub().store, user, name, PASSWORD).expect("a user");
+    }
+    let url = format!("http://{}", server.local_addr());
+    (server.spawn(), url)
+}
+
+/// A headless `duet-cli` client signed in to `server` as `user`, with synthetic
+/// media on loopback, whose calls end after `duration`.
+pub fn headless_peer(
+    server: &duet_server::ServerHandle,
+    url: &str,
+    user: &str,
+    duration: Duration,
+) -> duet_cli::Options {
+    duet_cli::Options {
+        server: url.to_owned(),
+        user: user.to_owned(),
+        token: server.hub().signer.issue_token(user, duet_server::now_ms() + 3_600_000),
+        udp_addrs: vec!["127.0.0.1:0".into()],
+        audio_only: false,
+        duration: Some(duration),
+        sources: duet_cli::Sources::SYNTHETIC,
+        video_out: None,
+        processing: None,
+    }
+}
+
 /// A free local TCP port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -136,6 +208,20 @@ impl App {
     }
 
     /// Types `text` into the input matching `css`, replacing what it held.
+    /// Signs in with the login form as `user` (password [`PASSWORD`]), "remember me" as
+    /// given, and waits for the (empty) contact list.
+    pub async fn sign_in(&self, server: &str, user: &str, remember: bool) {
+        self.fill("#server", server).await;
+        self.fill("#user", user).await;
+        self.fill("#password", PASSWORD).await;
+        // Ticked by default.
+        if !remember {
+            self.click("#remember").await;
+        }
+        self.click("#login-form button.primary").await;
+        self.wait_for("li.empty", Duration::from_secs(20)).await;
+    }
+
     pub async fn fill(&self, css: &str, text: &str) {
         let element = self.wait_for(css, Duration::from_secs(20)).await;
         self.session_request(reqwest::Method::POST, &format!("/element/{element}/clear"), Some(json!({}))).await;
