@@ -16,13 +16,13 @@ mod platform {
 
     use crate::texts::Texts;
 
-    /// The incoming-call notification on screen, to withdraw when the ringing stops.
-    /// The ringing notification's id, to withdraw it.
+    /// The id of the incoming-call notification on screen, to withdraw it when the ringing stops.
     static RINGING: Mutex<Option<u32>> = Mutex::new(None);
 
     pub fn incoming(texts: Texts, peer: &str, video: bool, on_answer: impl FnOnce(Control) + Send + 'static) {
         let summary = texts.is_calling(peer);
         let body = texts.call_kind(video);
+        // Showing and waiting for a button both block on D-Bus: a thread of their own.
         std::thread::spawn(move || {
             let shown = Notification::new()
                 .appname("Duet")
@@ -42,8 +42,9 @@ mod platform {
                 }
             };
             *RINGING.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle.id());
-            // On the connection that showed it: daemons such as dunst send the pressed
-            // button only to the program that sent the notification.
+            // Until a button is pressed or the notification closes (withdrawn when the
+            // ringing stops), on the connection that showed it: daemons such as dunst
+            // send the pressed button only to the program that sent the notification.
             let mut chosen = None;
             handle.wait_for_action(|action| {
                 chosen = match action {
