@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::{
-    App, display_available, dunst_menu_available, eventually, focus_elsewhere, headless_peer,
-    server_with_alice_and_bob, tauri_driver_available, x_windows,
+    App, display_available, eventually, focus_elsewhere, headless_peer, server_with_alice_and_bob,
+    tauri_driver_available, x_windows,
 };
 
 fn dunstctl(args: &[&str]) -> String {
@@ -27,8 +27,7 @@ async fn in_the_background_a_call_rings_in_its_own_window_and_the_notification_d
         return;
     }
     // scripts/test.sh starts dunst with a menu script that presses the button named here.
-    if !dunst_menu_available() {
-        eprintln!("skipped: dunst was not started by scripts/test.sh");
+    if !duet_testkit::dunst_menu() {
         return;
     }
     let server_dir = tempfile::tempdir().expect("tempdir");

@@ -27,16 +27,6 @@ pub fn tauri_driver_available() -> bool {
     found
 }
 
-/// Whether dunst runs with `scripts/dunst-menu.sh` as its menu (scripts/test.sh starts it
-/// so), which lets a test press a notification's buttons; required under CI.
-pub fn dunst_menu_available() -> bool {
-    let available = std::env::var_os("DUET_DUNST_MENU").is_some();
-    if !available && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but dunst runs without scripts/dunst-menu.sh: scripts/test.sh starts it");
-    }
-    available
-}
-
 /// Polls `check` every 100 ms until it holds; fails after `timeout`.
 pub async fn eventually(what: &str, timeout: Duration, check: impl Fn() -> bool) {
     let started = Instant::now();

@@ -23,3 +23,14 @@ pub fn pactl(args: &[&str]) -> String {
     assert!(out.status.success(), "pactl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// Whether dunst runs with `scripts/dunst-menu.sh` as its menu (`scripts/test.sh` starts
+/// it so), which lets a test press a notification's buttons. Prints why a test is skipped.
+pub fn dunst_menu() -> bool {
+    let found = std::env::var_os("DUET_DUNST_MENU").is_some();
+    if !found {
+        assert!(std::env::var("CI").is_err(), "CI needs dunst with scripts/dunst-menu.sh (scripts/test.sh starts it)");
+        eprintln!("skipped: dunst was not started by scripts/test.sh with its menu script");
+    }
+    found
+}
