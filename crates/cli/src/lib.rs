@@ -256,6 +256,24 @@ pub async fn run(
 /// accepting the token.
 pub async fn run_with(
     manager: CallManager,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    options: Options,
+    mode: Mode,
+    controls: mpsc::UnboundedReceiver<Control>,
+    report: impl FnMut(Value),
+) -> i32 {
+    let code = drive(&manager, events, options, mode, controls, report).await;
+    // A call just hung up has sent its `room.leave`; it must reach the server before
+    // the process exits, or the peer waits for the server's watchdog instead.
+    let _ = tokio::time::timeout(SHUT_DOWN_WAIT, manager.shut_down()).await;
+    code
+}
+
+/// How long leaving waits for the last messages to reach the server.
+const SHUT_DOWN_WAIT: Duration = Duration::from_secs(2);
+
+async fn drive(
+    manager: &CallManager,
     mut events: mpsc::UnboundedReceiver<CallEvent>,
     mut options: Options,
     mode: Mode,
@@ -354,17 +372,17 @@ pub async fn run_with(
                                         }
                                         // The peer learns at once what we cannot send.
                                         if !echo && (!m.sends_audio() || (call.call_type == CallType::Video && !m.sends_video())) {
-                                            send_room_media(&manager, &m);
+                                            send_room_media(manager, &m);
                                         }
                                         // The inviter offers once both are in the room.
                                         if call.direction == Direction::Outgoing {
                                             match m.rtc.create_offer().await {
-                                                Ok(offer) => signal(&manager, &m, json!({"sdp": offer})),
+                                                Ok(offer) => signal(manager, &m, json!({"sdp": offer})),
                                                 Err(e) => report(json!({"event": "error", "message": e.to_string()})),
                                             }
                                         }
                                         for payload in early_signals.drain(..) {
-                                            if let Err(e) = on_signal(&manager, &mut m, payload).await {
+                                            if let Err(e) = on_signal(manager, &mut m, payload).await {
                                                 report(json!({"event": "error", "message": e}));
                                             }
                                         }
@@ -395,7 +413,7 @@ pub async fn run_with(
                     }
                     CallEvent::Signal { payload, .. } => match media.as_mut() {
                         Some(m) => {
-                            if let Err(e) = on_signal(&manager, m, payload).await {
+                            if let Err(e) = on_signal(manager, m, payload).await {
                                 report(json!({"event": "error", "message": e}));
                             }
                         }
@@ -436,7 +454,7 @@ pub async fn run_with(
                     MediaInput::Encoded(None) => {
                         report(json!({"event": "error", "code": -1301, "message": "the camera stopped; the call goes on without video"}));
                         m.pump = None;
-                        send_room_media(&manager, m);
+                        send_room_media(manager, m);
                         continue;
                     }
                     MediaInput::Microphone(frame) => {
@@ -447,7 +465,7 @@ pub async fn run_with(
                     }
                 };
                 match event {
-                    RtcEvent::Candidate(c) => signal(&manager, m, json!({"candidate": c})),
+                    RtcEvent::Candidate(c) => signal(manager, m, json!({"candidate": c})),
                     RtcEvent::State(ConnectionState::Connected) => {
                         m.on_connected();
                         report(json!({"event": "media", "state": "connected", "at_ms": wall_ms()}));
@@ -553,7 +571,7 @@ pub async fn run_with(
                                 Ok(id) => report(json!({"event": "device", "microphone": id})),
                                 Err(e) => report(device_error(&e, "the microphone was not changed")),
                             }
-                            send_room_media(&manager, m);
+                            send_room_media(manager, m);
                         }
                     }
                     Control::UseCamera(name) => {
@@ -562,7 +580,7 @@ pub async fn run_with(
                                 Ok(id) => report(json!({"event": "device", "camera": id})),
                                 Err(e) => report(device_error(&e, "the camera was not changed")),
                             }
-                            send_room_media(&manager, m);
+                            send_room_media(manager, m);
                         }
                     }
                     Control::Hangup => {
@@ -616,13 +634,13 @@ pub async fn run_with(
                     Control::Mute(muted) => {
                         if let Some(m) = media.as_mut() {
                             m.mic_muted = muted;
-                            send_room_media(&manager, m);
+                            send_room_media(manager, m);
                         }
                     }
                     Control::Camera(on) => {
                         if let Some(m) = media.as_mut() {
                             m.set_camera_off(!on);
-                            send_room_media(&manager, m);
+                            send_room_media(manager, m);
                         }
                     }
                 }
@@ -650,7 +668,7 @@ pub async fn run_with(
                         Ok(id) => report(json!({"event": "device", "microphone": id, "reason": "unplugged"})),
                         Err(e) => report(device_error(&e, "the microphone was unplugged")),
                     }
-                    send_room_media(&manager, m);
+                    send_room_media(manager, m);
                 }
             }
             Some(error) = device_errors.recv() => {

@@ -86,7 +86,11 @@ async fn without_a_camera_the_caller_is_told_and_the_call_goes_on_with_audio() {
 
     let (caller_out, caller_code) = caller.finish().await;
     let (callee_out, callee_code) = callee.finish().await;
-    assert_eq!((caller_code, callee_code), (0, 0), "the call went on and ended normally");
+    assert_eq!(
+        (caller_code, callee_code),
+        (0, 0),
+        "the call went on and ended normally: {caller_out:#?} {callee_out:#?}"
+    );
     let (caller_stats, callee_stats) = (last_stats(&caller_out), last_stats(&callee_out));
     assert_eq!(count(caller_stats, "frames_sent"), 0, "{caller_stats}");
     assert_eq!(count(callee_stats, "frames_decoded"), 0, "{callee_stats}");

@@ -46,6 +46,7 @@ pub enum CallEvent {
 enum Command {
     Input(Input, oneshot::Sender<Result<()>>),
     Dial { peer: String, call_type: CallType, reply: oneshot::Sender<Result<()>> },
+    ShutDown(oneshot::Sender<()>),
 }
 
 /// A handle to a running call manager.
@@ -101,6 +102,15 @@ impl CallManager {
         self.send(|reply| Command::Input(Input::Hangup, reply)).await
     }
 
+    /// Stops the manager and closes the connection once whatever the last call
+    /// sent (leaving its room) has reached the server.
+    pub async fn shut_down(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::ShutDown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     /// Reports that media failed; the call ends with `failed(media_failure)`.
     pub async fn media_failed(&self, why: &str) -> Result<()> {
         self.send(|reply| Command::Input(Input::MediaFailed(why.into()), reply)).await
@@ -138,6 +148,11 @@ impl Driver {
                     Some(Command::Input(input, reply)) => {
                         let result = self.feed(input).await;
                         let _ = reply.send(result);
+                    }
+                    Some(Command::ShutDown(done)) => {
+                        self.client.close_and_flush().await;
+                        let _ = done.send(());
+                        return;
                     }
                 },
                 event = signaling.recv() => {

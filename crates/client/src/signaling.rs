@@ -65,7 +65,8 @@ enum Command {
     Request(ClientMessage, oneshot::Sender<Result<ServerMessage>>),
     Send(ClientMessage),
     Subscribe(Vec<String>),
-    Close,
+    /// Stop for good; the sender, when given, is dropped once the connection is closed.
+    Close(Option<oneshot::Sender<()>>),
 }
 
 /// A handle to the signaling connection; cheap to clone.
@@ -114,7 +115,17 @@ impl SignalingClient {
 
     /// Closes the connection for good.
     pub fn close(&self) {
-        let _ = self.commands.send(Command::Close);
+        let _ = self.commands.send(Command::Close(None));
+    }
+
+    /// Closes the connection for good, after everything sent before has gone out:
+    /// a process about to exit calls this so its last words (leaving a room) reach
+    /// the server instead of the peer waiting for the server's watchdog.
+    pub async fn close_and_flush(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.commands.send(Command::Close(Some(done))).is_ok() {
+            let _ = closed.await;
+        }
     }
 }
 
@@ -160,7 +171,7 @@ async fn run(
             tokio::select! {
                 _ = &mut deadline => break,
                 cmd = commands.recv() => match cmd {
-                    None | Some(Command::Close) => return,
+                    None | Some(Command::Close(_)) => return,
                     Some(Command::Request(_, reply)) => { let _ = reply.send(Err(Error::Disconnected)); }
                     Some(Command::Send(_)) => {}
                     Some(Command::Subscribe(users)) => watched.extend(users),
@@ -226,8 +237,13 @@ async fn session(
         tokio::select! {
             cmd = commands.recv() => {
                 let msg = match cmd {
-                    None | Some(Command::Close) => {
+                    None => {
                         let _ = ws.close(None).await;
+                        break Session::Stop;
+                    }
+                    Some(Command::Close(done)) => {
+                        let _ = ws.close(None).await;
+                        drop(done);
                         break Session::Stop;
                     }
                     Some(Command::Request(mut msg, reply)) => {

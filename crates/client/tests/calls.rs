@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::TestServer;
+use common::{Phone, TestServer};
 use duet_client::{CallState, EndReason};
 use duet_protocol::CallType;
 
@@ -46,4 +46,34 @@ async fn declining_and_cancelling_end_both_sides_with_the_right_reasons() {
     alice.manager.hangup().await.expect("cancel");
     assert_eq!(alice.wait_state("ended").await, CallState::Ended(EndReason::Cancelled));
     assert_eq!(bob.wait_state("ended").await, CallState::Ended(EndReason::Cancelled));
+}
+
+#[tokio::test]
+async fn a_caller_that_hangs_up_and_exits_at_once_still_ends_the_call_for_the_callee() {
+    let server = TestServer::start().await;
+    let mut bob = server.manager("bob").await;
+    let alice = server.config_for("alice");
+    // Alice lives on a runtime of her own; dropping it right after hanging up is
+    // her process exiting: whatever was not sent by then is never sent. With one
+    // task run between polls of her main future, her connection's task does not
+    // get to write before that future ends.
+    let caller = tokio::task::spawn_blocking(move || {
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().event_interval(1).enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            let mut alice = Phone::start(alice).await;
+            alice.manager.dial("bob", CallType::Audio).await.expect("dial");
+            alice.wait_state("connected").await;
+            alice.manager.hangup().await.expect("hangup");
+            alice.manager.shut_down().await;
+        });
+    });
+    bob.wait_state("ringing").await;
+    bob.manager.accept(false).await.expect("accept");
+    bob.wait_state("connected").await;
+    caller.await.expect("the caller ran");
+
+    // The server keeps a vanished member for its 30 s watchdog: only Alice's own
+    // `room.leave` ends Bob's call within the wait.
+    assert_eq!(bob.wait_state("ended").await, CallState::Ended(EndReason::RemoteHangup));
 }

@@ -61,15 +61,17 @@ impl TestServer {
     }
 
     pub async fn manager_with(&self, user: &str, tweak: impl FnOnce(&mut ManagerConfig)) -> Phone {
+        let mut config = self.config_for(user);
+        tweak(&mut config);
+        Phone::start(config).await
+    }
+
+    /// Settings for `user`'s call manager: a valid token, quick reconnects.
+    pub fn config_for(&self, user: &str) -> ManagerConfig {
         let mut client = ClientConfig::new(self.url(), self.token(user, 3_600_000));
         client.backoff_min = Duration::from_millis(50);
         client.backoff_max = Duration::from_millis(300);
-        let mut config = ManagerConfig::new(client);
-        tweak(&mut config);
-        let (manager, events) = CallManager::start(config);
-        let mut phone = Phone { manager, events, seen: Vec::new() };
-        phone.wait_state("prepared").await;
-        phone
+        ManagerConfig::new(client)
     }
 }
 
@@ -82,6 +84,14 @@ pub struct Phone {
 }
 
 impl Phone {
+    /// Starts a call manager on the current runtime and waits until it is `prepared`.
+    pub async fn start(config: ManagerConfig) -> Phone {
+        let (manager, events) = CallManager::start(config);
+        let mut phone = Phone { manager, events, seen: Vec::new() };
+        phone.wait_state("prepared").await;
+        phone
+    }
+
     /// Waits for the next state named `name`; returns it.
     pub async fn wait_state(&mut self, name: &str) -> CallState {
         let wait = async {
