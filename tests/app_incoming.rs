@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{App, display_available, headless_peer, server_with_alice_and_bob, tauri_driver_available};
+use support::{AliceSignedIn, display_available, tauri_driver_available};
 
 #[tokio::test]
 async fn an_incoming_call_rings_is_accepted_and_ended_by_the_peer() {
@@ -14,19 +14,15 @@ async fn an_incoming_call_rings_is_accepted_and_ended_by_the_peer() {
         eprintln!("skipped: needs an X display and tauri-driver (see scripts/setup.sh)");
         return;
     }
-    let server_dir = tempfile::tempdir().expect("tempdir");
-    let (server, url) = server_with_alice_and_bob(server_dir.path()).await;
-    let data = tempfile::tempdir().expect("tempdir");
-    let app =
-        App::start(&[("XDG_DATA_HOME", data.path().to_str().expect("utf-8")), ("DUET_SOURCES", "synthetic")]).await;
-    app.sign_in(&url, "alice", true).await;
+    let scene = AliceSignedIn::start(true).await;
+    let app = &scene.app;
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         // CI runs D-Bus and an unlocked gnome-keyring: "remember me" must work there.
         assert_eq!(app.text("#contacts-error").await, "", "the keyring remembered the sign-in");
     }
 
     // Bob calls from a headless client and hangs up 4 s after the call connects.
-    let options = headless_peer(&server, &url, "bob", Duration::from_secs(4));
+    let options = scene.bob(Duration::from_secs(4));
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
     let bob = tokio::spawn(duet_cli::run(options, duet_cli::Mode::Call { peer: "alice".into() }, controls_rx, |_| {}));
 
@@ -51,6 +47,5 @@ async fn an_incoming_call_rings_is_accepted_and_ended_by_the_peer() {
     app.click("#history-back").await;
     app.click("#logout").await;
     app.wait_for("#login-form", Duration::from_secs(10)).await;
-    app.quit().await;
-    let _ = server.shutdown().await;
+    scene.finish().await;
 }

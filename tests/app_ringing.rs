@@ -10,10 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{
-    App, display_available, eventually, focus_elsewhere, headless_peer, server_with_alice_and_bob,
-    tauri_driver_available, x_windows,
-};
+use support::{AliceSignedIn, display_available, eventually, focus_elsewhere, tauri_driver_available, x_windows};
 
 fn dunstctl(args: &[&str]) -> String {
     let out = Command::new("dunstctl").args(args).output().expect("dunstctl runs");
@@ -30,12 +27,8 @@ async fn in_the_background_a_call_rings_in_its_own_window_and_the_notification_d
     if !duet_testkit::dunst_menu() {
         return;
     }
-    let server_dir = tempfile::tempdir().expect("tempdir");
-    let (server, url) = server_with_alice_and_bob(server_dir.path()).await;
-    let data = tempfile::tempdir().expect("tempdir");
-    let app =
-        App::start(&[("XDG_DATA_HOME", data.path().to_str().expect("utf-8")), ("DUET_SOURCES", "synthetic")]).await;
-    app.sign_in(&url, "alice", false).await;
+    let scene = AliceSignedIn::start(false).await;
+    let app = &scene.app;
 
     // Another program takes the focus: Duet is in the background.
     let mut other = focus_elsewhere("duet-focus-thief").await;
@@ -43,7 +36,7 @@ async fn in_the_background_a_call_rings_in_its_own_window_and_the_notification_d
     dunstctl(&["close-all"]);
 
     // Bob calls from a headless client.
-    let options = headless_peer(&server, &url, "bob", Duration::from_secs(20));
+    let options = scene.bob(Duration::from_secs(20));
     let lines = Arc::new(Mutex::new(Vec::<Value>::new()));
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
     let bob = tokio::spawn({
@@ -85,6 +78,5 @@ async fn in_the_background_a_call_rings_in_its_own_window_and_the_notification_d
 
     let _ = other.kill();
     let _ = other.wait();
-    app.quit().await;
-    let _ = server.shutdown().await;
+    scene.finish().await;
 }

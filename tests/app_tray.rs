@@ -1,16 +1,21 @@
 //! End to end with the real app under Xvfb and D-Bus: its tray icon, used the
 //! way a desktop panel uses it (the StatusNotifierItem and its menu over
 //! D-Bus): the menu reads "Show Duet" and "Quit Duet"; "Show Duet" brings the
-//! window back from behind another program; "Quit Duet" ends the app.
+//! window back from behind another program; "Quit Duet" ends the app, and
+//! during a call it hangs up first, so the peer is not left waiting.
 
 mod support;
 
 use std::process::Command;
 use std::time::Duration;
 
-use support::{App, display_available, eventually, focus_elsewhere, tauri_driver_available};
+use support::{AliceSignedIn, App, display_available, eventually, focus_elsewhere, tauri_driver_available};
 
 const ITEM: &str = "/org/ayatana/NotificationItem/tray_icon_tray_app_duet";
+
+/// One app at a time: the tests find the tray icon by the program's name, and a
+/// second window would take the focus the first test watches.
+static ONE_APP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// `gdbus call` on the session bus; the reply as text, or the error.
 fn gdbus(dest: &str, path: &str, method: &str, args: &[&str]) -> Result<String, String> {
@@ -62,11 +67,11 @@ fn click(owner: &str, id: &str) {
         .expect("the menu takes the click");
 }
 
-#[tokio::test]
-async fn the_tray_menu_shows_the_window_and_quits() {
+/// Whether the tray can be tested here; outside CI a missing piece skips.
+fn tray_testable() -> bool {
     if !display_available() || !tauri_driver_available() {
         eprintln!("skipped: needs an X display and tauri-driver (see scripts/setup.sh)");
-        return;
+        return false;
     }
     if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
         assert!(
@@ -74,8 +79,17 @@ async fn the_tray_menu_shows_the_window_and_quits() {
             "CI=true but no D-Bus session: scripts/test.sh starts it"
         );
         eprintln!("skipped: no D-Bus session for the tray icon");
+        return false;
+    }
+    true
+}
+
+#[tokio::test]
+async fn the_tray_menu_shows_the_window_and_quits() {
+    if !tray_testable() {
         return;
     }
+    let _one_app = ONE_APP.lock().await;
     let app = App::start(&[]).await;
     app.wait_for("#login-form", Duration::from_secs(20)).await;
     eventually("the tray icon is on the bus", Duration::from_secs(10), || tray_owner().is_some()).await;
@@ -97,4 +111,47 @@ async fn the_tray_menu_shows_the_window_and_quits() {
     eventually("the app quit", Duration::from_secs(10), || tray_owner().is_none()).await;
     let _ = other.kill();
     let _ = other.wait();
+}
+
+#[tokio::test]
+async fn quitting_from_the_tray_during_a_call_hangs_up_for_the_peer() {
+    if !tray_testable() {
+        return;
+    }
+    let _one_app = ONE_APP.lock().await;
+    let scene = AliceSignedIn::start(false).await;
+    let app = &scene.app;
+
+    // Bob calls from a headless client and would stay in the call for a minute.
+    let options = scene.bob(Duration::from_secs(60));
+    let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let bob =
+        tokio::spawn(duet_cli::run(options, duet_cli::Mode::Call { peer: "alice".into() }, controls_rx, move |l| {
+            let _ = lines_tx.send(l);
+        }));
+    app.wait_for("#call[data-phase='ringing']", Duration::from_secs(20)).await;
+    app.click("#accept-video").await;
+    app.wait_for("#call[data-phase='connected']", Duration::from_secs(20)).await;
+
+    eventually("the tray icon is on the bus", Duration::from_secs(10), || tray_owner().is_some()).await;
+    let owner = tray_owner().expect("the tray icon's owner");
+    let quit = menu(&owner).into_iter().find(|(_, label)| label == "Quit Duet").expect("a Quit entry");
+    click(&owner, &quit.0);
+
+    // Without a hangup Bob would wait for the server's 30 s watchdog.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let line = lines.recv().await.expect("bob is running");
+            if line["event"] == "state" && line["state"] == "ended" {
+                return line;
+            }
+        }
+    })
+    .await
+    .expect("bob's call ends within 10 s of alice quitting");
+    assert_eq!(ended["reason"], "remote_hangup", "{ended}");
+    let code = tokio::time::timeout(Duration::from_secs(10), bob).await.expect("bob finishes").expect("bob ran");
+    assert_eq!(code, 0, "bob's call connected and was hung up");
+    eventually("the app quit", Duration::from_secs(10), || tray_owner().is_none()).await;
 }

@@ -155,8 +155,14 @@ pub fn run() {
         .expect("error while building the Duet desktop app")
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
+                let state = app.state::<state::AppState>();
+                // Quitting during a call hangs up, so the peer is not left waiting.
+                let session = tauri::async_runtime::block_on(state.session.lock()).take();
+                if let Some(session) = session {
+                    tauri::async_runtime::block_on(session.close());
+                }
                 // The embedded server closes its database cleanly.
-                let local = tauri::async_runtime::block_on(app.state::<state::AppState>().local.lock()).take();
+                let local = tauri::async_runtime::block_on(state.local.lock()).take();
                 if let Some(local) = local {
                     tauri::async_runtime::block_on(local.stop());
                 }

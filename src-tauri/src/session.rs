@@ -231,10 +231,11 @@ impl Session {
         }
     }
 
-    /// Ends a running call (the peer hears a hangup), then the connection.
+    /// Ends a running call (the peer hears a hangup), then the connection, once
+    /// the hangup has gone out: the app may be about to exit.
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.manager.hangup()).await;
-        self.manager.client().close();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.manager.shut_down()).await;
         self.engine.abort();
     }
 }

@@ -68,6 +68,36 @@ pub async fn server_with_alice_and_bob(dir: &std::path::Path) -> (duet_server::S
     (server.spawn(), url)
 }
 
+/// The app (synthetic camera and microphone) signed in as alice to a server of
+/// its own that also knows bob.
+pub struct AliceSignedIn {
+    pub app: App,
+    pub server: duet_server::ServerHandle,
+    pub url: String,
+    _server_dir: tempfile::TempDir,
+}
+
+impl AliceSignedIn {
+    pub async fn start(remember: bool) -> AliceSignedIn {
+        let server_dir = tempfile::tempdir().expect("tempdir");
+        let (server, url) = server_with_alice_and_bob(server_dir.path()).await;
+        let app = App::start(&[("DUET_SOURCES", "synthetic")]).await;
+        app.sign_in(&url, "alice", remember).await;
+        AliceSignedIn { app, server, url, _server_dir: server_dir }
+    }
+
+    /// Quits the app, then stops the server.
+    pub async fn finish(self) {
+        self.app.quit().await;
+        let _ = self.server.shutdown().await;
+    }
+
+    /// Bob on a headless client ([`headless_peer`]).
+    pub fn bob(&self, duration: Duration) -> duet_cli::Options {
+        headless_peer(&self.server, &self.url, "bob", duration)
+    }
+}
+
 /// A headless `duet-cli` client signed in to `server` as `user`, with synthetic
 /// media on loopback, whose calls end after `duration`.
 pub fn headless_peer(
