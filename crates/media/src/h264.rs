@@ -50,19 +50,29 @@ pub struct H264Encoder {
     /// OpenH264 sets itself up on the first frame; a bitrate change made
     /// before that waits here.
     started: bool,
+    pending_ceiling: bool,
     pending_bitrate: Option<u32>,
 }
 
 impl H264Encoder {
     /// One thread: calls run one encoder per direction on a 2-core budget.
     pub fn new(settings: EncoderSettings) -> Result<Self> {
+        Self::starting_at(settings, settings.bitrate_bps)
+    }
+
+    /// An encoder for `settings` whose first frames aim at `start_bps` (a call
+    /// starts below its full rate until the network has shown what it carries);
+    /// `set_bitrate` may raise it up to `settings.bitrate_bps`.
+    pub fn starting_at(settings: EncoderSettings, start_bps: u32) -> Result<Self> {
         if settings.width % 2 == 1 || settings.height % 2 == 1 {
             return Err(Error::OddFrameSize { width: settings.width, height: settings.height });
         }
+        let max_bitrate_bps = settings.bitrate_bps;
+        let start_bps = start_bps.clamp(MIN_VIDEO_BITRATE_BPS.min(max_bitrate_bps), max_bitrate_bps);
         let config = EncoderConfig::new()
             .usage_type(UsageType::CameraVideoRealTime)
             .rate_control_mode(RateControlMode::Bitrate)
-            .bitrate(BitRate::from_bps(settings.bitrate_bps))
+            .bitrate(BitRate::from_bps(start_bps))
             .max_frame_rate(FrameRate::from_hz(settings.fps))
             // OpenH264 only holds the bitrate when it may skip frames; a skipped
             // frame comes back as `None` from `encode`.
@@ -77,10 +87,13 @@ impl H264Encoder {
             Encoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| Error::H264(e.to_string()))?;
         Ok(Self {
             inner,
-            settings,
-            max_bitrate_bps: settings.bitrate_bps,
+            settings: EncoderSettings { bitrate_bps: start_bps, ..settings },
+            max_bitrate_bps,
             keyframe_requested: false,
             started: false,
+            // OpenH264 takes the first bitrate as its ceiling too: the real one is
+            // set once it has started.
+            pending_ceiling: start_bps < max_bitrate_bps,
             pending_bitrate: None,
         })
     }
@@ -103,13 +116,30 @@ impl H264Encoder {
         self.pending_bitrate = Some(self.settings.bitrate_bps);
     }
 
-    #[allow(unsafe_code)]
     fn apply_bitrate(&mut self, bps: u32) -> Result<()> {
-        let mut info = openh264_sys2::SBitrateInfo { iLayer: openh264_sys2::SPATIAL_LAYER_ALL, iBitrate: bps as i32 };
-        // SAFETY: the encoder is initialised (it has encoded a frame), and
-        // ENCODER_OPTION_BITRATE reads one `SBitrateInfo`, which lives across the call.
-        let code =
-            unsafe { self.inner.raw_api().set_option(openh264_sys2::ENCODER_OPTION_BITRATE, (&raw mut info).cast()) };
+        self.set_rate_option(openh264_sys2::ENCODER_OPTION_BITRATE, openh264_sys2::SPATIAL_LAYER_ALL, bps)
+    }
+
+    /// Lets the bitrate rise to `max_bitrate_bps`: the whole stream's ceiling
+    /// and its one layer's, which OpenH264 checks a new bitrate against.
+    fn apply_ceiling(&mut self) -> Result<()> {
+        for layer in [openh264_sys2::SPATIAL_LAYER_ALL, openh264_sys2::SPATIAL_LAYER_0] {
+            self.set_rate_option(openh264_sys2::ENCODER_OPTION_MAX_BITRATE, layer, self.max_bitrate_bps)?;
+        }
+        Ok(())
+    }
+
+    #[allow(unsafe_code)]
+    fn set_rate_option(
+        &mut self,
+        option: openh264_sys2::ENCODER_OPTION,
+        layer: openh264_sys2::LAYER_NUM,
+        bps: u32,
+    ) -> Result<()> {
+        let mut info = openh264_sys2::SBitrateInfo { iLayer: layer, iBitrate: bps as i32 };
+        // SAFETY: the encoder is initialised (it has encoded a frame), and both
+        // bitrate options read one `SBitrateInfo`, which lives across the call.
+        let code = unsafe { self.inner.raw_api().set_option(option, (&raw mut info).cast()) };
         if code != 0 {
             return Err(Error::H264(format!("the encoder refused a bitrate of {bps} bps (code {code})")));
         }
@@ -131,6 +161,9 @@ impl H264Encoder {
                 self.settings.width,
                 self.settings.height
             )));
+        }
+        if self.started && std::mem::take(&mut self.pending_ceiling) {
+            self.apply_ceiling()?;
         }
         if self.started
             && let Some(bps) = self.pending_bitrate.take()

@@ -43,8 +43,8 @@ impl VideoSender {
                 fps: format.fps,
                 bitrate_bps: self.encoder.max_bitrate_bps(),
             };
-            self.encoder = H264Encoder::new(resized)?;
-            self.encoder.set_bitrate(settings.bitrate_bps);
+            // At the rate the network allows now, not the full one.
+            self.encoder = H264Encoder::starting_at(resized, settings.bitrate_bps)?;
         }
         self.source = source;
         self.encoder.request_keyframe();

@@ -145,3 +145,32 @@ fn the_bitrate_follows_a_new_target_during_a_call() {
     encoder.set_bitrate(1_000);
     assert_eq!(encoder.settings().bitrate_bps, duet_media::MIN_VIDEO_BITRATE_BPS, "a floor holds");
 }
+
+#[test]
+fn an_encoder_that_starts_low_rises_to_its_full_rate_when_asked() {
+    let settings = EncoderSettings::DEFAULT;
+    let mut source = SyntheticSource::new(VideoFormat::DEFAULT).unwrap();
+    let mut encoder = H264Encoder::starting_at(settings, 300_000).unwrap();
+    assert_eq!(encoder.settings().bitrate_bps, 300_000);
+    assert_eq!(encoder.max_bitrate_bps(), settings.bitrate_bps);
+    // The first frame, a keyframe, is sized for the start rate too.
+    let first = encoder.encode(&source.next_frame().unwrap()).unwrap().expect("the first frame");
+    let start = kbps(encoded_bytes(&mut encoder, &mut source, 44) + first.data.len(), 45, 15.0);
+
+    // The network carries more: one second to settle, then 3 s measured.
+    encoder.set_bitrate(settings.bitrate_bps);
+    encoded_bytes(&mut encoder, &mut source, 15);
+    let full = kbps(encoded_bytes(&mut encoder, &mut source, 45), 45, 15.0);
+
+    // The same first picture from an encoder that starts at the full rate.
+    let first_picture = SyntheticSource::new(VideoFormat::DEFAULT).unwrap().next_frame().unwrap();
+    let reference = H264Encoder::new(settings).unwrap().encode(&first_picture).unwrap().unwrap();
+    eprintln!(
+        "start 300 kbps → {start:.0} kbps, first frame {} bytes (at 850 kbps: {}); raised to 850 kbps → {full:.0}",
+        first.data.len(),
+        reference.data.len()
+    );
+    assert!((200.0..=380.0).contains(&start), "at a 300 kbps start the stream ran at {start:.0} kbps");
+    assert!(first.data.len() * 10 < reference.data.len() * 9, "the first keyframe is smaller at the start rate");
+    assert!(full > 2.0 * start, "raising the target to the full rate raised the stream: {full:.0} kbps");
+}
