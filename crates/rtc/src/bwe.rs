@@ -15,6 +15,8 @@
 //!   shown it carries.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rtc::interceptor::{BandwidthEstimator, Gcc, PacketReport};
@@ -47,11 +49,29 @@ pub struct Estimator {
     cap: Option<f64>,
     last_change: Option<Instant>,
     target: f64,
+    published: PublishedEstimate,
+}
+
+/// The estimate as of the latest feedback, readable from outside the
+/// interceptor chain at any moment; 0 until feedback has come.
+#[derive(Debug, Clone, Default)]
+pub struct PublishedEstimate(Arc<AtomicU64>);
+
+impl PublishedEstimate {
+    pub fn bps(&self) -> Option<f64> {
+        let bps = f64::from_bits(self.0.load(Ordering::Relaxed));
+        (bps > 0.0).then_some(bps)
+    }
+
+    fn set(&self, bps: f64) {
+        self.0.store(bps.to_bits(), Ordering::Relaxed);
+    }
 }
 
 impl Estimator {
-    /// Starts at `max`, held within `min..=max`.
-    pub fn new(min: f64, max: f64) -> Self {
+    /// Starts at `max`, held within `min..=max`; each new estimate is also
+    /// written to `published`.
+    pub fn new(min: f64, max: f64, published: PublishedEstimate) -> Self {
         Self {
             gcc: Gcc::new(max, min, max),
             min,
@@ -64,6 +84,7 @@ impl Estimator {
             cap: None,
             last_change: None,
             target: max,
+            published,
         }
     }
 
@@ -132,6 +153,7 @@ impl BandwidthEstimator for Estimator {
         let floor = (0.5 * received).max(self.min);
         let capped = self.cap.map_or(self.gcc.target_bitrate(), |cap| cap.min(self.gcc.target_bitrate()));
         self.target = capped.max(floor).min(self.max);
+        self.published.set(self.target);
     }
 
     fn target_bitrate(&self) -> f64 {
@@ -169,7 +191,9 @@ mod tests {
     #[test]
     fn a_growing_queue_caps_the_estimate_under_what_gets_through() {
         let start = Instant::now();
-        let mut estimator = Estimator::new(150_000.0, 2_000_000.0);
+        let published = PublishedEstimate::default();
+        let mut estimator = Estimator::new(150_000.0, 2_000_000.0, published.clone());
+        assert_eq!(published.bps(), None, "nothing to publish before feedback");
         // 1 s without queueing: 200 packets of 1,200 bytes = 1.92 Mbit/s arrive.
         for step in 0..10 {
             let reports = batch(start, step * 20, 20, |_| Duration::from_millis(20));
@@ -191,12 +215,13 @@ mod tests {
         // About 1.9-2.1 Mbit/s arrive (the window's edge): cut to 85% of that.
         let target = estimator.target_bitrate();
         assert!((0.5 * 1_920_000.0..=0.85 * 2_120_000.0).contains(&target), "{target} bps");
+        assert_eq!(published.bps(), Some(target), "the session reads the same estimate");
     }
 
     #[test]
     fn losses_cannot_take_the_estimate_below_half_of_what_arrives() {
         let start = Instant::now();
-        let mut estimator = Estimator::new(150_000.0, 2_000_000.0);
+        let mut estimator = Estimator::new(150_000.0, 2_000_000.0, PublishedEstimate::default());
         for step in 0..30 {
             let mut reports = batch(start, step * 20, 20, |_| Duration::from_millis(20));
             // Every third packet lost: GCC's loss half alone would fall to the floor.

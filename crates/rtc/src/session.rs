@@ -32,7 +32,7 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::assemble::{Assembled, FrameAssembler};
-use crate::bwe::Estimator;
+use crate::bwe::{Estimator, PublishedEstimate};
 use crate::keyframe::{self, KeyframeRequests};
 use crate::messages::{
     APP_COMMANDS, Channel, CustomMessage, MessageError, QUALITY_COMMAND, RECEIVED_COMMAND, SendLimiter,
@@ -72,8 +72,8 @@ const MIN_SEND_BITRATE_BPS: f64 = 150_000.0;
 /// send-side congestion control: GCC with a queue guard (`bwe`) over the
 /// peer's transport-wide feedback, starting at (and never above) `max_bitrate_bps`. There is no pacer: it would
 /// pace at the estimate itself and queue every keyframe behind it; the encoder
-/// follows the estimate instead (`NetworkStats::target_bitrate_bps`).
-fn interceptors(media: &mut MediaEngine, max_bitrate_bps: f64) -> Result<Registry> {
+/// follows the estimate instead ([`RtcSession::target_bitrate_bps`]).
+fn interceptors(media: &mut MediaEngine, max_bitrate_bps: f64, estimate: PublishedEstimate) -> Result<Registry> {
     for parameter in ["", "pli"] {
         let feedback = RTCPFeedback { typ: RTCP_FB_NACK.to_owned(), parameter: parameter.to_owned() };
         media.register_feedback(feedback, RtpCodecKind::Video);
@@ -87,7 +87,7 @@ fn interceptors(media: &mut MediaEngine, max_bitrate_bps: f64) -> Result<Registr
     let max = max_bitrate_bps.max(MIN_SEND_BITRATE_BPS);
     let registry = registry.with(Slot::TwccSender, TwccSenderBuilder::new().build()).with(
         Slot::CongestionControl,
-        CongestionControlBuilder::new(Estimator::new(MIN_SEND_BITRATE_BPS, max)).build(),
+        CongestionControlBuilder::new(Estimator::new(MIN_SEND_BITRATE_BPS, max, estimate)).build(),
     );
     Ok(configure_rtcp_reports(registry).with(Slot::from(keyframe::SLOT), KeyframeRequests::default()))
 }
@@ -259,13 +259,15 @@ pub struct RtcSession {
     /// The peer's packets as they first arrived, and the totals at the previous sample.
     arrivals: Arrivals,
     previous: Mutex<ArrivalTotals>,
+    estimate: PublishedEstimate,
 }
 
 impl RtcSession {
     pub async fn new(config: SessionConfig) -> Result<Self> {
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
-        let registry = interceptors(&mut media, f64::from(config.max_bitrate_bps))?;
+        let estimate = PublishedEstimate::default();
+        let registry = interceptors(&mut media, f64::from(config.max_bitrate_bps), estimate.clone())?;
         // mDNS would hide host candidates behind .local names and bind port 5353.
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
@@ -310,7 +312,15 @@ impl RtcSession {
             events,
             arrivals,
             previous: Mutex::default(),
+            estimate,
         })
+    }
+
+    /// The congestion controller's estimate of what this side may send (bits
+    /// a second) as of the peer's latest feedback; `None` before any came.
+    /// Cheap: read it as often as the encoder should follow.
+    pub fn target_bitrate_bps(&self) -> Option<f64> {
+        self.estimate.bps()
     }
 
     /// The caller's side: creates the offer and sets it locally.
@@ -455,10 +465,7 @@ impl RtcSession {
         let (arrived, missing) = (now.arrived - previous.arrived, now.missing - previous.missing);
         *previous = now;
         let loss = if arrived + missing == 0 { 0.0 } else { missing as f64 / (arrived + missing) as f64 };
-        // One estimate for the connection, copied onto every outgoing stream;
-        // zero until the first feedback moved it.
-        let target_bitrate_bps =
-            report.outbound_rtp_streams().map(|stream| stream.target_bitrate).filter(|bps| *bps > 0.0).reduce(f64::max);
+        let target_bitrate_bps = self.target_bitrate_bps();
         NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: arrived, target_bitrate_bps }
     }
 
