@@ -309,6 +309,7 @@ async fn drive(
     let mut hangup_at: Option<tokio::time::Instant> = None;
     let mut audio_tick = tokio::time::interval(AUDIO_FRAME);
     let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
+    let mut follow_tick = tokio::time::interval(media::FOLLOW_INTERVAL);
     let mut controls_open = true;
     // Signals of a call whose media is not set up yet.
     let mut early_signals: Vec<Value> = Vec::new();
@@ -674,10 +675,14 @@ async fn drive(
             Some(error) = device_errors.recv() => {
                 report(device_error(&error, "check the device and the system's sound settings"));
             }
+            _ = follow_tick.tick() => {
+                if let Some(m) = media.as_mut().filter(|m| m.connected) {
+                    m.follow_estimate(Instant::now());
+                }
+            }
             _ = stats_tick.tick() => {
                 if let Some(m) = media.as_mut().filter(|m| m.connected) {
                     m.stats.network = m.rtc.network_stats().await;
-                    m.follow_estimate();
                     m.stats.quality = quality::rate(&m.stats.network);
                     m.stats.audio = mixer.voice_stats();
                     // Each side shows both qualities (seed 004).

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use duet_client::CallInfo;
 use duet_media::audio::{FRAME, Microphone, OpusEncoder, ToneSource};
@@ -30,17 +30,32 @@ const ESTIMATE_SHARE: f64 = 0.9;
 /// What the congestion controller starts at and never exceeds, for a video
 /// encoder that sends at most `video_bps`.
 fn send_budget(video_bps: u32) -> u32 {
-    ((f64::from(video_bps) + AUDIO_WIRE_BPS) / ESTIMATE_SHARE) as u32
+    ((f64::from(video_bps) + AUDIO_WIRE_BPS) / ESTIMATE_SHARE).ceil() as u32
 }
 
-/// How much faster than the previous second's the video may get: an estimate
-/// that climbs faster than this overshoots a narrow link before the delay
-/// detector sees its queue, and the losses that follow knock it to the floor.
+/// What video starts at, before the network has shown what it carries: a
+/// call that started at its full rate overfilled a 500 kbps link and froze
+/// for seconds. 300 kbps is what WebRTC stacks commonly start at.
+const START_VIDEO_BPS: u32 = 300_000;
+
+/// Until the estimate first falls below what video sends, video may double
+/// every second (a slow start: 300 kbps reaches 850 in 1.5 s and 1.7 Mbps in
+/// 2.5 s on a link that carries them).
+const STARTUP_RAMP: f64 = 2.0;
+
+/// After that, how much faster than the previous second's the video may get:
+/// an estimate that climbs faster than this overshoots a narrow link before
+/// the delay detector sees its queue, and the losses that follow knock it to
+/// the floor.
 const VIDEO_RAMP: f64 = 1.15;
+
+/// How often the encoder's target is brought in line with the estimate: a
+/// fall is followed within this, not at the next stats second.
+pub(crate) const FOLLOW_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The video bitrate that fits in the network estimate `target_bps`.
 fn video_budget(target_bps: f64) -> u32 {
-    (target_bps * ESTIMATE_SHARE - AUDIO_WIRE_BPS).max(0.0) as u32
+    (target_bps * ESTIMATE_SHARE - AUDIO_WIRE_BPS).max(0.0).round() as u32
 }
 
 /// Captures and encodes video on a thread of its own, paced at the frame rate,
@@ -69,7 +84,7 @@ impl VideoPump {
         let target_bitrate = bitrate.clone();
         let (sources, new_sources) = std::sync::mpsc::channel::<Box<dyn VideoSource>>();
         std::thread::spawn(move || {
-            let mut next = std::time::Instant::now();
+            let mut next = Instant::now();
             while !stopped.load(Ordering::Relaxed) {
                 next += interval;
                 if let Ok(source) = new_sources.try_recv()
@@ -95,7 +110,7 @@ impl VideoPump {
                         break;
                     }
                 }
-                std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
             }
         });
         VideoPump { frames, sources, stop, paused, keyframe, bitrate }
@@ -170,6 +185,10 @@ pub(crate) struct Media {
     processing: Option<Processing>,
     /// Chat messages sent and not yet acknowledged: sequence number → the sender's id for it.
     pub chats_in_flight: std::collections::HashMap<u32, Option<u32>>,
+    /// No congestion seen yet: video may rise at `STARTUP_RAMP`.
+    starting: bool,
+    /// When the encoder's target was last brought in line with the estimate.
+    followed_at: Option<Instant>,
 }
 
 impl Media {
@@ -212,7 +231,10 @@ impl Media {
             preview: options.video_out.clone(),
             processing: options.processing.clone(),
             chats_in_flight: Default::default(),
+            starting: true,
+            followed_at: None,
         };
+        media.stats.video_bitrate_bps = video.then_some(START_VIDEO_BPS.min(max_video_bps));
         if echo {
             return Ok(media);
         }
@@ -317,15 +339,20 @@ impl Media {
         }
     }
 
-    /// Video follows the congestion controller's estimate (read once a second
-    /// with the stats): the encoder gets what is left after audio and headroom,
-    /// at once when it falls and at most 15% a second when it rises.
-    pub fn follow_estimate(&mut self) {
-        let Some(target) = self.stats.network.target_bitrate_bps else { return };
-        let mut bps = video_budget(target).clamp(MIN_VIDEO_BITRATE_BPS, self.max_video_bps);
-        if let Some(previous) = self.stats.video_bitrate_bps {
-            bps = bps.min((f64::from(previous) * VIDEO_RAMP) as u32);
+    /// Video follows the congestion controller's estimate (every
+    /// `FOLLOW_INTERVAL`): the encoder gets what is left after audio and
+    /// headroom, at once when it falls; when it rises, twice as much a second
+    /// until the first fall, 15% a second after it.
+    pub fn follow_estimate(&mut self, now: Instant) {
+        let since = self.followed_at.replace(now).map_or(Duration::ZERO, |at| now.duration_since(at));
+        let Some(target) = self.rtc.target_bitrate_bps() else { return };
+        let budget = video_budget(target).clamp(MIN_VIDEO_BITRATE_BPS, self.max_video_bps);
+        let previous = self.stats.video_bitrate_bps.unwrap_or(budget);
+        if budget < previous {
+            self.starting = false;
         }
+        let ramp = if self.starting { STARTUP_RAMP } else { VIDEO_RAMP };
+        let bps = budget.min((f64::from(previous) * ramp.powf(since.as_secs_f64())) as u32);
         self.stats.video_bitrate_bps = Some(bps);
         if let Some(pump) = &self.pump {
             pump.set_bitrate(bps);
@@ -369,7 +396,7 @@ fn sender_for(source: Box<dyn VideoSource>, hd: bool) -> duet_media::Result<(Vid
     // A camera may have settled on another size or rate.
     let format = source.format();
     let settings = EncoderSettings { width: format.width, height: format.height, fps: format.fps, ..settings };
-    let encoder = H264Encoder::new(settings)?;
+    let encoder = H264Encoder::starting_at(settings, START_VIDEO_BPS)?;
     Ok((VideoSender::new(source, encoder), Duration::from_secs_f32(1.0 / format.fps.max(1.0))))
 }
 

@@ -43,6 +43,11 @@ async fn two_clients_see_and_hear_each_other_then_hang_up() {
         assert!(steady["fps"].as_f64().unwrap() >= 12.0, "{who}: 15 fps arrive: {steady}");
         let kbps = steady["bitrate_in_kbps"].as_f64().unwrap();
         assert!((100.0..2000.0).contains(&kbps), "{who}: video and audio arrive at a sane bitrate: {steady}");
+        // Video starts low, then rises to its full 850 kbps on a link that carries it.
+        let video: Vec<u64> =
+            lines.iter().filter(|l| l["event"] == "stats").filter_map(|l| l["video_bitrate_kbps"].as_u64()).collect();
+        assert!(video.first().is_some_and(|&first| first < 850), "{who}: video starts low: {video:?} kbps");
+        assert_eq!(video.iter().max(), Some(&850), "{who}: video reaches its full rate: {video:?} kbps");
     }
     let ended = |lines: &[Value]| lines.iter().find(|l| l["state"] == "ended").cloned().unwrap();
     assert_eq!(ended(&caller_out)["reason"], "local_hangup");
