@@ -35,8 +35,12 @@ fn send_budget(video_bps: u32) -> u32 {
 
 /// What video starts at, before the network has shown what it carries: a
 /// call that started at its full rate overfilled a 500 kbps link and froze
-/// for seconds. 300 kbps is what WebRTC stacks commonly start at.
-const START_VIDEO_BPS: u32 = 300_000;
+/// for seconds. 300 kbps is what WebRTC stacks commonly start at; 720p30
+/// starts at a third of its full rate, as at 300 kbps its rate control skips
+/// frames after the first keyframe long enough to count as a freeze.
+fn start_video_bps(max_video_bps: u32) -> u32 {
+    300_000.max(max_video_bps / 3).min(max_video_bps)
+}
 
 /// Until the estimate first falls below what video sends, video may double
 /// every second (a slow start: 300 kbps reaches 850 in 1.5 s and 1.7 Mbps in
@@ -234,7 +238,7 @@ impl Media {
             starting: true,
             followed_at: None,
         };
-        media.stats.video_bitrate_bps = video.then_some(START_VIDEO_BPS.min(max_video_bps));
+        media.stats.video_bitrate_bps = video.then_some(start_video_bps(max_video_bps));
         if echo {
             return Ok(media);
         }
@@ -396,7 +400,7 @@ fn sender_for(source: Box<dyn VideoSource>, hd: bool) -> duet_media::Result<(Vid
     // A camera may have settled on another size or rate.
     let format = source.format();
     let settings = EncoderSettings { width: format.width, height: format.height, fps: format.fps, ..settings };
-    let encoder = H264Encoder::starting_at(settings, START_VIDEO_BPS)?;
+    let encoder = H264Encoder::starting_at(settings, start_video_bps(settings.bitrate_bps))?;
     Ok((VideoSender::new(source, encoder), Duration::from_secs_f32(1.0 / format.fps.max(1.0))))
 }
 
