@@ -1,9 +1,11 @@
 //! Render-path benchmark ("Video on screen" in BENCHMARKS.md): the real app in
 //! WebKitGTK draws two 1280x720 streams at 30 fps (local and remote video, fed
 //! by `DUET_RENDER_BENCH=1`) through the path calls use (binary WebSocket →
-//! WebGL), with the page composited on the CPU and then on the GPU. Prints the
-//! frames each feed drew per second and the added latency (the app hands the
-//! frame over → the webview has drawn it), p50 and p95.
+//! WebGL) on the in-call stage's layout: at the size they are shown, then at
+//! their full 1280x720 (the worst case), with the page composited on the CPU;
+//! then at the size shown composited on the GPU. Prints the frames each feed
+//! drew per second and the added latency (the app hands the frame over → the
+//! webview has drawn it), p50 and p95.
 //!
 //! Needs an X display and tauri-driver: `xvfb-run -a cargo bench --bench render`.
 
@@ -35,12 +37,25 @@ async fn main() {
     app.wait_until("frames drawn", "return window.__duetVideo.remote.frames > 0", Duration::from_secs(20)).await;
     tokio::time::sleep(WARM_UP).await;
     println!("two 1280x720 streams offered at 30 fps, {} s each", MEASURE.as_secs());
+    let size = "const c = document.querySelector(arguments[0]); return `${c.width}x${c.height}`;";
+    let (remote, local) =
+        (app.execute(size, json!(["#bench-remote"])).await, app.execute(size, json!(["#bench-local"])).await);
+    println!("the in-call stage of the default 960x640 window draws the remote feed at {remote}, the local at {local}");
     measure(&app, "transport only (WebSocket, no drawing)", false).await;
-    measure(&app, "transport + WebGL drawing, page composited on the CPU (the default)", true).await;
+    measure(&app, "transport + WebGL drawing at the size shown, page composited on the CPU (the default)", true).await;
+    app.execute("window.__benchFullSize = true; return true;", json!([])).await;
+    measure(&app, "transport + WebGL drawing at 1280x720 each (a window showing both at full size), CPU", true).await;
+    app.execute("window.__benchFullSize = false; return true;", json!([])).await;
+    // Last: switching compositing over leaves WebKit slower for the rest of the run.
     let on_gpu = "window.__TAURI_INTERNALS__.invoke('set_gpu_compositing', { on: true }); return true;";
     app.execute(on_gpu, json!([])).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    measure(&app, "transport + WebGL drawing, page composited on the GPU (calls with a real GPU)", true).await;
+    measure(
+        &app,
+        "transport + WebGL drawing at the size shown, page composited on the GPU (calls with a real GPU)",
+        true,
+    )
+    .await;
     app.quit().await;
 }
 

@@ -31,6 +31,15 @@ async fn sample(app: &App, css: &str) -> Vec<f64> {
     value.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
 }
 
+/// A video canvas's drawn width and its shown width in device pixels.
+async fn drawn_and_shown(app: &App, css: &str) -> (f64, f64) {
+    let script = "const c = document.querySelector(arguments[0]);
+        return [c.width, Math.round(c.clientWidth * (window.devicePixelRatio || 1))];";
+    let value = app.execute(script, json!([css])).await;
+    let number = |i: usize| value[i].as_f64().unwrap_or(f64::NAN);
+    (number(0), number(1))
+}
+
 #[tokio::test]
 async fn a_test_call_to_the_echo_user_shows_its_video_and_hangs_up() {
     if !display_available() || !tauri_driver_available() {
@@ -57,9 +66,27 @@ async fn a_test_call_to_the_echo_user_shows_its_video_and_hangs_up() {
     assert!(changed > 20, "the picture moves: {changed} of {} samples changed", first.len());
     assert!(spread(&sample(&app, "#video-local").await) > 10.0, "the local preview shows our pattern");
 
-    // Swap: the local view becomes the big one.
+    // Each view is drawn at the size it is shown, not the frame's 960x540.
+    let (big, small) = (drawn_and_shown(&app, "#video-remote").await, drawn_and_shown(&app, "#video-local").await);
+    assert!(big.0 < 960.0 && (big.0 - big.1).abs() <= 1.0, "the big view: drawn {} px wide, shown {}", big.0, big.1);
+    assert!((small.0 - small.1).abs() <= 1.0 && small.0 < big.0 / 2.0, "the small view: {small:?}, big {big:?}");
+
+    // Swap: the local view becomes the big one, and is drawn bigger.
     app.click("#video-local").await;
     app.wait_for("#video-local.big", Duration::from_secs(5)).await;
+    let local_frames = "return window.__duetVideo.local.frames";
+    let before = app.execute(local_frames, json!([])).await.as_f64().unwrap_or(0.0);
+    app.wait_until(
+        "the local view drawn again",
+        &format!("return window.__duetVideo.local.frames > {before} + 3"),
+        Duration::from_secs(10),
+    )
+    .await;
+    let swapped = drawn_and_shown(&app, "#video-local").await;
+    assert!(
+        (swapped.0 - big.0).abs() <= 1.0,
+        "the local view, now big, is drawn {swapped:?}, as the big one was {big:?}"
+    );
     app.click("#toggle-microphone").await;
     app.wait_until(
         "the microphone shows as off",

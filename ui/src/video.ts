@@ -71,8 +71,12 @@ export class VideoSurface {
   readonly canvas: HTMLCanvasElement;
   private gl: WebGLRenderingContext | null;
   private textures: WebGLTexture[] = [];
+  /** The frame size the textures were allocated for. */
+  private textureSize = "";
   /** Frames drawn so far (tests read it to see the picture move). */
   drawn = 0;
+  /** Draw at the frame's own size whatever the canvas is shown at (the render benchmark's worst case). */
+  fullSize = false;
 
   constructor(canvas: HTMLCanvasElement) {
     this.canvas = canvas;
@@ -124,13 +128,20 @@ export class VideoSurface {
   draw(frame: Frame): void {
     const gl = this.gl;
     if (!gl) return;
-    // Textures are (re)allocated when the size changes, then only overwritten.
-    const resized = this.canvas.width !== frame.width || this.canvas.height !== frame.height || this.drawn === 0;
-    if (resized) {
-      this.canvas.width = frame.width;
-      this.canvas.height = frame.height;
+    // Drawn at the size it is shown (a small view, a half-width window), never
+    // above the frame's: each pixel drawn is shaded, then composited.
+    const [width, height] = this.fullSize
+      ? [frame.width, frame.height]
+      : drawnSize(frame.width, frame.height, this.canvas.clientWidth, this.canvas.clientHeight);
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
     }
-    gl.viewport(0, 0, frame.width, frame.height);
+    gl.viewport(0, 0, width, height);
+    // Textures are (re)allocated when the frame size changes, then only overwritten.
+    const size = `${frame.width}x${frame.height}`;
+    const resized = this.textureSize !== size;
+    this.textureSize = size;
     const cw = Math.ceil(frame.width / 2);
     const ch = Math.ceil(frame.height / 2);
     const planes: [Uint8Array, number, number][] = [
@@ -154,6 +165,18 @@ export class VideoSurface {
     gl.clearColor(0.1, 0.12, 0.16, 1);
     gl.clear(gl.COLOR_BUFFER_BIT);
   }
+}
+
+/**
+ * The canvas size that shows a `frameWidth`×`frameHeight` picture in a box of
+ * `boxWidth`×`boxHeight` CSS pixels: the box's device pixels at the frame's
+ * aspect, never more than the frame. A box not laid out (0) takes the frame's size.
+ */
+export function drawnSize(frameWidth: number, frameHeight: number, boxWidth: number, boxHeight: number): [number, number] {
+  const ratio = window.devicePixelRatio || 1;
+  if (boxWidth <= 0 || boxHeight <= 0) return [frameWidth, frameHeight];
+  const scale = Math.min(1, (boxWidth * ratio) / frameWidth, (boxHeight * ratio) / frameHeight);
+  return [Math.max(1, Math.round(frameWidth * scale)), Math.max(1, Math.round(frameHeight * scale))];
 }
 
 /**

@@ -1,25 +1,39 @@
-// The render-path benchmark's page (benches/render.rs): both feeds drawn side
-// by side, as an in-call screen draws them; the figures are read from
-// window.__duetVideo.
+// The render-path benchmark's page (benches/render.rs): both feeds drawn as
+// the in-call screen draws them (remote big on the stage, local small in a
+// corner, the chat column beside); the figures are read from window.__duetVideo.
 
 import { commands } from "../bindings";
 import { h } from "../dom";
 import { receiveVideo, VideoSurface } from "../video";
 
+interface BenchControls {
+  /** False: the frames are received and acknowledged, not drawn (the transport alone). */
+  __benchDraw?: boolean;
+  /** True: each feed is drawn at the frame's size, 1280x720, whatever it is shown at. */
+  __benchFullSize?: boolean;
+}
+
 export function renderBenchScreen(): HTMLElement {
-  const canvases = [0, 1].map((n) => h("canvas", { class: "bench-video", id: n === 0 ? "bench-local" : "bench-remote" }));
-  const [local, remote] = canvases.map((c) => new VideoSurface(c));
+  const remoteCanvas = h("canvas", { class: "video big", id: "bench-remote" });
+  const localCanvas = h("canvas", { class: "video small", id: "bench-local", "data-corner": "bottom-right" });
+  const [local, remote] = [localCanvas, remoteCanvas].map((c) => new VideoSurface(c));
   const status = h("p", { id: "bench-status" }, local.ready ? "Drawing…" : "No WebGL in this webview.");
   void commands.videoEndpoint().then((result) => {
     if (result.status === "error") {
       status.textContent = result.error.message;
       return;
     }
-    // The benchmark also measures the transport alone (window.__benchDraw = false).
-    const draw = () => (window as unknown as { __benchDraw?: boolean }).__benchDraw !== false;
+    const controls = window as unknown as BenchControls;
     receiveVideo(result.data, (frame) => {
-      if (draw()) (frame.feed === "local" ? local : remote).draw(frame);
+      if (controls.__benchDraw === false) return;
+      const surface = frame.feed === "local" ? local : remote;
+      surface.fullSize = controls.__benchFullSize === true;
+      surface.draw(frame);
     });
   });
-  return h("main", { class: "screen render-bench" }, status, h("div", { class: "bench-videos" }, ...canvases));
+  return h(
+    "main",
+    { class: "screen call-screen render-bench" },
+    h("div", { class: "in-call" }, status, h("div", { class: "stage" }, remoteCanvas, localCanvas), h("aside", { class: "chat" })),
+  );
 }
