@@ -68,6 +68,13 @@ async function open(handlers, path = "") {
   return page;
 }
 
+/** Types a server, a user and a password into the login form (not submitted). */
+async function fillLogin(page, server, user, password) {
+  await page.fill("#server", server);
+  await page.fill("#user", user);
+  await page.fill("#password", password);
+}
+
 const calls = (page, cmd) => page.evaluate((cmd) => window.__mock.calls.filter((c) => c.cmd === cmd), cmd);
 const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`) });
 
@@ -102,9 +109,7 @@ describe("login", () => {
   test("a wrong password says so, keeps what was typed and focuses the password", async () => {
     const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
       login: () => { throw { code: "unauthorized", message: "Wrong user name or password." }; } }`);
-    await page.fill("#server", "http://duet.test:8443");
-    await page.fill("#user", "alice");
-    await page.fill("#password", "nope");
+    await fillLogin(page, "http://duet.test:8443", "alice", "nope");
     await page.click("button[type=submit]");
     await page.waitForSelector("#login-error[data-code='unauthorized']");
     assert.equal(await page.textContent("#login-error"), "Wrong user name or password.");
@@ -117,9 +122,7 @@ describe("login", () => {
   test("signing in sends the form and shows the contacts", async () => {
     const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
       login: ({ credentials }) => ({ ...${JSON.stringify(ALICE)}, server: credentials.server }), contacts: () => [] }`);
-    await page.fill("#server", "http://duet.test:8443");
-    await page.fill("#user", "alice");
-    await page.fill("#password", "long enough password");
+    await fillLogin(page, "http://duet.test:8443", "alice", "long enough password");
     await page.uncheck("#remember");
     await page.click("button[type=submit]");
     await page.waitForSelector("li.empty");
@@ -133,9 +136,7 @@ describe("login", () => {
   test("while signing in the form is disabled and says so", async () => {
     const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null,
       login: () => new Promise(() => {}) }`);
-    await page.fill("#server", "http://duet.test:8443");
-    await page.fill("#user", "alice");
-    await page.fill("#password", "x");
+    await fillLogin(page, "http://duet.test:8443", "alice", "x");
     await page.click("button[type=submit]");
     assert.equal(await page.textContent("button[type=submit]"), "Signing in…");
     assert.ok(await page.isDisabled("#password"));
@@ -606,9 +607,7 @@ describe("settings", () => {
     assert.equal(await chinese.textContent("#use-local"), "在本机试用");
     await shot(chinese, "login-chinese");
     // Messages from the Rust side in Chinese: by pattern, and failing that a headline with the English detail.
-    await chinese.fill("#server", "http://10.0.0.9:8443");
-    await chinese.fill("#user", "alice");
-    await chinese.fill("#password", "secret");
+    await fillLogin(chinese, "http://10.0.0.9:8443", "alice", "secret");
     await chinese.click("#login-form button.primary");
     await chinese.waitForSelector("#login-error:text('无法连接服务器')");
     assert.equal(await chinese.textContent("#login-error"), "无法连接服务器 http://10.0.0.9:8443：connection refused。");
@@ -798,9 +797,7 @@ describe("administrator's policy", () => {
   test("creating an account sends the choice with the sign-in", async () => {
     const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
       resume: () => null, login: ({ credentials }) => ({ ...${JSON.stringify(ALICE)}, user_id: credentials.user_id }), contacts: () => [], history: () => [] }`);
-    await page.fill("#server", "http://duet.test:8443");
-    await page.fill("#user", "dora");
-    await page.fill("#password", "secret");
+    await fillLogin(page, "http://duet.test:8443", "dora", "secret");
     await page.check("#create-account");
     await page.click("#login-form button.primary");
     await page.waitForSelector("#contacts");
