@@ -110,11 +110,12 @@ async fn a_call_over_a_narrow_link_lowers_its_bitrate_to_fit() {
     let (caller_reports, callee_reports) = (reports(&caller_out), reports(&callee_out));
     for (n, (mine, theirs)) in caller_reports.iter().zip(&callee_reports).enumerate() {
         eprintln!(
-            "{n:2}s caller: target {} kbps, video {} kbps, out {} kbps, rtt {} ms | callee: target {} kbps, out {} kbps, decoded {}",
+            "{n:2}s caller: target {} kbps, video {} kbps, out {} kbps, rtt {} ms, decoded {} | callee: target {} kbps, out {} kbps, decoded {}",
             mine["target_bitrate_kbps"],
             mine["video_bitrate_kbps"],
             mine["bitrate_out_kbps"],
             mine["rtt_ms"],
+            mine["frames_decoded"],
             theirs["target_bitrate_kbps"],
             theirs["bitrate_out_kbps"],
             theirs["frames_decoded"]
@@ -122,11 +123,13 @@ async fn a_call_over_a_narrow_link_lowers_its_bitrate_to_fit() {
     }
     let forwarded = lab.forwarded.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!("the bottleneck forwarded {forwarded} packets; its full queue dropped {overflowed}");
-    // Video starts at 300 kbps and doubles a second until the queue shows: one
-    // short overshoot in the first second (3-45 packets of ~4,000 dropped, seen
-    // here; 15% when the call started at the full 850 kbps); after that, nothing.
+    // Video starts at 300 kbps and doubles a second until the queue shows: the
+    // first feedback caps the estimate under the link. 0-5 packets of ~4,000
+    // dropped, seen here, also with two busy loops competing for the cores; 15%
+    // when the call started at the full 850 kbps, and up to 67 while the start
+    // was measured by when feedback came.
     assert!(
-        overflowed * 40 < forwarded,
+        overflowed * 100 < forwarded,
         "the start hardly overfills the link: {overflowed} dropped, {forwarded} forwarded"
     );
     for (who, lines, peer_lines) in

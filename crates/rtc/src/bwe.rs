@@ -10,6 +10,13 @@
 //!   ours) above its lowest recent value is time spent queued. Past
 //!   `QUEUE_HIGH` the estimate is capped at 85% of what is getting through;
 //!   the cap rises again 8% a second while the queue stays under `QUEUE_LOW`.
+//!   Once cut, it is cut again only while the queue keeps growing: a queue
+//!   takes a while to drain, and a busy machine's scheduling delays look like
+//!   one, so cutting on every report over the mark would compound into a
+//!   collapse to the minimum.
+//! - **What gets through** is counted on the peer's clock (the arrival times
+//!   in its feedback), so feedback that comes late or in bunches does not
+//!   skew it.
 //! - **Floor:** the estimate never falls below half of what the peer is
 //!   receiving, so a loss burst cannot take it lower than the link has just
 //!   shown it carries.
@@ -42,11 +49,13 @@ pub struct Estimator {
     /// The lowest one-way delay (ms) of the current and the previous window.
     baseline: [Option<f64>; 2],
     window_started: Option<Instant>,
-    /// Bytes the peer received, by the time their feedback came.
-    received: VecDeque<(Instant, usize)>,
-    /// The first feedback: before a whole window has passed, the rate is over the time since.
-    first_feedback: Option<Instant>,
+    /// Bytes the peer received, by their arrival on the peer's clock.
+    received: VecDeque<(Duration, usize)>,
+    /// The first arrival: before a whole window has passed, the rate is over the time since.
+    first_arrival: Option<Duration>,
     cap: Option<f64>,
+    /// The queue (ms) at the latest cut, until it drains under `QUEUE_LOW`.
+    queue_at_cut: Option<f64>,
     last_change: Option<Instant>,
     target: f64,
     published: PublishedEstimate,
@@ -80,22 +89,29 @@ impl Estimator {
             baseline: [None, None],
             window_started: None,
             received: VecDeque::new(),
-            first_feedback: None,
+            first_arrival: None,
             cap: None,
+            queue_at_cut: None,
             last_change: None,
             target: max,
             published,
         }
     }
 
-    fn received_bps(&mut self, now: Instant) -> f64 {
-        while self.received.front().is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW) {
+    /// Adds the packets that arrived and returns the rate at which they did
+    /// (bits/s) over the latest `RATE_WINDOW` on the peer's clock.
+    fn received_bps(&mut self, reports: &[PacketReport]) -> f64 {
+        let arrived = reports.iter().filter(|r| r.arrived).filter_map(|r| Some((r.arrival?, r.size)));
+        self.received.extend(arrived);
+        let Some(newest) = self.received.iter().map(|(at, _)| *at).max() else { return 0.0 };
+        while self.received.front().is_some_and(|(at, _)| newest.saturating_sub(*at) > RATE_WINDOW) {
             self.received.pop_front();
         }
         let bytes: usize = self.received.iter().map(|(_, size)| size).sum();
-        let since_first = now.duration_since(*self.first_feedback.get_or_insert(now));
-        // At least 100 ms: the first batches alone would make any rate.
-        let span = since_first.clamp(Duration::from_millis(100), RATE_WINDOW);
+        let first =
+            *self.first_arrival.get_or_insert_with(|| self.received.iter().map(|(at, _)| *at).min().unwrap_or(newest));
+        // At least 100 ms: the first few packets alone would make any rate.
+        let span = newest.saturating_sub(first).clamp(Duration::from_millis(100), RATE_WINDOW);
         bytes as f64 * 8.0 / span.as_secs_f64()
     }
 
@@ -133,21 +149,24 @@ impl BandwidthEstimator for Estimator {
             return;
         }
         self.gcc.on_reports(now, reports);
-        self.received.extend(reports.iter().filter(|r| r.arrived).map(|r| (now, r.size)));
-        let received = self.received_bps(now);
+        let received = self.received_bps(reports);
         let since_change = self.last_change.map_or(Duration::MAX, |at| now.duration_since(at));
         if let Some(queued) = self.queueing_ms(now, reports) {
-            if queued > QUEUE_HIGH.as_secs_f64() * 1000.0 && since_change >= CUT_INTERVAL {
+            let growing = self.queue_at_cut.is_none_or(|at_cut| queued > at_cut);
+            if queued > QUEUE_HIGH.as_secs_f64() * 1000.0 && since_change >= CUT_INTERVAL && growing {
                 let cut = (0.85 * received).max(self.min);
                 self.cap = Some(self.cap.map_or(cut, |cap| cap.min(cut)));
+                self.queue_at_cut = Some(queued);
                 self.last_change = Some(now);
-            } else if queued < QUEUE_LOW.as_secs_f64() * 1000.0
-                && let Some(cap) = self.cap
-                && since_change >= Duration::from_secs(1)
-            {
-                let raised = cap * 1.08;
-                self.cap = (raised < self.max).then_some(raised);
-                self.last_change = Some(now);
+            } else if queued < QUEUE_LOW.as_secs_f64() * 1000.0 {
+                self.queue_at_cut = None;
+                if let Some(cap) = self.cap
+                    && since_change >= Duration::from_secs(1)
+                {
+                    let raised = cap * 1.08;
+                    self.cap = (raised < self.max).then_some(raised);
+                    self.last_change = Some(now);
+                }
             }
         }
         let floor = (0.5 * received).max(self.min);
@@ -216,6 +235,61 @@ mod tests {
         let target = estimator.target_bitrate();
         assert!((0.5 * 1_920_000.0..=0.85 * 2_120_000.0).contains(&target), "{target} bps");
         assert_eq!(published.bps(), Some(target), "the session reads the same estimate");
+    }
+
+    #[test]
+    fn feedback_that_comes_late_in_one_bunch_is_counted_at_the_rate_it_arrived() {
+        let start = Instant::now();
+        let mut estimator = Estimator::new(150_000.0, 2_000_000.0, PublishedEstimate::default());
+        // The first feedback comes late, on a busy machine: 400 ms of packets at once,
+        // sent at 1.92 Mbit/s into a queue that grows 2 ms a packet: they arrive over
+        // 573 ms, at 1.39 Mbit/s.
+        let reports = batch(start, 0, 80, |id| Duration::from_millis(20 + 2 * id));
+        estimator.on_reports(start + Duration::from_millis(600), &reports);
+        let target = estimator.target_bitrate();
+        // Counted by when the feedback came (all of it in the first 100 ms), it read as
+        // 7.7 Mbit/s, and the cut changed nothing.
+        assert!(
+            (0.85 * 1_300_000.0..=0.85 * 1_500_000.0).contains(&target),
+            "cut to 85% of the 1.39 Mbit/s that arrived: {target} bps"
+        );
+    }
+
+    #[test]
+    fn a_queue_that_drains_after_a_cut_is_not_cut_again_until_it_grows() {
+        let start = Instant::now();
+        let mut estimator = Estimator::new(150_000.0, 2_000_000.0, PublishedEstimate::default());
+        // Step `step` (100 ms) of a sender that sends `count` packets of 1,200 bytes
+        // evenly, each queued `queue_ms` on the way; the feedback comes 20 ms after.
+        let mut id = 0;
+        let mut step = |estimator: &mut Estimator, step: u64, count: u64, queue_ms: u64| {
+            let reports: Vec<PacketReport> = (0..count)
+                .map(|i| {
+                    let sent = Duration::from_millis(100 * step + 100 * i / count);
+                    id += 1;
+                    let mut report = batch(start, id, 1, |_| Duration::ZERO).remove(0);
+                    report.departure = start + sent;
+                    report.arrival = Some(Duration::from_secs(1000) + sent + Duration::from_millis(20 + queue_ms));
+                    report
+                })
+                .collect();
+            estimator.on_reports(start + Duration::from_millis(100 * (step + 1) + 20 + queue_ms), &reports);
+            estimator.target_bitrate()
+        };
+        for n in 0..10 {
+            step(&mut estimator, n, 20, 0);
+        }
+        let cut = step(&mut estimator, 10, 20, 150);
+        assert!(cut < 2_000_000.0, "a queue of 150 ms cuts: {cut}");
+        // The sender halves its rate and the queue drains, slowly and still over
+        // the mark, for 1.5 s: each report would cut again to 85% of the lower rate
+        // that arrives. The cut stands.
+        for (n, queue_ms) in (11..26).zip((70..=140).rev().step_by(5)) {
+            assert_eq!(step(&mut estimator, n, 10, queue_ms), cut, "{queue_ms} ms and draining: no second cut");
+        }
+        // It grows past where it was cut: cut again.
+        let again = (26..32).map(|n| step(&mut estimator, n, 10, 180)).fold(f64::MAX, f64::min);
+        assert!(again < cut, "a queue growing past 150 ms cuts again: {again} after {cut}");
     }
 
     #[test]
