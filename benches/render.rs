@@ -1,8 +1,9 @@
 //! Render-path benchmark ("Video on screen" in BENCHMARKS.md): the real app in
 //! WebKitGTK draws two 1280x720 streams at 30 fps (local and remote video, fed
 //! by `DUET_RENDER_BENCH=1`) through the path calls use (binary WebSocket →
-//! WebGL) on the in-call stage's layout: at the size they are shown, then at
-//! their full 1280x720 (the worst case), with the page composited on the CPU;
+//! WebGL) on the in-call stage's layout: at the size they are shown, then the
+//! remote at its full 1280x720 (a maximised window), then both at full size (the
+//! worst case), with the page composited on the CPU;
 //! then at the size shown composited on the GPU. Prints the frames each feed
 //! drew per second and the added latency (the app hands the frame over → the
 //! webview has drawn it), p50 and p95.
@@ -43,6 +44,13 @@ async fn main() {
     println!("the in-call stage of the default 960x640 window draws the remote feed at {remote}, the local at {local}");
     measure(&app, "transport only (WebSocket, no drawing)", false).await;
     measure(&app, "transport + WebGL drawing at the size shown, page composited on the CPU (the default)", true).await;
+    app.execute("window.__benchFullSize = 'remote'; return true;", json!([])).await;
+    measure(
+        &app,
+        "transport + WebGL drawing, the remote at 1280x720 (a maximised window on a large screen), CPU",
+        true,
+    )
+    .await;
     app.execute("window.__benchFullSize = true; return true;", json!([])).await;
     measure(&app, "transport + WebGL drawing at 1280x720 each (a window showing both at full size), CPU", true).await;
     app.execute("window.__benchFullSize = false; return true;", json!([])).await;

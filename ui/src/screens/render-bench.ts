@@ -9,8 +9,11 @@ import { receiveVideo, VideoSurface } from "../video";
 interface BenchControls {
   /** False: the frames are received and acknowledged, not drawn (the transport alone). */
   __benchDraw?: boolean;
-  /** True: each feed is drawn at the frame's size, 1280x720, whatever it is shown at. */
-  __benchFullSize?: boolean;
+  /**
+   * True: each feed is drawn at the frame's size, 1280x720, whatever it is shown at;
+   * "remote": only the remote feed is (a maximised window on a large screen).
+   */
+  __benchFullSize?: boolean | "remote";
 }
 
 export function renderBenchScreen(): HTMLElement {
@@ -27,7 +30,8 @@ export function renderBenchScreen(): HTMLElement {
     receiveVideo(result.data, (frame) => {
       if (controls.__benchDraw === false) return;
       const surface = frame.feed === "local" ? local : remote;
-      surface.fullSize = controls.__benchFullSize === true;
+      const full = controls.__benchFullSize;
+      surface.fullSize = full === true || (full === "remote" && frame.feed === "remote");
       surface.draw(frame);
     });
   });
