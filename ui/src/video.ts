@@ -75,7 +75,7 @@ export class VideoSurface {
   private textureSize = "";
   /** Frames drawn so far (tests read it to see the picture move). */
   drawn = 0;
-  /** Draw at the frame's own size whatever the canvas is shown at (the render benchmark's worst case). */
+  /** Draw at the frame's own size whatever the canvas is shown at (the render benchmark's full-size modes). */
   fullSize = false;
 
   constructor(canvas: HTMLCanvasElement) {
