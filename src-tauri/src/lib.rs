@@ -7,6 +7,7 @@ mod call;
 mod checks;
 mod commands;
 pub mod error;
+mod graphics;
 mod local;
 mod notify;
 pub mod policy;

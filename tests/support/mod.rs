@@ -278,6 +278,13 @@ impl App {
         }
     }
 
+    /// Resizes the app's window (WebDriver's window rect); returns the size it took.
+    pub async fn resize_window(&self, width: u32, height: u32) -> (u64, u64) {
+        let body = json!({"x": 0, "y": 0, "width": width, "height": height});
+        let rect = self.session_request(reqwest::Method::POST, "/window/rect", Some(body)).await;
+        (rect["value"]["width"].as_u64().unwrap_or(0), rect["value"]["height"].as_u64().unwrap_or(0))
+    }
+
     pub async fn title(&self) -> Value {
         self.session_request(reqwest::Method::GET, "/title", None).await["value"].clone()
     }

@@ -142,6 +142,11 @@ export type AppInfo = {
 	policy_error: string | null,
 	/**  The policy file, when there is one (the settings say what it manages). */
 	policy_file: string | null,
+	/**
+	 *  The webview draws with a real GPU. Without one (Mesa's llvmpipe) video is
+	 *  drawn with fewer pixels and the page is composited on the CPU.
+	 */
+	gpu: boolean,
 	/**  Started for the render-path benchmark (`DUET_RENDER_BENCH=1`): the UI shows only its two videos. */
 	render_bench: boolean,
 };

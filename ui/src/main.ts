@@ -27,7 +27,7 @@ async function start(app: HTMLElement): Promise<void> {
   app.replaceChildren(h("h1", { class: "brand" }, "Duet"), root);
   const info = await commands.appInfo();
   if (info.render_bench) {
-    show(root, renderBenchScreen());
+    show(root, renderBenchScreen(info.gpu));
     app.dataset.ready = "true";
     return;
   }
@@ -48,7 +48,7 @@ async function start(app: HTMLElement): Promise<void> {
   // "Check devices", from the login screen (signed out) or the settings.
   const toChecks = (signedIn: Account | null, back: () => void) => {
     closeScreen();
-    const checks = checksScreen({ signedIn: signedIn !== null, onBack: back });
+    const checks = checksScreen({ signedIn: signedIn !== null, gpu: info.gpu, onBack: back });
     closeScreen = checks.close;
     show(root, checks.screen);
   };
@@ -110,6 +110,7 @@ async function start(app: HTMLElement): Promise<void> {
       change,
       peerName: contact?.display_name ?? change.peer,
       peerOffline: contact?.status === "offline",
+      gpu: info.gpu,
       onDone: () => {
         if (call && account) toContacts(account);
       },

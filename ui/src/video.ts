@@ -77,18 +77,15 @@ export class VideoSurface {
   drawn = 0;
   /** Draw at the frame's own size whatever the canvas is shown at (the render benchmark's full-size modes). */
   fullSize = false;
+  /** The most pixels a frame is drawn with; the page scales the picture up to the box beyond that. */
+  maxPixels: number;
 
-  constructor(canvas: HTMLCanvasElement) {
+  /** `gpu`: the webview draws with a real GPU (the app knows; `AppInfo.gpu`). */
+  constructor(canvas: HTMLCanvasElement, gpu: boolean) {
     this.canvas = canvas;
     this.gl = canvas.getContext("webgl", { alpha: false, antialias: false, preserveDrawingBuffer: true });
     if (this.gl) this.setUp(this.gl);
-  }
-
-  /** The GL driver that draws, e.g. "llvmpipe (LLVM 15.0.7, 256 bits)"; "" when unknown. */
-  get renderer(): string {
-    const gl = this.gl;
-    const info = gl?.getExtension("WEBGL_debug_renderer_info");
-    return (gl && info && String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL))) || "";
+    this.maxPixels = gpu ? Infinity : SOFTWARE_PIXEL_BUDGET;
   }
 
   /** False where the webview has no WebGL: the call goes on, the picture is not shown. */
@@ -132,7 +129,7 @@ export class VideoSurface {
     // above the frame's: each pixel drawn is shaded, then composited.
     const [width, height] = this.fullSize
       ? [frame.width, frame.height]
-      : drawnSize(frame.width, frame.height, this.canvas.clientWidth, this.canvas.clientHeight);
+      : drawnSize(frame.width, frame.height, this.canvas.clientWidth, this.canvas.clientHeight, this.maxPixels);
     if (this.canvas.width !== width || this.canvas.height !== height) {
       this.canvas.width = width;
       this.canvas.height = height;
@@ -168,24 +165,32 @@ export class VideoSurface {
 }
 
 /**
- * The canvas size that shows a `frameWidth`×`frameHeight` picture in a box of
- * `boxWidth`×`boxHeight` CSS pixels: the box's device pixels at the frame's
- * aspect, never more than the frame. A box not laid out (0) takes the frame's size.
+ * On a GL without a GPU, the most pixels one feed is drawn with: 640x360, about
+ * what the default window shows the remote feed at. Each pixel drawn is shaded
+ * and copied into the page on the CPU: in a maximised 1920x1080 window a 720p30
+ * feed drawn at 1280x720 came at 18–22 fps, at 640x360 at 28–30 (BENCHMARKS.md,
+ * "Video on screen"). Beyond it the page scales the picture up.
  */
-export function drawnSize(frameWidth: number, frameHeight: number, boxWidth: number, boxHeight: number): [number, number] {
-  const ratio = window.devicePixelRatio || 1;
-  if (boxWidth <= 0 || boxHeight <= 0) return [frameWidth, frameHeight];
-  const scale = Math.min(1, (boxWidth * ratio) / frameWidth, (boxHeight * ratio) / frameHeight);
-  return [Math.max(1, Math.round(frameWidth * scale)), Math.max(1, Math.round(frameHeight * scale))];
-}
+export const SOFTWARE_PIXEL_BUDGET = 640 * 360;
 
 /**
- * Whether `renderer` is a GL driver without a GPU. There the page is best
- * composited on the CPU (BENCHMARKS.md, "Video on screen"); with a real GPU a
- * call composites on the GPU. An unknown renderer counts as software.
+ * The canvas size that shows a `frameWidth`×`frameHeight` picture in a box of
+ * `boxWidth`×`boxHeight` CSS pixels: the box's device pixels at the frame's
+ * aspect, never more than the frame nor than `maxPixels`. A box not laid out
+ * (0) takes the frame's size, within `maxPixels`.
  */
-export function isSoftwareRenderer(renderer: string): boolean {
-  return renderer === "" || /llvmpipe|softpipe|swrast|lavapipe|swiftshader|software/i.test(renderer);
+export function drawnSize(
+  frameWidth: number,
+  frameHeight: number,
+  boxWidth: number,
+  boxHeight: number,
+  maxPixels = Infinity,
+): [number, number] {
+  const ratio = window.devicePixelRatio || 1;
+  const laidOut = boxWidth > 0 && boxHeight > 0;
+  const fit = laidOut ? Math.min(1, (boxWidth * ratio) / frameWidth, (boxHeight * ratio) / frameHeight) : 1;
+  const scale = Math.min(fit, Math.sqrt(maxPixels / (frameWidth * frameHeight)));
+  return [Math.max(1, Math.round(frameWidth * scale)), Math.max(1, Math.round(frameHeight * scale))];
 }
 
 /** What each feed delivered: frames drawn and added latency (hand-over → drawn), for the render benchmark. */

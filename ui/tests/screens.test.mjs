@@ -4,6 +4,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdirSync, readFileSync } from "node:fs";
 import { extname, join } from "node:path";
@@ -56,8 +57,8 @@ const CONTACTS = [
 ];
 
 /** Opens the app with `handlers` (source text of an object literal run in the page). */
-async function open(handlers, path = "") {
-  const page = await browser.newPage({ viewport: { width: 960, height: 640 } });
+async function open(handlers, path = "", viewport = { width: 960, height: 640 }) {
+  const page = await browser.newPage({ viewport });
   const errors = [];
   page.on("pageerror", (error) => errors.push(error.message));
   await page.addInitScript({ path: join(here, "mock-ipc.js") });
@@ -73,6 +74,46 @@ async function fillLogin(page, server, user, password) {
   await page.fill("#server", server);
   await page.fill("#user", user);
   await page.fill("#password", password);
+}
+
+/** One video message of src-tauri/src/video.rs: a grey `width`×`height` I420 frame of the remote feed. */
+function videoMessage(width, height) {
+  const [cw, ch] = [Math.ceil(width / 2), Math.ceil(height / 2)];
+  const message = Buffer.alloc(24 + width * height + 2 * cw * ch, 128);
+  message[0] = 1; // version
+  message[1] = 1; // the remote feed
+  message.writeUInt16LE(width, 2);
+  message.writeUInt16LE(height, 4);
+  const now = BigInt(Date.now()) * 1000n;
+  message.writeBigUInt64LE(now, 8);
+  message.writeBigUInt64LE(now, 16);
+  return message;
+}
+
+/** A WebSocket endpoint standing in for the app's video feed: sends `message` every 100 ms to each client. */
+async function videoFeed(message) {
+  const head = Buffer.alloc(10);
+  head[0] = 0x82; // one binary frame
+  head[1] = 127;
+  head.writeBigUInt64BE(BigInt(message.length), 2);
+  const feed = createServer();
+  const sockets = new Set();
+  feed.on("upgrade", (req, socket) => {
+    sockets.add(socket);
+    const key = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`);
+    socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      `Sec-WebSocket-Accept: ${key.digest("base64")}\r\n\r\n`);
+    const timer = setInterval(() => socket.write(Buffer.concat([head, message])), 100);
+    socket.on("data", () => {}); // the page's acknowledgements
+    socket.on("error", () => {});
+    socket.on("close", () => clearInterval(timer));
+  });
+  await new Promise((resolve) => feed.listen(0, "127.0.0.1", resolve));
+  const close = () => {
+    sockets.forEach((socket) => socket.destroy());
+    feed.close();
+  };
+  return { url: `ws://127.0.0.1:${feed.address().port}/`, close };
 }
 
 const calls = (page, cmd) => page.evaluate((cmd) => window.__mock.calls.filter((c) => c.cmd === cmd), cmd);
@@ -435,6 +476,39 @@ describe("calls", () => {
     await emit(page, "call-changed", change("ended", { direction: "incoming", reason: "local_hangup", duration_ms: 65000 }));
     assert.equal(await page.textContent("#call-result"), "Call ended (01:05).");
     await page.close();
+  });
+  test("a maximised window draws video with fewer pixels and composites on the CPU without a GPU", async () => {
+    const feed = await videoFeed(videoMessage(1280, 720));
+    after(feed.close);
+    for (const gpu of [false, true]) {
+      const info = `app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null,
+        policy_file: null, gpu: ${gpu} })`;
+      const more = `${info}, video_endpoint: () => "${feed.url}", set_gpu_compositing: () => null`;
+      const page = await open(signedIn(more), "", { width: 1920, height: 1080 });
+      await page.waitForSelector("li.contact");
+      await emit(page, "call-changed", change("calling"));
+      await emit(page, "call-changed", change("connected"));
+      await page.waitForSelector(".in-call:not([hidden])");
+      const box = await page.locator("#video-remote").boundingBox();
+      assert.ok(box.width > 1280, `the remote view is larger than the frame (${box.width} px wide)`);
+      // Without a GPU: 640x360 (the software budget), scaled up by the page; with one: the frame's own size.
+      const drawn = gpu ? "1280x720" : "640x360";
+      await page.waitForFunction((size) => {
+        const c = document.querySelector("#video-remote");
+        return `${c.width}x${c.height}` === size;
+      }, drawn, { timeout: 5000 });
+      const compositing = (await calls(page, "set_gpu_compositing")).map((c) => c.args.on);
+      assert.deepEqual(compositing, gpu ? [true] : [], "only a real GPU composites the call");
+      if (gpu) await shot(page, "call-maximised");
+      await page.click("#hang-up");
+      await emit(page, "call-changed", change("ended", { reason: "local_hangup", duration_ms: 1000 }));
+      if (gpu) {
+        await page.waitForFunction(() => window.__mock.calls.filter((c) => c.cmd === "set_gpu_compositing").length === 2);
+        assert.deepEqual((await calls(page, "set_gpu_compositing")).map((c) => c.args.on), [true, false],
+          "the window goes back to the CPU after the call");
+      }
+      await page.close();
+    }
   });
 });
 

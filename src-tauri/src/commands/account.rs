@@ -23,6 +23,9 @@ pub struct AppInfo {
     pub policy_error: Option<String>,
     /// The policy file, when there is one (the settings say what it manages).
     pub policy_file: Option<String>,
+    /// The webview draws with a real GPU. Without one (Mesa's llvmpipe) video is
+    /// drawn with fewer pixels and the page is composited on the CPU.
+    pub gpu: bool,
     /// Started for the render-path benchmark (`DUET_RENDER_BENCH=1`): the UI shows only its two videos.
     pub render_bench: bool,
 }
@@ -43,6 +46,7 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
         policy: policy.into(),
         policy_error,
         policy_file: Some(crate::policy::path()).filter(|p| p.exists()).map(|p| p.display().to_string()),
+        gpu: crate::graphics::has_gpu(),
         render_bench: crate::render_bench(),
     }
 }

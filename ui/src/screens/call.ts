@@ -14,7 +14,7 @@ import {
 } from "../bindings";
 import { h } from "../dom";
 import { errorText, msg, t } from "../i18n";
-import { isSoftwareRenderer, receiveVideo, VideoSurface, type Frame } from "../video";
+import { receiveVideo, VideoSurface, type Frame } from "../video";
 import { beautyControls } from "./settings";
 
 export interface CallOptions {
@@ -24,6 +24,8 @@ export interface CallOptions {
   peerName: string;
   /** The peer was offline when we called: the server sent them a notification. */
   peerOffline: boolean;
+  /** The webview draws with a real GPU (`AppInfo.gpu`). */
+  gpu: boolean;
   /** The result was shown: back to the contacts. */
   onDone: () => void;
 }
@@ -123,12 +125,12 @@ export function callScreen(options: CallOptions): CallView {
   // --- In call.
   const bigCanvas = h("canvas", { class: "video big", id: "video-remote", "data-feed": "remote" });
   const smallCanvas = h("canvas", { class: "video small", id: "video-local", "data-feed": "local", "data-corner": "bottom-right" });
-  const remote = new VideoSurface(bigCanvas);
-  const local = new VideoSurface(smallCanvas);
+  const remote = new VideoSurface(bigCanvas, options.gpu);
+  const local = new VideoSurface(smallCanvas, options.gpu);
   remote.clear();
   local.clear();
   // A real GPU composites the call's video; the window goes back to the lighter CPU drawing after it.
-  if (video && remote.ready && !isSoftwareRenderer(remote.renderer)) {
+  if (video && remote.ready && options.gpu) {
     void commands.setGpuCompositing(true);
     cleanups.push(() => void commands.setGpuCompositing(false));
   }

@@ -19,6 +19,8 @@ import { receiveVideo, VideoSurface } from "../video";
 export interface ChecksOptions {
   /** Whether someone is signed in: the network test measures the way to their server. */
   signedIn: boolean;
+  /** The webview draws with a real GPU (`AppInfo.gpu`). */
+  gpu: boolean;
   onBack: () => void;
 }
 
@@ -152,7 +154,7 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
 
   const cameraStep = () => {
     const canvas = h("canvas", { class: "preview", id: "camera-preview", width: "640", height: "360" });
-    const surface = new VideoSurface(canvas);
+    const surface = new VideoSurface(canvas, options.gpu);
     surface.clear();
     const info = h("p", { class: "hint", id: "camera-info" }, t("Opening the camera…"));
     const actions = h("div", { class: "step-actions" });

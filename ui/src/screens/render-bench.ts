@@ -14,12 +14,15 @@ interface BenchControls {
    * "remote": only the remote feed is (a maximised window on a large screen).
    */
   __benchFullSize?: boolean | "remote";
+  /** The most pixels each feed is drawn with (`VideoSurface.maxPixels`); unset: the app's own choice. */
+  __benchMaxPixels?: number;
 }
 
-export function renderBenchScreen(): HTMLElement {
+/** `gpu`: the webview draws with a real GPU (`AppInfo.gpu`). */
+export function renderBenchScreen(gpu: boolean): HTMLElement {
   const remoteCanvas = h("canvas", { class: "video big", id: "bench-remote" });
   const localCanvas = h("canvas", { class: "video small", id: "bench-local", "data-corner": "bottom-right" });
-  const [local, remote] = [localCanvas, remoteCanvas].map((c) => new VideoSurface(c));
+  const [local, remote] = [localCanvas, remoteCanvas].map((c) => new VideoSurface(c, gpu));
   const status = h("p", { id: "bench-status" }, local.ready ? "Drawing…" : "No WebGL in this webview.");
   void commands.videoEndpoint().then((result) => {
     if (result.status === "error") {
@@ -32,6 +35,7 @@ export function renderBenchScreen(): HTMLElement {
       const surface = frame.feed === "local" ? local : remote;
       const full = controls.__benchFullSize;
       surface.fullSize = full === true || (full === "remote" && frame.feed === "remote");
+      if (controls.__benchMaxPixels !== undefined) surface.maxPixels = controls.__benchMaxPixels;
       surface.draw(frame);
     });
   });
