@@ -168,7 +168,7 @@ export class VideoSurface {
  * On a GL without a GPU, the most pixels one feed is drawn with: 640x360, about
  * what the default window shows the remote feed at. Each pixel drawn is shaded
  * and copied into the page on the CPU: in a maximised 1920x1080 window a 720p30
- * feed drawn at 1280x720 came at 18–22 fps, at 640x360 at 28–30 (BENCHMARKS.md,
+ * feed drawn at 1280x720 came at 16–22 fps, at 640x360 at 27–30 (BENCHMARKS.md,
  * "Video on screen"). Beyond it the page scales the picture up.
  */
 export const SOFTWARE_PIXEL_BUDGET = 640 * 360;
