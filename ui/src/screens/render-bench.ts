@@ -11,7 +11,8 @@ interface BenchControls {
   __benchDraw?: boolean;
   /**
    * True: each feed is drawn at the frame's size, 1280x720, whatever it is shown at;
-   * "remote": only the remote feed is (a maximised window on a large screen).
+   * "remote": only the remote feed is (in its box of the default window; the bench's
+   * maximised-window modes resize the window instead).
    */
   __benchFullSize?: boolean | "remote";
   /** The most pixels each feed is drawn with (`VideoSurface.maxPixels`); unset: the app's own choice. */
