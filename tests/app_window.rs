@@ -57,3 +57,26 @@ async fn the_web_ui_renders_in_the_webview() {
     assert_eq!(app.title().await, "Duet");
     app.quit().await;
 }
+
+/// The app asks its own binary which GL renderer the webview's GL would draw with
+/// (`graphics::has_gpu`): it names one, and without any DRM render node it is software.
+#[test]
+fn the_app_names_the_gl_renderer_it_would_draw_with() {
+    let probe = Command::new(env!("CARGO_BIN_EXE_duet"))
+        .env(duet_app::graphics::PROBE_ENV, "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("start the app's binary");
+    let stderr = String::from_utf8_lossy(&probe.stderr);
+    assert!(probe.status.success(), "no renderer: {stderr}");
+    let stdout = String::from_utf8_lossy(&probe.stdout);
+    let renderer = stdout.trim();
+    assert!(!renderer.is_empty() && renderer.lines().count() == 1, "printed {stdout:?}");
+
+    let render_nodes = std::fs::read_dir("/sys/class/drm")
+        .map(|nodes| nodes.flatten().filter(|node| node.file_name().to_string_lossy().starts_with("renderD")).count())
+        .unwrap_or(0);
+    if render_nodes == 0 {
+        assert!(duet_app::graphics::is_software_renderer(renderer), "{renderer} without a render node");
+    }
+}

@@ -1,16 +1,67 @@
 //! Whether the webview's GL runs on a real GPU. The page cannot tell: WebKitGTK
 //! names every WebGL renderer "Apple GPU", llvmpipe included.
+//!
+//! On Linux two steps answer it. Without a DRM render node driven by a GPU driver
+//! there is no GPU (the common case of virtual machines, at no cost). With one, the
+//! GL renderer decides: a render node can still end in software, as a `virtio_gpu`
+//! without 3D does. The renderer is read in a child process (the app's own binary,
+//! started with [`PROBE_ENV`]), so the app itself never loads the GL driver for it.
 
+use std::io::Read;
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Set in the environment of the app's binary, it prints the GL renderer and exits.
+pub const PROBE_ENV: &str = "DUET_GL_PROBE";
 
 /// DRM drivers that have a render node but no GPU behind it.
 const SOFTWARE_DRIVERS: [&str; 2] = ["vgem", "vkms"];
 
-/// On Linux: whether a DRM render node (`/dev/dri/renderD*`) is driven by a GPU
-/// driver. WebKitGTK's GL draws on that node; without one, Mesa draws on the CPU
-/// (llvmpipe). Other systems' webviews choose their own way and count as a GPU.
+/// How GL renderers that draw on the CPU name themselves (matched without case):
+/// Mesa's llvmpipe, softpipe and swrast, zink on lavapipe, and WSL's fallback.
+const SOFTWARE_RENDERERS: [&str; 6] =
+    ["llvmpipe", "softpipe", "lavapipe", "swrast", "software rasterizer", "basic render driver"];
+
+/// How long the renderer may take to answer; a driver that hangs counts as no answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether the webview draws with a real GPU. Other systems' webviews choose their
+/// own way and count as a GPU. Worked out once; [`crate::run`] starts it early so
+/// the window never waits for it.
 pub fn has_gpu() -> bool {
-    if cfg!(target_os = "linux") { has_gpu_render_node(Path::new("/sys/class/drm")) } else { true }
+    static GPU: OnceLock<bool> = OnceLock::new();
+    *GPU.get_or_init(|| {
+        if !cfg!(target_os = "linux") {
+            return true;
+        }
+        gpu_from(Path::new("/sys/class/drm"), || {
+            // Never from inside a probe, so a binary that ignores PROBE_ENV cannot start itself over and over.
+            if std::env::var_os(PROBE_ENV).is_some() {
+                return None;
+            }
+            let mut probe = Command::new(std::env::current_exe().ok()?);
+            probe.env(PROBE_ENV, "1");
+            renderer_from(probe, PROBE_TIMEOUT)
+        })
+    })
+}
+
+/// A GPU render node under `drm` (laid out as `/sys/class/drm`), whose GL renderer,
+/// asked only then, is not a software one.
+fn gpu_from(drm: &Path, renderer: impl FnOnce() -> Option<String>) -> bool {
+    if !has_gpu_render_node(drm) {
+        return false;
+    }
+    match renderer() {
+        Some(renderer) => {
+            tracing::info!("GL renderer: {renderer}");
+            !is_software_renderer(&renderer)
+        }
+        // The GPU driver's node is there; trust it when GL cannot be asked.
+        None => true,
+    }
 }
 
 /// `drm` is a directory laid out as `/sys/class/drm`: `renderD128/device/driver`
@@ -23,6 +74,129 @@ fn has_gpu_render_node(drm: &Path) -> bool {
             .and_then(|driver| driver.file_name().map(|name| name.to_string_lossy().into_owned()))
             .is_some_and(|driver| !SOFTWARE_DRIVERS.contains(&driver.as_str()))
     })
+}
+
+/// Whether a `GL_RENDERER` string names a renderer that draws on the CPU.
+pub fn is_software_renderer(renderer: &str) -> bool {
+    let renderer = renderer.to_lowercase();
+    SOFTWARE_RENDERERS.iter().any(|name| renderer.contains(name))
+}
+
+/// The first line `probe` prints, if it prints one and exits successfully within
+/// `timeout`; a probe still running then is killed.
+fn renderer_from(mut probe: Command, timeout: Duration) -> Option<String> {
+    let mut child = probe.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                tracing::warn!("the GL renderer did not answer within {timeout:?}");
+                return None;
+            }
+        }
+    };
+    let mut out = String::new();
+    child.stdout.take()?.read_to_string(&mut out).ok()?;
+    let line = out.lines().next()?.trim();
+    (status.success() && !line.is_empty()).then(|| line.to_owned())
+}
+
+/// What the app's binary does when started with [`PROBE_ENV`]: prints the GL
+/// renderer on stdout, or why there is none on stderr.
+pub fn print_gl_renderer() -> std::process::ExitCode {
+    match gl_renderer() {
+        Ok(renderer) => {
+            println!("{renderer}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("no GL renderer: {why}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod egl_probe {
+    use std::ffi::{CStr, c_char};
+
+    use khronos_egl as egl;
+
+    /// `EGL_PLATFORM_SURFACELESS_MESA`: a display without a window system, on the
+    /// first GPU Mesa can drive, else on llvmpipe.
+    const PLATFORM_SURFACELESS: egl::Enum = 0x31DD;
+    const GL_RENDERER: u32 = 0x1F01;
+
+    /// The `GL_RENDERER` of an OpenGL ES context on the machine's default EGL device.
+    #[allow(unsafe_code)]
+    pub fn gl_renderer() -> Result<String, String> {
+        // SAFETY: libEGL.so.1 is the system's EGL library, which implements the EGL API.
+        let egl = unsafe { egl::DynamicInstance::<egl::EGL1_4>::load_required() }
+            .map_err(|error| format!("no EGL library ({error})"))?;
+        let surfaceless = egl.query_string(None, egl::EXTENSIONS).is_ok_and(|extensions| {
+            extensions.to_bytes().split(|byte| *byte == b' ').any(|name| name == b"EGL_MESA_platform_surfaceless")
+        });
+        let display = match egl.upcast::<egl::EGL1_5>() {
+            // SAFETY: the surfaceless platform takes no native display.
+            Some(egl) if surfaceless => {
+                unsafe { egl.get_platform_display(PLATFORM_SURFACELESS, egl::DEFAULT_DISPLAY, &[egl::ATTRIB_NONE]) }
+                    .ok()
+            }
+            // SAFETY: EGL_DEFAULT_DISPLAY is always a valid native display.
+            _ => unsafe { egl.get_display(egl::DEFAULT_DISPLAY) },
+        }
+        .ok_or("no EGL display")?;
+        egl.initialize(display).map_err(|error| format!("EGL did not start ({error})"))?;
+        let renderer = context_renderer(&egl, display);
+        let _ = egl.terminate(display);
+        renderer
+    }
+
+    #[allow(unsafe_code)]
+    fn context_renderer(egl: &egl::DynamicInstance<egl::EGL1_4>, display: egl::Display) -> Result<String, String> {
+        egl.bind_api(egl::OPENGL_ES_API).map_err(|error| format!("no OpenGL ES ({error})"))?;
+        let config = egl
+            // Any kind of surface: a surfaceless display has no window configurations.
+            .choose_first_config(display, &[egl::RENDERABLE_TYPE, egl::OPENGL_ES2_BIT, egl::SURFACE_TYPE, 0, egl::NONE])
+            .map_err(|error| error.to_string())?
+            .ok_or("no OpenGL ES 2 configuration")?;
+        let context = egl
+            .create_context(display, config, None, &[egl::CONTEXT_CLIENT_VERSION, 2, egl::NONE])
+            .map_err(|error| format!("no OpenGL ES context ({error})"))?;
+        let renderer = egl
+            .make_current(display, None, None, Some(context))
+            .map_err(|error| format!("the context cannot be made current without a surface ({error})"))
+            .and_then(|()| {
+                let get_string = egl.get_proc_address("glGetString").ok_or("no glGetString")?;
+                // SAFETY: glGetString has this signature in every OpenGL ES version.
+                let get_string: unsafe extern "system" fn(u32) -> *const c_char =
+                    unsafe { std::mem::transmute(get_string) };
+                // SAFETY: a context is current on this thread; a non-null answer is a
+                // NUL-terminated string the driver keeps while the context lives.
+                let name = unsafe { get_string(GL_RENDERER) };
+                if name.is_null() {
+                    return Err("the context names no renderer".to_owned());
+                }
+                // SAFETY: as above.
+                Ok(unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned())
+            });
+        let _ = egl.make_current(display, None, None, None);
+        let _ = egl.destroy_context(display, context);
+        renderer
+    }
+}
+
+#[cfg(target_os = "linux")]
+use egl_probe::gl_renderer;
+
+/// Other systems' webviews choose their own GL; there is nothing to ask.
+#[cfg(not(target_os = "linux"))]
+fn gl_renderer() -> Result<String, String> {
+    Err("only asked on Linux".to_owned())
 }
 
 #[cfg(test)]
@@ -52,5 +226,66 @@ mod tests {
         assert!(!has_gpu_render_node(drm_with("renderD129", "vkms").path()));
         assert!(!has_gpu_render_node(drm_with("card0", "simpledrm").path()), "a card without a render node");
         assert!(!has_gpu_render_node(Path::new("/nonexistent/drm")));
+    }
+
+    #[test]
+    fn a_gpu_node_whose_gl_draws_on_the_cpu_is_no_gpu() {
+        let gpu_node = drm_with("renderD128", "virtio-pci");
+        assert!(!gpu_from(gpu_node.path(), || Some("llvmpipe (LLVM 15.0.6, 256 bits)".into())));
+        assert!(gpu_from(gpu_node.path(), || Some("virgl (NVIDIA GeForce RTX 3060)".into())));
+        assert!(gpu_from(gpu_node.path(), || None), "GL could not be asked: the node decides");
+
+        let asked = std::cell::Cell::new(false);
+        let no_gpu = drm_with("renderD128", "vgem");
+        assert!(!gpu_from(no_gpu.path(), || {
+            asked.set(true);
+            Some("NVIDIA H100 80GB HBM3/PCIe/SSE2".into())
+        }));
+        assert!(!asked.get(), "without a GPU node the renderer is not asked");
+    }
+
+    #[test]
+    fn renderers_that_draw_on_the_cpu_are_told_from_gpus() {
+        for software in [
+            "llvmpipe (LLVM 15.0.6, 256 bits)",
+            "softpipe",
+            "Software Rasterizer",
+            "zink Vulkan 1.3(llvmpipe (LLVM 15.0.6, 256 bits) (MESA_LLVMPIPE))",
+            "D3D12 (Microsoft Basic Render Driver)",
+        ] {
+            assert!(is_software_renderer(software), "{software}");
+        }
+        for gpu in [
+            "NVIDIA H100 80GB HBM3/PCIe/SSE2",
+            "AMD Radeon RX 7600 (radeonsi, navi33, LLVM 15.0.6, DRM 3.54, 6.5.0)",
+            "Mesa Intel(R) UHD Graphics 620 (KBL GT2)",
+            "virgl (NVIDIA GeForce RTX 3060)",
+        ] {
+            assert!(!is_software_renderer(gpu), "{gpu}");
+        }
+    }
+
+    #[test]
+    fn the_renderer_is_the_first_line_of_a_successful_probe() {
+        let mut probe = Command::new("sh");
+        probe.args(["-c", "echo 'llvmpipe (LLVM 15.0.6, 256 bits)'; echo more"]);
+        assert_eq!(renderer_from(probe, PROBE_TIMEOUT).as_deref(), Some("llvmpipe (LLVM 15.0.6, 256 bits)"));
+
+        let mut failed = Command::new("sh");
+        failed.args(["-c", "echo partial; exit 1"]);
+        assert_eq!(renderer_from(failed, PROBE_TIMEOUT), None);
+
+        let mut silent = Command::new("true");
+        silent.arg("quiet");
+        assert_eq!(renderer_from(silent, PROBE_TIMEOUT), None);
+    }
+
+    #[test]
+    fn a_probe_that_hangs_is_killed_and_gives_no_answer() {
+        let mut hung = Command::new("sleep");
+        hung.arg("30");
+        let started = Instant::now();
+        assert_eq!(renderer_from(hung, Duration::from_millis(50)), None);
+        assert!(started.elapsed() < Duration::from_secs(10), "the probe was waited for: {:?}", started.elapsed());
     }
 }

@@ -7,7 +7,7 @@ mod call;
 mod checks;
 mod commands;
 pub mod error;
-mod graphics;
+pub mod graphics;
 mod local;
 mod notify;
 pub mod policy;
@@ -120,6 +120,8 @@ pub fn since_start_ms() -> u128 {
 /// Starts the desktop app and blocks until it exits.
 pub fn run() {
     STARTED.get_or_init(std::time::Instant::now);
+    // Worked out beside the start-up, so the login screen's `app_info` finds it done.
+    std::thread::spawn(graphics::has_gpu);
     let bindings = bindings();
     tauri::Builder::default()
         // First: a second launch (a `duet://` link, or the user starting Duet again) hands its
