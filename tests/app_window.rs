@@ -41,9 +41,22 @@ fn the_app_opens_its_main_window() {
         std::thread::sleep(Duration::from_millis(200));
         found = window_ids("^Duet$");
     }
+    // Without a GPU, GTK draws the window with cairo: it never opened GL through GLX.
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", app.id())).unwrap_or_default();
     let _ = app.kill();
     let _ = app.wait();
     assert!(!found.is_empty(), "no visible window named Duet within 30 s");
+    if render_nodes() == 0 {
+        let glx = maps.lines().find(|line| line.contains("/libGLX_"));
+        assert!(glx.is_none(), "GTK drew with GL without a GPU: {glx:?}");
+    }
+}
+
+/// How many DRM render nodes (GPUs, or software ones like vgem) the machine has.
+fn render_nodes() -> usize {
+    std::fs::read_dir("/sys/class/drm")
+        .map(|nodes| nodes.flatten().filter(|node| node.file_name().to_string_lossy().starts_with("renderD")).count())
+        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -72,11 +85,7 @@ fn the_app_names_the_gl_renderer_it_would_draw_with() {
     let stdout = String::from_utf8_lossy(&probe.stdout);
     let renderer = stdout.trim();
     assert!(!renderer.is_empty() && renderer.lines().count() == 1, "printed {stdout:?}");
-
-    let render_nodes = std::fs::read_dir("/sys/class/drm")
-        .map(|nodes| nodes.flatten().filter(|node| node.file_name().to_string_lossy().starts_with("renderD")).count())
-        .unwrap_or(0);
-    if render_nodes == 0 {
+    if render_nodes() == 0 {
         assert!(duet_app::graphics::is_software_renderer(renderer), "{renderer} without a render node");
     }
 }

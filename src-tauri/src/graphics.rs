@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 /// Set in the environment of the app's binary, it prints the GL renderer and exits.
 pub const PROBE_ENV: &str = "DUET_GL_PROBE";
 
+/// Where Linux lists DRM devices.
+const DRM: &str = "/sys/class/drm";
+
 /// DRM drivers that have a render node but no GPU behind it.
 const SOFTWARE_DRIVERS: [&str; 2] = ["vgem", "vkms"];
 
@@ -36,7 +39,7 @@ pub fn has_gpu() -> bool {
         if !cfg!(target_os = "linux") {
             return true;
         }
-        gpu_from(Path::new("/sys/class/drm"), || {
+        gpu_from(Path::new(DRM), || {
             // Never from inside a probe, so a binary that ignores PROBE_ENV cannot start itself over and over.
             if std::env::var_os(PROBE_ENV).is_some() {
                 return None;
@@ -46,6 +49,24 @@ pub fn has_gpu() -> bool {
             renderer_from(probe, PROBE_TIMEOUT)
         })
     })
+}
+
+/// Tells GTK, before it starts, not to draw windows with GL when there is no GPU
+/// render node (`GDK_GL=disable`, unless the user set `GDK_GL`). Its GL would be
+/// llvmpipe, loaded into the app only for GTK to probe it; WebKit's UI side then
+/// copies the page's frames with cairo. The app idles about 14 MiB lighter (its
+/// own process and the web process both), and video draws as fast as before
+/// (BENCHMARKS.md, "Desktop app" and "Video on screen").
+///
+/// # Safety
+///
+/// It changes the process environment: call it before any other thread exists.
+#[allow(unsafe_code)]
+pub unsafe fn choose_window_drawing() {
+    if cfg!(target_os = "linux") && std::env::var_os("GDK_GL").is_none() && !has_gpu_render_node(Path::new(DRM)) {
+        // SAFETY: the caller starts no thread before this returns.
+        unsafe { std::env::set_var("GDK_GL", "disable") };
+    }
 }
 
 /// A GPU render node under `drm` (laid out as `/sys/class/drm`), whose GL renderer,
