@@ -53,20 +53,24 @@ pub fn has_gpu() -> bool {
 
 /// Tells GTK, before it starts, not to draw windows with GL when there is no GPU
 /// render node (`GDK_GL=disable`, unless the user set `GDK_GL`). Its GL would be
-/// llvmpipe, loaded into the app only for GTK to probe it; WebKit's UI side then
-/// copies the page's frames with cairo. The app idles about 14 MiB lighter (its
+/// llvmpipe, loaded into the app only for GTK to probe it. WebKit then turns its
+/// hardware acceleration off altogether, so the page is composited on the CPU, as
+/// calls without a GPU want anyway. The app idles about 14 MiB lighter (its
 /// own process and the web process both), and video draws as fast as before
-/// (BENCHMARKS.md, "Desktop app" and "Video on screen").
+/// (BENCHMARKS.md, "Desktop app" and "Video on screen"). Returns whether it did.
 ///
 /// # Safety
 ///
 /// It changes the process environment: call it before any other thread exists.
 #[allow(unsafe_code)]
-pub unsafe fn choose_window_drawing() {
-    if cfg!(target_os = "linux") && std::env::var_os("GDK_GL").is_none() && !has_gpu_render_node(Path::new(DRM)) {
+pub unsafe fn choose_window_drawing() -> bool {
+    let without_gl =
+        cfg!(target_os = "linux") && std::env::var_os("GDK_GL").is_none() && !has_gpu_render_node(Path::new(DRM));
+    if without_gl {
         // SAFETY: the caller starts no thread before this returns.
         unsafe { std::env::set_var("GDK_GL", "disable") };
     }
+    without_gl
 }
 
 /// A GPU render node under `drm` (laid out as `/sys/class/drm`), whose GL renderer,
