@@ -10,6 +10,8 @@ APT_PACKAGES=(
   xvfb xauth xdotool webkit2gtk-driver
   # A second program's window (xmessage) to put Duet in the background in the ringing test.
   x11-utils
+  # A Wayland desktop without a GPU (weston, headless, drawing with pixman) for the window test.
+  weston
   # Headless Chromium for the UI's screen tests (driven by playwright-core).
   chromium
   # Vulkan loader + Mesa drivers: the beauty filter's GPU path (lavapipe where no GPU exists).

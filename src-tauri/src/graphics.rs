@@ -55,7 +55,9 @@ pub fn has_gpu() -> bool {
 /// render node (`GDK_GL=disable`, unless the user set `GDK_GL`). Its GL would be
 /// llvmpipe, loaded into the app only for GTK to probe it. WebKit then turns its
 /// hardware acceleration off altogether, so the page is composited on the CPU, as
-/// calls without a GPU want anyway. The app idles about 14 MiB lighter (its
+/// calls without a GPU want anyway. On a Wayland desktop without a GPU (weston
+/// drawing with pixman) WebKit's web process died with GTK's GL, and the page never
+/// came up (`tests/app_window.rs`). The app idles about 14 MiB lighter (its
 /// own process and the web process both), and video draws as fast as before
 /// (BENCHMARKS.md, "Desktop app" and "Video on screen"). Returns whether it did.
 ///
