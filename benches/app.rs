@@ -12,11 +12,10 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{App, display_available, tauri_driver_available};
+use support::{App, display_available, tauri_driver_available, wait_until_ui_is_up};
 
 /// The process `root` and every process under it.
 fn tree(root: u32) -> Vec<u32> {
@@ -85,14 +84,7 @@ fn start_plain(data: &std::path::Path) -> (std::process::Child, f64) {
         .stdout(Stdio::null())
         .spawn()
         .expect("the app starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut ms = f64::NAN;
-    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-        if line.contains("the UI is up") {
-            ms = line.split("ms=").nth(1).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(f64::NAN);
-            break;
-        }
-    }
+    let ms = wait_until_ui_is_up(&mut child, Duration::from_secs(60)).unwrap_or(f64::NAN);
     (child, ms)
 }
 

@@ -6,7 +6,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{App, display_available, tauri_driver_available};
+use support::{App, display_available, tauri_driver_available, wait_until_ui_is_up, weston_available};
 
 fn window_ids(name: &str) -> Vec<String> {
     Command::new("xdotool")
@@ -46,17 +46,10 @@ fn the_app_opens_its_main_window() {
     let _ = app.kill();
     let _ = app.wait();
     assert!(!found.is_empty(), "no visible window named Duet within 30 s");
-    if render_nodes() == 0 {
+    if !duet_app::graphics::gpu_render_node() {
         let glx = maps.lines().find(|line| line.contains("/libGLX_"));
         assert!(glx.is_none(), "GTK drew with GL without a GPU: {glx:?}");
     }
-}
-
-/// How many DRM render nodes (GPUs, or software ones like vgem) the machine has.
-fn render_nodes() -> usize {
-    std::fs::read_dir("/sys/class/drm")
-        .map(|nodes| nodes.flatten().filter(|node| node.file_name().to_string_lossy().starts_with("renderD")).count())
-        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -72,7 +65,7 @@ async fn the_web_ui_renders_in_the_webview() {
 }
 
 /// The app asks its own binary which GL renderer the webview's GL would draw with
-/// (`graphics::has_gpu`): it names one, and without any DRM render node it is software.
+/// (`graphics::has_gpu`): it names one, and without a GPU render node it is software.
 #[test]
 fn the_app_names_the_gl_renderer_it_would_draw_with() {
     let probe = Command::new(env!("CARGO_BIN_EXE_duet"))
@@ -85,8 +78,8 @@ fn the_app_names_the_gl_renderer_it_would_draw_with() {
     let stdout = String::from_utf8_lossy(&probe.stdout);
     let renderer = stdout.trim();
     assert!(!renderer.is_empty() && renderer.lines().count() == 1, "printed {stdout:?}");
-    if render_nodes() == 0 {
-        assert!(duet_app::graphics::is_software_renderer(renderer), "{renderer} without a render node");
+    if !duet_app::graphics::gpu_render_node() {
+        assert!(duet_app::graphics::is_software_renderer(renderer), "{renderer} without a GPU render node");
     }
 }
 
@@ -105,14 +98,11 @@ impl Drop for Running {
 /// died and the UI never came up; without a GPU the app starts GTK without GL.
 #[test]
 fn the_app_comes_up_on_a_wayland_desktop_without_a_gpu() {
-    let weston_found = Command::new("weston").arg("--version").output().is_ok();
-    if !weston_found {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(!ci, "CI=true but weston is missing: scripts/setup.sh installs it");
+    if !weston_available() {
         eprintln!("skipped: weston is not installed (scripts/setup.sh installs it)");
         return;
     }
-    if render_nodes() > 0 {
+    if duet_app::graphics::gpu_render_node() {
         eprintln!("skipped: this machine has a GPU render node, and GTK keeps its GL");
         return;
     }
@@ -147,22 +137,7 @@ fn the_app_comes_up_on_a_wayland_desktop_without_a_gpu() {
             .spawn()
             .expect("the app starts"),
     );
-    let stderr = app.0.stderr.take().expect("stderr");
-    let (lines, log) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while let Ok(line) = log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        if line.contains("the UI is up") {
-            return;
-        }
-        seen.push(line);
+    if let Err(said) = wait_until_ui_is_up(&mut app.0, Duration::from_secs(30)) {
+        panic!("the UI did not come up on Wayland within 30 s; the app said:\n{}", said.join("\n"));
     }
-    panic!("the UI did not come up on Wayland within 30 s; the app said:\n{}", seen.join("\n"));
 }

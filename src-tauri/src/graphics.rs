@@ -66,8 +66,7 @@ pub fn has_gpu() -> bool {
 /// It changes the process environment: call it before any other thread exists.
 #[allow(unsafe_code)]
 pub unsafe fn choose_window_drawing() -> bool {
-    let without_gl =
-        cfg!(target_os = "linux") && std::env::var_os("GDK_GL").is_none() && !has_gpu_render_node(Path::new(DRM));
+    let without_gl = cfg!(target_os = "linux") && std::env::var_os("GDK_GL").is_none() && !gpu_render_node();
     if without_gl {
         // SAFETY: the caller starts no thread before this returns.
         unsafe { std::env::set_var("GDK_GL", "disable") };
@@ -89,6 +88,11 @@ fn gpu_from(drm: &Path, renderer: impl FnOnce() -> Option<String>) -> bool {
         // The GPU driver's node is there; trust it when GL cannot be asked.
         None => true,
     }
+}
+
+/// Whether this machine has a DRM render node driven by a GPU driver (Linux).
+pub fn gpu_render_node() -> bool {
+    has_gpu_render_node(Path::new(DRM))
 }
 
 /// `drm` is a directory laid out as `/sys/class/drm`: `renderD128/device/driver`

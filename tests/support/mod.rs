@@ -27,6 +27,42 @@ pub fn tauri_driver_available() -> bool {
     found
 }
 
+/// Whether weston (a Wayland compositor) is installed; required under CI.
+pub fn weston_available() -> bool {
+    let found = Command::new("weston").arg("--version").output().is_ok();
+    if !found && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but weston is missing: scripts/setup.sh installs it");
+    }
+    found
+}
+
+/// Waits until the app, started with its stderr piped, logs that its UI is up (the
+/// page's script runs), and returns the milliseconds since start that line gives
+/// (NaN when its log is coloured). `Err` holds what the app logged instead, when it
+/// exits or `timeout` passes first.
+pub fn wait_until_ui_is_up(app: &mut std::process::Child, timeout: Duration) -> Result<f64, Vec<String>> {
+    use std::io::{BufRead, BufReader};
+    let stderr = app.stderr.take().expect("the app's stderr is piped");
+    let (lines, log) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    while let Ok(line) = log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if line.contains("the UI is up") {
+            let ms = line.split("ms=").nth(1).and_then(|v| v.split_whitespace().next()?.parse().ok());
+            return Ok(ms.unwrap_or(f64::NAN));
+        }
+        seen.push(line);
+    }
+    Err(seen)
+}
+
 /// Polls `check` every 100 ms until it holds; fails after `timeout`.
 pub async fn eventually(what: &str, timeout: Duration, check: impl Fn() -> bool) {
     let started = Instant::now();
