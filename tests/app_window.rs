@@ -6,15 +6,7 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{App, display_available, tauri_driver_available, wait_until_ui_is_up, weston_available};
-
-fn window_ids(name: &str) -> Vec<String> {
-    Command::new("xdotool")
-        .args(["search", "--onlyvisible", "--name", name])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect())
-        .unwrap_or_default()
-}
+use support::{App, display_available, tauri_driver_available, wait_until_ui_is_up, weston_available, x_windows};
 
 #[test]
 fn the_app_opens_its_main_window() {
@@ -39,7 +31,7 @@ fn the_app_opens_its_main_window() {
             panic!("the app exited early with {status}: {err}");
         }
         std::thread::sleep(Duration::from_millis(200));
-        found = window_ids("^Duet$");
+        found = x_windows("^Duet$");
     }
     // Without a GPU, GTK draws the window with cairo: it never opened GL through GLX.
     let maps = std::fs::read_to_string(format!("/proc/{}/maps", app.id())).unwrap_or_default();
