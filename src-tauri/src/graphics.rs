@@ -51,27 +51,50 @@ pub fn has_gpu() -> bool {
     })
 }
 
-/// Tells GTK, before it starts, not to draw windows with GL when there is no GPU
-/// render node (`GDK_GL=disable`, unless the user set `GDK_GL`). Its GL would be
-/// llvmpipe, loaded into the app only for GTK to probe it. WebKit then turns its
-/// hardware acceleration off altogether, so the page is composited on the CPU, as
-/// calls without a GPU want anyway. On a Wayland desktop without a GPU (weston
-/// drawing with pixman) WebKit's web process died with GTK's GL, and the page never
-/// came up (`tests/app_window.rs`). The app idles about 14 MiB lighter (its
-/// own process and the web process both), and video draws as fast as before
-/// (BENCHMARKS.md, "Desktop app" and "Video on screen"). Returns whether it did.
+/// What the app sets in its environment, before GTK and WebKit start, on a machine
+/// without a GPU render node, each only where the user has not set it. Without
+/// them the app process loads llvmpipe (Mesa's software GL, with LLVM) for GTK and
+/// WebKit to ask it things whose answers are known: about 20 MiB of the idle app
+/// (BENCHMARKS.md, "Desktop app").
+const WITHOUT_GPU: [(&str, &str); 4] = [
+    // GTK draws windows with cairo instead of probing GL. WebKit then turns its
+    // hardware acceleration off altogether, so the page is composited on the CPU, as
+    // calls without a GPU want anyway. On a Wayland desktop without a GPU (weston
+    // drawing with pixman) WebKit's web process died with GTK's GL, and the page
+    // never came up (`tests/app_window.rs`).
+    ("GDK_GL", "disable"),
+    // The page reaches the window in shared memory: WebKit's own choice where there
+    // is no render node, said up front so that it does not open an EGL display in
+    // the app to find out.
+    ("WEBKIT_DMABUF_RENDERER_FORCE_SHM", "1"),
+    // The render node WebKit would otherwise ask an EGL display for; none is there,
+    // and WebKit only opens it for GPU buffers, which shared memory does without.
+    ("WEBKIT_WEB_RENDER_DEVICE_FILE", NO_RENDER_NODE),
+    // Debian's WebKit opens a GL context in the app at start to look for NVIDIA's
+    // driver, whose GPU buffers it avoids; shared memory has none to avoid.
+    ("WEBKIT_FORCE_DMABUF_RENDERER", "1"),
+];
+
+/// The render node WebKit is given where there is none: a path that does not exist.
+const NO_RENDER_NODE: &str = "/dev/dri/no-render-node";
+
+/// Sets [`WITHOUT_GPU`] where there is no GPU render node (Linux). Returns the
+/// variables it set.
 ///
 /// # Safety
 ///
 /// It changes the process environment: call it before any other thread exists.
 #[allow(unsafe_code)]
-pub unsafe fn choose_window_drawing() -> bool {
-    let without_gl = cfg!(target_os = "linux") && std::env::var_os("GDK_GL").is_none() && !gpu_render_node();
-    if without_gl {
-        // SAFETY: the caller starts no thread before this returns.
-        unsafe { std::env::set_var("GDK_GL", "disable") };
+pub unsafe fn choose_window_drawing() -> Vec<&'static str> {
+    if !cfg!(target_os = "linux") || gpu_render_node() {
+        return Vec::new();
     }
-    without_gl
+    let unset = WITHOUT_GPU.into_iter().filter(|(name, _)| std::env::var_os(name).is_none()).collect::<Vec<_>>();
+    for (name, value) in &unset {
+        // SAFETY: the caller starts no thread before this returns.
+        unsafe { std::env::set_var(name, value) };
+    }
+    unset.into_iter().map(|(name, _)| name).collect()
 }
 
 /// A GPU render node under `drm` (laid out as `/sys/class/drm`), whose GL renderer,

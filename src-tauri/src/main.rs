@@ -8,14 +8,14 @@ fn main() -> std::process::ExitCode {
         return duet_app::graphics::print_gl_renderer();
     }
     // SAFETY: no thread has started yet.
-    let without_gl = unsafe { duet_app::graphics::choose_window_drawing() };
+    let without_gpu = unsafe { duet_app::graphics::choose_window_drawing() };
     // Warnings (no keyring, no notification service, a device that failed) go to stderr;
     // `DUET_LOG` chooses more, e.g. `DUET_LOG=debug`.
     let filter = tracing_subscriber::EnvFilter::try_from_env("DUET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,duet_app=info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    if without_gl {
-        tracing::info!(target: "duet_app", "no GPU: windows are drawn without GL (GDK_GL=disable)");
+    if !without_gpu.is_empty() {
+        tracing::info!(target: "duet_app", "no GPU: windows are drawn without GL ({} set)", without_gpu.join(", "));
     }
     duet_app::run();
     std::process::ExitCode::SUCCESS
