@@ -14,27 +14,15 @@ fn the_app_opens_its_main_window() {
         eprintln!("skipped: no X display (run under Xvfb, see scripts/test.sh)");
         return;
     }
-    // A profile of its own: another Duet running (another test) is not the one asked to show itself.
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut app = Command::new(env!("CARGO_BIN_EXE_duet"))
-        .env("XDG_DATA_HOME", data.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the app starts");
-    if let Err(said) = wait_until_ui_is_up(&mut app, Duration::from_secs(30)) {
-        let _ = app.kill();
-        panic!("the UI did not come up within 30 s; the app said:\n{}", said.join("\n"));
-    }
+    let (app, _data) = started_until_ui_is_up(Command::new(env!("CARGO_BIN_EXE_duet")), "on X");
     let started = Instant::now();
     let mut found = x_windows("^Duet$");
     while started.elapsed() < Duration::from_secs(10) && found.is_empty() {
         std::thread::sleep(Duration::from_millis(200));
         found = x_windows("^Duet$");
     }
-    let maps = std::fs::read_to_string(format!("/proc/{}/maps", app.id())).unwrap_or_default();
-    let _ = app.kill();
-    let _ = app.wait();
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", app.0.id())).unwrap_or_default();
+    drop(app);
     assert!(!found.is_empty(), "no visible window named Duet 10 s after the UI was up");
     if !duet_app::graphics::gpu_render_node() {
         // Without a GPU the app's own process loads no GL driver: GTK draws with cairo
@@ -85,6 +73,19 @@ impl Drop for Running {
     }
 }
 
+/// Starts `app` with a profile of its own (another Duet running, from another test,
+/// is not the one asked to show itself) and waits until its UI is up; fails after
+/// 30 s with what it logged. The process is killed when the returned guard drops.
+fn started_until_ui_is_up(mut app: Command, on: &str) -> (Running, tempfile::TempDir) {
+    let data = tempfile::tempdir().expect("tempdir");
+    let child = app.env("XDG_DATA_HOME", data.path()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
+    let mut app = Running(child.expect("the app starts"));
+    if let Err(said) = wait_until_ui_is_up(&mut app.0, Duration::from_secs(30)) {
+        panic!("the UI did not come up {on} within 30 s; the app said:\n{}", said.join("\n"));
+    }
+    (app, data)
+}
+
 /// On a Wayland desktop without a GPU (weston drawing with pixman) the window comes up
 /// and the page's script runs. With GTK's GL on llvmpipe there, WebKit's web process
 /// died and the UI never came up; without a GPU the app starts GTK without GL.
@@ -116,20 +117,10 @@ fn the_app_comes_up_on_a_wayland_desktop_without_a_gpu() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut app = Running(
-        Command::new(env!("CARGO_BIN_EXE_duet"))
-            .env_remove("DISPLAY")
-            .env("WAYLAND_DISPLAY", socket)
-            .env("GDK_BACKEND", "wayland")
-            .env("XDG_RUNTIME_DIR", runtime.path())
-            .env("XDG_DATA_HOME", data.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the app starts"),
-    );
-    if let Err(said) = wait_until_ui_is_up(&mut app.0, Duration::from_secs(30)) {
-        panic!("the UI did not come up on Wayland within 30 s; the app said:\n{}", said.join("\n"));
-    }
+    let mut app = Command::new(env!("CARGO_BIN_EXE_duet"));
+    app.env_remove("DISPLAY")
+        .env("WAYLAND_DISPLAY", socket)
+        .env("GDK_BACKEND", "wayland")
+        .env("XDG_RUNTIME_DIR", runtime.path());
+    started_until_ui_is_up(app, "on Wayland");
 }
