@@ -40,6 +40,7 @@ pub fn capture_clock_us() -> u64 {
 pub struct SyntheticSource {
     format: VideoFormat,
     counter: u32,
+    frame_clock: bool,
 }
 
 impl SyntheticSource {
@@ -52,7 +53,16 @@ impl SyntheticSource {
                 format.height
             )));
         }
-        Ok(Self { format, counter: 0 })
+        Ok(Self { format, counter: 0, frame_clock: false })
+    }
+
+    /// The same pattern with its timestamps (and stamps) counted from the first
+    /// frame at the format's rate, 0, 1/fps, 2/fps..., instead of read from the
+    /// clock: frames made faster than real time then reach an encoder spaced as in
+    /// a call (its rate control budgets by timestamp).
+    pub fn with_frame_clock(mut self) -> Self {
+        self.frame_clock = true;
+        self
     }
 }
 
@@ -92,7 +102,11 @@ impl VideoSource for SyntheticSource {
                 *cr = 100 + wave(2 * row + 2 * x + pan) / 5;
             }
         }
-        frame.timestamp_us = capture_clock_us();
+        frame.timestamp_us = if self.frame_clock {
+            (f64::from(self.counter) * 1e6 / f64::from(self.format.fps)) as u64
+        } else {
+            capture_clock_us()
+        };
         let stamp = Stamp { counter: self.counter, captured_us: frame.timestamp_us };
         stamp::write(&mut frame, stamp);
         self.counter = self.counter.wrapping_add(1);
