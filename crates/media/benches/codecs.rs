@@ -35,9 +35,9 @@ fn video(c: &mut Criterion) {
 
         let mut source = SyntheticSource::new(format).unwrap().with_frame_clock();
         let mut encoder = H264Encoder::new(settings).unwrap();
-        let keyframe_period = (settings.fps * 10.0) as usize;
-        let stream: Vec<_> =
-            (0..keyframe_period).filter_map(|_| encoder.encode(&source.next_frame().unwrap()).unwrap()).collect();
+        let stream: Vec<_> = (0..settings.keyframe_period())
+            .filter_map(|_| encoder.encode(&source.next_frame().unwrap()).unwrap())
+            .collect();
         assert!(stream[0].keyframe && !stream[1..].iter().any(|f| f.keyframe), "one keyframe, at the start");
         let mut decoder = H264Decoder::new().unwrap();
         let mut n = 0;

@@ -42,7 +42,7 @@ fn main() -> Result<(), String> {
         Some("decode") => {
             // One keyframe period, as the bench replays.
             let mut stream = Vec::new();
-            for _ in 0..(settings.fps * 10.0) as usize {
+            for _ in 0..settings.keyframe_period() {
                 stream.extend(encoder.encode(&next_frame()?).map_err(|e| e.to_string())?);
             }
             let mut decoder = H264Decoder::new().map_err(|e| e.to_string())?;

@@ -25,6 +25,12 @@ impl EncoderSettings {
     pub const DEFAULT: EncoderSettings = EncoderSettings { width: 960, height: 540, fps: 15.0, bitrate_bps: 850_000 };
     /// 1280x720 at 30 fps.
     pub const HD: EncoderSettings = EncoderSettings { width: 1280, height: 720, fps: 30.0, bitrate_bps: 1_700_000 };
+
+    /// Frames from one keyframe to the next when none is asked for: ten seconds,
+    /// so a lost request heals.
+    pub fn keyframe_period(&self) -> u32 {
+        (self.fps * 10.0) as u32
+    }
 }
 
 /// One encoded picture.
@@ -77,8 +83,7 @@ impl H264Encoder {
             // OpenH264 only holds the bitrate when it may skip frames; a skipped
             // frame comes back as `None` from `encode`.
             .skip_frames(true)
-            // A keyframe every 10 s even without a request, so a lost request heals.
-            .intra_frame_period(IntraFramePeriod::from_num_frames((settings.fps * 10.0) as u32))
+            .intra_frame_period(IntraFramePeriod::from_num_frames(settings.keyframe_period()))
             // Low complexity: 20% less time a frame than the default (medium)
             // at the same bitrate, measured frame by frame against it.
             .complexity(Complexity::Low)
