@@ -108,22 +108,28 @@ async fn hd_call(server: &TestServer, seconds: u64) {
     let (callee_out, _) = callee.finish().await;
     for (i, (who, lines)) in [("caller", &caller_out), ("callee", &callee_out)].into_iter().enumerate() {
         let stats = lines.iter().rev().find(|l| l["event"] == "stats").expect("stats");
-        let rates: Vec<f64> = lines
-            .iter()
-            .filter(|l| l["event"] == "stats")
-            .filter_map(|l| l["fps"].as_f64())
-            .filter(|&fps| fps > 0.0)
-            .collect();
-        let fps = rates.iter().sum::<f64>() / rates.len().max(1) as f64;
+        // The mean of a per-second figure over the seconds that have one.
+        let mean = |field: &str| {
+            let values: Vec<f64> = lines
+                .iter()
+                .filter(|l| l["event"] == "stats")
+                .filter_map(|l| l[field].as_f64())
+                .filter(|&v| v > 0.0)
+                .collect();
+            values.iter().sum::<f64>() / values.len().max(1) as f64
+        };
+        let fps = mean("fps");
         let cpu = (end[i].0 - start[i].0) as f64 / ticks_per_s / elapsed * 100.0;
         println!(
             "  {who}: glass to glass p50 {} ms, p95 {} ms; {fps:.1} fps received, {} frames decoded, {} freezes; \
-             CPU {cpu:.0}% of one core; RSS peak {:.1} MiB",
+             CPU {cpu:.0}% of one core; RSS peak {:.1} MiB; video target {:.0} kbps, sent {:.0} kbps (means)",
             stats["glass_to_glass_p50_ms"],
             stats["glass_to_glass_p95_ms"],
             stats["frames_decoded"],
             stats["freeze_count"],
-            peak_rss[i] as f64 / 1024.0
+            peak_rss[i] as f64 / 1024.0,
+            mean("video_bitrate_kbps"),
+            mean("bitrate_out_kbps")
         );
     }
 }
