@@ -70,16 +70,18 @@ impl Gpu {
         self.wait();
         if threads == 1 {
             upload.get_mapped_range_mut(..).expect("mapped").copy_from_slice(frame);
+        } else {
+            // One mapped view per thread: a view is written whole, never split.
+            let chunk = frame.len().div_ceil(threads).next_multiple_of(256);
+            std::thread::scope(|s| {
+                for (i, part) in frame.chunks(chunk).enumerate() {
+                    let start = (i * chunk) as u64;
+                    let slice = upload.slice(start..start + part.len() as u64);
+                    let mut view = slice.get_mapped_range_mut().expect("mapped");
+                    s.spawn(move || view.copy_from_slice(part));
+                }
+            });
         }
-        let chunk = frame.len().div_ceil(threads).next_multiple_of(256);
-        std::thread::scope(|s| {
-            for (i, part) in frame.chunks(chunk).enumerate().filter(|_| threads > 1) {
-                let start = (i * chunk) as u64;
-                let slice = upload.slice(start..start + part.len() as u64);
-                let mut view = slice.get_mapped_range_mut().expect("mapped");
-                s.spawn(move || view.copy_from_slice(part));
-            }
-        });
         upload.unmap();
         self.copy(upload, input);
         self.wait();
