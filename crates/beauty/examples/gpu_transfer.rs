@@ -58,7 +58,7 @@ impl Gpu {
         self.device.poll(wgpu::PollType::wait_indefinitely()).expect("the GPU answers");
     }
 
-    fn copy(&self, from: &wgpu::Buffer, to: &wgpu::Buffer) {
+    fn copy_buffer(&self, from: &wgpu::Buffer, to: &wgpu::Buffer) {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(from, 0, to, 0, from.size());
         self.queue.submit([encoder.finish()]);
@@ -83,13 +83,13 @@ impl Gpu {
             });
         }
         upload.unmap();
-        self.copy(upload, input);
+        self.copy_buffer(upload, input);
         self.wait();
     }
 
     /// `output` → a mappable buffer → host bytes (copied on `threads` threads).
     fn readback(&self, output: &wgpu::Buffer, staging: &wgpu::Buffer, host: &mut [u8], threads: usize) {
-        self.copy(output, staging);
+        self.copy_buffer(output, staging);
         staging.map_async(wgpu::MapMode::Read, .., |r| r.expect("mapped"));
         self.wait();
         copy(host, &staging.get_mapped_range(..).expect("mapped"), threads);

@@ -210,24 +210,34 @@ mod tests {
     use super::*;
     use rtc::rtcp::transport_feedbacks::cc_feedback_report::Ecn;
 
+    /// Where the peer's clock stands when ours reads `start`: an offset
+    /// between the two clocks the estimate must not mind.
+    const PEER_CLOCK: Duration = Duration::from_secs(1000);
+
+    /// The feedback on packet `id` of 1,200 bytes, sent at `departure`, that
+    /// arrived at `arrival` on the peer's clock (`None`: lost).
+    fn report(id: u64, departure: Instant, arrival: Option<Duration>) -> PacketReport {
+        PacketReport {
+            ssrc: 1,
+            id,
+            rtp_sequence_number: id as u16,
+            is_twcc: true,
+            twcc_sequence_number: id as u16,
+            size: 1200,
+            arrived: arrival.is_some(),
+            departure,
+            arrival,
+            ecn: Ecn::NotEct,
+        }
+    }
+
     /// Feedback for `count` packets of 1,200 bytes sent 5 ms apart from `start`,
     /// each taking `delay` (plus a fixed clock offset) to arrive.
     fn batch(start: Instant, first_id: u64, count: u64, delay: impl Fn(u64) -> Duration) -> Vec<PacketReport> {
-        (0..count)
-            .map(|i| {
-                let sent = Duration::from_millis(5 * (first_id + i));
-                PacketReport {
-                    ssrc: 1,
-                    id: first_id + i,
-                    rtp_sequence_number: (first_id + i) as u16,
-                    is_twcc: true,
-                    twcc_sequence_number: (first_id + i) as u16,
-                    size: 1200,
-                    arrived: true,
-                    departure: start + sent,
-                    arrival: Some(Duration::from_secs(1000) + sent + delay(first_id + i)),
-                    ecn: Ecn::NotEct,
-                }
+        (first_id..first_id + count)
+            .map(|id| {
+                let sent = Duration::from_millis(5 * id);
+                report(id, start + sent, Some(PEER_CLOCK + sent + delay(id)))
             })
             .collect()
     }
@@ -292,10 +302,7 @@ mod tests {
                 .map(|i| {
                     let sent = Duration::from_millis(100 * step + 100 * i / count);
                     id += 1;
-                    let mut report = batch(start, id, 1, |_| Duration::ZERO).remove(0);
-                    report.departure = start + sent;
-                    report.arrival = Some(Duration::from_secs(1000) + sent + Duration::from_millis(20 + queue_ms));
-                    report
+                    report(id, start + sent, Some(PEER_CLOCK + sent + Duration::from_millis(20 + queue_ms)))
                 })
                 .collect();
             estimator.on_reports(start + Duration::from_millis(100 * (step + 1) + 20 + queue_ms), &reports);
@@ -361,7 +368,6 @@ mod tests {
         const SETTLED_MS: f64 = 8_000.0;
         let start = Instant::now();
         let at = |ms: f64| Duration::from_secs_f64(ms / 1000.0);
-        let peer_clock = Duration::from_secs(1000);
         let mut estimator = Estimator::new(150_000.0, 2_000_000.0, PublishedEstimate::default());
         let (mut aim, mut starting) = (300_000.0_f64, true);
         let (mut credit, mut link_free_ms, mut id) = (0.0, 0.0_f64, 0u64);
@@ -385,7 +391,7 @@ mod tests {
                 let queued = (link_free_ms - reaches_ms).max(0.0);
                 let arrival = (queued <= 200.0).then(|| {
                     link_free_ms = reaches_ms.max(link_free_ms) + PACKET_BITS / link * 1000.0;
-                    peer_clock + at(link_free_ms)
+                    PEER_CLOCK + at(link_free_ms)
                 });
                 if now_ms > SETTLED_MS {
                     queues.push(queued);
@@ -396,18 +402,7 @@ mod tests {
                     sent_at_end += PACKET_BITS / 2.0;
                 }
                 id += 1;
-                in_flight.push(PacketReport {
-                    ssrc: 1,
-                    id,
-                    rtp_sequence_number: id as u16,
-                    is_twcc: true,
-                    twcc_sequence_number: id as u16,
-                    size: 1200,
-                    arrived: arrival.is_some(),
-                    departure: start + at(sent_ms),
-                    arrival,
-                    ecn: Ecn::NotEct,
-                });
+                in_flight.push(report(id, start + at(sent_ms), arrival));
             }
             if now_ms > SETTLED_MS {
                 link_bits += link * 0.01;
@@ -417,7 +412,7 @@ mod tests {
                 let reported_by = now_ms - 20.0;
                 let (ready, later) = in_flight.drain(..).partition(|r: &PacketReport| {
                     r.departure <= start + at(reported_by)
-                        && r.arrival.is_none_or(|t| t <= peer_clock + at(reported_by))
+                        && r.arrival.is_none_or(|t| t <= PEER_CLOCK + at(reported_by))
                 });
                 in_flight = later;
                 estimator.on_reports(start + at(now_ms), &ready);
