@@ -313,6 +313,8 @@ async fn drive(
     let mut controls_open = true;
     // Signals of a call whose media is not set up yet.
     let mut early_signals: Vec<Value> = Vec::new();
+    // What the peer said it sends (the echo mirrors it).
+    let mut peer_media: Option<RoomMedia> = None;
 
     loop {
         let audio_running = media.as_ref().is_some_and(|m| m.connected && !m.echo);
@@ -371,9 +373,19 @@ async fn drive(
                                         if let Err(e) = mixer.start_voice() {
                                             report(json!({"event": "error", "message": e.to_string()}));
                                         }
-                                        // The peer learns at once what we cannot send.
-                                        if !echo && (!m.sends_audio() || (call.call_type == CallType::Video && !m.sends_video())) {
-                                            send_room_media(manager, &m);
+                                        if echo {
+                                            // What the caller sends is what comes back: its tiles say the same.
+                                            if let Some(theirs) = &peer_media {
+                                                mirror_media(manager, &m, theirs);
+                                            }
+                                        } else {
+                                            let ours = m.room_media();
+                                            // The peer learns at once what we cannot send.
+                                            if ours.audio_off.is_some() || ours.video_off.is_some() {
+                                                report(send_room_media(manager, &m));
+                                            } else {
+                                                report(media_line("local_media", &ours));
+                                            }
                                         }
                                         // The inviter offers once both are in the room.
                                         if call.direction == Direction::Outgoing {
@@ -404,6 +416,7 @@ async fn drive(
                                 }
                                 mixer.stop_voice();
                                 early_signals.clear();
+                                peer_media = None;
                                 hangup_at = None;
                                 if mode == Mode::Answer {
                                     return if connected_once && matches!(state, CallState::Ended(_)) { 0 } else { 1 };
@@ -421,8 +434,15 @@ async fn drive(
                         // The peer's offer can overtake our own arrival in the room.
                         None => early_signals.push(payload),
                     },
-                    CallEvent::PeerMedia { user, audio, video } => {
-                        report(json!({"event": "peer_media", "user": user, "audio": audio, "video": video}));
+                    CallEvent::PeerMedia { user, audio, video, audio_off, video_off } => {
+                        let theirs = RoomMedia { req: None, room_id: String::new(), audio, video, audio_off, video_off };
+                        let mut line = media_line("peer_media", &theirs);
+                        line["user"] = json!(user);
+                        report(line);
+                        if let Some(m) = media.as_ref().filter(|m| m.echo) {
+                            mirror_media(manager, m, &theirs);
+                        }
+                        peer_media = Some(theirs);
                     }
                     CallEvent::Connection(ClientEvent::AuthFailed { code, message }) => {
                         report(json!({"event": "auth_failed", "code": code, "message": message}));
@@ -454,8 +474,8 @@ async fn drive(
                     }
                     MediaInput::Encoded(None) => {
                         report(json!({"event": "error", "code": -1301, "message": "the camera stopped; the call goes on without video"}));
-                        m.pump = None;
-                        send_room_media(manager, m);
+                        m.camera_stopped();
+                        report(send_room_media(manager, m));
                         continue;
                     }
                     MediaInput::Microphone(frame) => {
@@ -572,7 +592,7 @@ async fn drive(
                                 Ok(id) => report(json!({"event": "device", "microphone": id})),
                                 Err(e) => report(device_error(&e, "the microphone was not changed")),
                             }
-                            send_room_media(manager, m);
+                            report(send_room_media(manager, m));
                         }
                     }
                     Control::UseCamera(name) => {
@@ -581,7 +601,7 @@ async fn drive(
                                 Ok(id) => report(json!({"event": "device", "camera": id})),
                                 Err(e) => report(device_error(&e, "the camera was not changed")),
                             }
-                            send_room_media(manager, m);
+                            report(send_room_media(manager, m));
                         }
                     }
                     Control::Hangup => {
@@ -635,13 +655,13 @@ async fn drive(
                     Control::Mute(muted) => {
                         if let Some(m) = media.as_mut() {
                             m.mic_muted = muted;
-                            send_room_media(manager, m);
+                            report(send_room_media(manager, m));
                         }
                     }
                     Control::Camera(on) => {
                         if let Some(m) = media.as_mut() {
                             m.set_camera_off(!on);
-                            send_room_media(manager, m);
+                            report(send_room_media(manager, m));
                         }
                     }
                 }
@@ -669,7 +689,7 @@ async fn drive(
                         Ok(id) => report(json!({"event": "device", "microphone": id, "reason": "unplugged"})),
                         Err(e) => report(device_error(&e, "the microphone was unplugged")),
                     }
-                    send_room_media(manager, m);
+                    report(send_room_media(manager, m));
                 }
             }
             Some(error) = device_errors.recv() => {
@@ -713,14 +733,32 @@ async fn send_audio_frame(m: &mut Media, frame: &[i16; FRAME]) {
     }
 }
 
-/// Tells the peer (through the server) what we send now, for its mute indicators.
-fn send_room_media(manager: &CallManager, media: &Media) {
-    let message = ClientMessage::RoomMedia(RoomMedia {
-        req: None,
-        room_id: media.room_id.clone(),
-        audio: media.sends_audio(),
-        video: media.sends_video(),
-    });
+/// Tells the peer (through the server) what we send now, and why not, for its
+/// mute indicators and tiles; returns the `local_media` line that says the same here.
+fn send_room_media(manager: &CallManager, media: &Media) -> Value {
+    let media = media.room_media();
+    let line = media_line("local_media", &media);
+    if let Err(e) = manager.client().send(ClientMessage::RoomMedia(media)) {
+        tracing::warn!("room.media not sent: {e}");
+    }
+    line
+}
+
+/// A `local_media` or `peer_media` line: what a side sends, and why not
+/// (`audio_off`/`video_off` only when it says).
+fn media_line(event: &str, media: &RoomMedia) -> Value {
+    let mut line = json!({"event": event, "audio": media.audio, "video": media.video});
+    for (key, off) in [("audio_off", media.audio_off), ("video_off", media.video_off)] {
+        if let Some(off) = off {
+            line[key] = json!(off);
+        }
+    }
+    line
+}
+
+/// The echo sends back what the caller sends, so it says the same about it.
+fn mirror_media(manager: &CallManager, echo: &Media, theirs: &RoomMedia) {
+    let message = ClientMessage::RoomMedia(RoomMedia { room_id: echo.room_id.clone(), ..theirs.clone() });
     if let Err(e) = manager.client().send(message) {
         tracing::warn!("room.media not sent: {e}");
     }

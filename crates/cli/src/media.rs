@@ -11,7 +11,7 @@ use duet_media::{
     CameraSource, EncodedFrame, EncoderSettings, H264Decoder, H264Encoder, MIN_VIDEO_BITRATE_BPS, SyntheticSource,
     VideoFormat, VideoSender, VideoSource,
 };
-use duet_protocol::CallType;
+use duet_protocol::{CallType, MediaOff, RoomMedia};
 use duet_rtc::{RtcSession, SessionConfig};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -179,6 +179,9 @@ pub(crate) struct Media {
     /// What the user turned off (what could not start shows as no source at all).
     pub mic_muted: bool,
     pub camera_off: bool,
+    /// Why the microphone or camera sends nothing though the user did not turn it off.
+    pub mic_failed: Option<MediaOff>,
+    pub camera_failed: Option<MediaOff>,
     /// The session carries video (a video call, not accepted as audio only).
     rtc_has_video: bool,
     /// The video encoder's bitrate when the network allows it all.
@@ -231,6 +234,8 @@ impl Media {
             stats: Stats::default(),
             mic_muted: false,
             camera_off: false,
+            mic_failed: None,
+            camera_failed: None,
             rtc_has_video: video,
             preview: options.video_out.clone(),
             processing: options.processing.clone(),
@@ -251,6 +256,7 @@ impl Media {
                 }
                 Err(e) => {
                     report(device_error(&e, "the call goes on without video"));
+                    media.camera_failed = Some(off_reason(&e));
                 }
             }
         }
@@ -260,6 +266,7 @@ impl Media {
                 Ok(mic) => AudioIn::Microphone { device: mic },
                 Err(e) => {
                     report(device_error(&e, "the call goes on without your voice"));
+                    media.mic_failed = Some(off_reason(&e));
                     AudioIn::None
                 }
             },
@@ -288,6 +295,7 @@ impl Media {
         let mic = self.open_microphone(name)?;
         let id = mic.device.id.clone();
         self.audio_in = AudioIn::Microphone { device: mic };
+        self.mic_failed = None;
         Ok(id)
     }
 
@@ -309,6 +317,7 @@ impl Media {
                 self.on_connected();
             }
         }
+        self.camera_failed = None;
         Ok(id)
     }
 
@@ -331,6 +340,46 @@ impl Media {
 
     pub fn sends_audio(&self) -> bool {
         !matches!(self.audio_in, AudioIn::None) && !self.mic_muted
+    }
+
+    /// Why the peer gets no video from us (`None` while it does, and in audio calls).
+    pub fn video_off(&self) -> Option<MediaOff> {
+        if !self.rtc_has_video || self.sends_video() {
+            None
+        } else if self.camera_off {
+            Some(MediaOff::Off)
+        } else {
+            Some(self.camera_failed.unwrap_or(MediaOff::Failed))
+        }
+    }
+
+    /// Why the peer hears nothing from us (`None` while it does).
+    pub fn audio_off(&self) -> Option<MediaOff> {
+        if self.sends_audio() {
+            None
+        } else if self.mic_muted {
+            Some(MediaOff::Off)
+        } else {
+            Some(self.mic_failed.unwrap_or(MediaOff::Failed))
+        }
+    }
+
+    /// What we send and why not, as `room.media` says it.
+    pub fn room_media(&self) -> RoomMedia {
+        RoomMedia {
+            req: None,
+            room_id: self.room_id.clone(),
+            audio: self.sends_audio(),
+            video: self.sends_video(),
+            audio_off: self.audio_off(),
+            video_off: self.video_off(),
+        }
+    }
+
+    /// The camera stopped delivering in the call.
+    pub fn camera_stopped(&mut self) {
+        self.pump = None;
+        self.camera_failed = Some(MediaOff::Failed);
     }
 
     /// Media is up: start the video pump.
@@ -402,6 +451,17 @@ fn sender_for(source: Box<dyn VideoSource>, hd: bool) -> duet_media::Result<(Vid
     let settings = EncoderSettings { width: format.width, height: format.height, fps: format.fps, ..settings };
     let encoder = H264Encoder::starting_at(settings, start_video_bps(settings.bitrate_bps))?;
     Ok((VideoSender::new(source, encoder), Duration::from_secs_f32(1.0 / format.fps.max(1.0))))
+}
+
+/// Why a device that failed to start sends nothing, for the peer's tile.
+fn off_reason(error: &duet_media::Error) -> MediaOff {
+    use duet_media::Error as E;
+    match error {
+        E::NotFound(_) | E::NoSuchDevice { .. } => MediaOff::NoDevice,
+        E::Occupied(_) => MediaOff::InUse,
+        E::NotAuthorized(_) => MediaOff::NotAllowed,
+        _ => MediaOff::Failed,
+    }
 }
 
 /// A device error line with the seed's code, so a UI can give the right advice.

@@ -35,8 +35,9 @@ pub enum CallEvent {
     Connection(ClientEvent),
     /// A `room.signal` payload from the peer (SDP or ICE, for the media session).
     Signal { from: String, payload: Value },
-    /// The peer's microphone/camera changed.
-    PeerMedia { user: String, audio: bool, video: bool },
+    /// The peer's microphone/camera changed, with why it sends no audio or
+    /// video when it said (`room.media`).
+    PeerMedia { user: String, audio: bool, video: bool, audio_off: Option<p::MediaOff>, video_off: Option<p::MediaOff> },
     /// A presence change of a watched user.
     Presence { user: String, status: p::Status },
     /// A request the driver made for the call failed.
@@ -195,7 +196,13 @@ impl Driver {
                 return;
             }
             ServerMessage::RoomMedia(m) => {
-                let _ = self.events.send(CallEvent::PeerMedia { user: m.user, audio: m.audio, video: m.video });
+                let _ = self.events.send(CallEvent::PeerMedia {
+                    user: m.user,
+                    audio: m.audio,
+                    video: m.video,
+                    audio_off: m.audio_off,
+                    video_off: m.video_off,
+                });
                 return;
             }
             ServerMessage::PresenceChanged(c) => {

@@ -52,7 +52,8 @@ impl ClientConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     /// Authenticated (again); pending invitations follow as messages.
-    Connected { user_id: String, session_id: String },
+    /// `echo_user`: who answers test calls on this server, when it has such a user.
+    Connected { user_id: String, session_id: String, echo_user: Option<String> },
     /// The connection dropped; it is being re-established.
     Disconnected { reason: String },
     /// The server refused the token; the client stopped (log in again).
@@ -193,7 +194,9 @@ async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEve
         .ok_or_else(|| Error::Connect("the server closed the connection during authentication".into()))?;
     match reply {
         ServerMessage::AuthOk(ok) => {
-            let _ = events.send(ClientEvent::Connected { user_id: ok.user_id, session_id: ok.session_id });
+            let connected =
+                ClientEvent::Connected { user_id: ok.user_id, session_id: ok.session_id, echo_user: ok.echo_user };
+            let _ = events.send(connected);
             Ok(ws)
         }
         ServerMessage::Error(e) => Err(Error::Server { code: e.code, message: e.message }),

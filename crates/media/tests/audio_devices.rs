@@ -74,3 +74,32 @@ fn a_missing_device_names_the_ones_that_exist() {
     let error = Speaker::open(Some("no such speaker"), Mixer::new(), no_errors()).err().unwrap();
     assert!(error.to_string().contains("vspeaker"), "{error}");
 }
+
+#[test]
+fn the_sound_server_answers_where_pulseaudio_runs() {
+    if !duet_testkit::pulse_virtual_devices() {
+        return;
+    }
+    assert_eq!(duet_media::audio::sound_server(), Ok(()));
+}
+
+/// Run again in a child process whose environment points at no sound server.
+#[cfg(target_os = "linux")]
+#[test]
+fn without_a_sound_server_it_says_which_one_is_missing() {
+    const PROBE: &str = "DUET_SOUND_SERVER_PROBE";
+    if std::env::var_os(PROBE).is_some() {
+        println!("probe: {:?}", duet_media::audio::sound_server());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "without_a_sound_server_it_says_which_one_is_missing", "--nocapture", "--test-threads=1"])
+        .env(PROBE, "1")
+        .env("PULSE_SERVER", format!("unix:{}", dir.path().join("no-such-socket").display()))
+        .env("XDG_RUNTIME_DIR", dir.path())
+        .output()
+        .expect("the probe runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("probe: Err(\"PulseAudio"), "{stdout}");
+}

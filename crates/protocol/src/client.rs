@@ -210,6 +210,29 @@ pub struct RoomMedia {
     pub room_id: String,
     pub audio: bool,
     pub video: bool,
+    /// Why no audio is sent, when none is (the peer's tile says it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_off: Option<crate::MediaOff>,
+    /// Why no video is sent, when none is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_off: Option<crate::MediaOff>,
+}
+
+/// Why a side sends no audio or no video (`room.media`'s `audio_off` / `video_off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum MediaOff {
+    /// The user turned it off (muted, camera off).
+    Off,
+    /// There is no such device (seed -1301 / -1302 when none is found).
+    NoDevice,
+    /// Another application holds the device (seed -1316 / -1319).
+    InUse,
+    /// The system does not let Duet use it (seed -1314 / -1317).
+    NotAllowed,
+    /// It could not start, or stopped (seed -1301 / -1302).
+    Failed,
 }
 
 /// `room.leave`.

@@ -114,6 +114,9 @@ impl ServerMessage {
 pub struct AuthOk {
     pub user_id: String,
     pub session_id: String,
+    /// The user that answers test calls on this server (`serve --echo-user`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_user: Option<String>,
 }
 
 /// `ok`: a request succeeded and has nothing else to say.
@@ -272,6 +275,12 @@ pub struct MemberMedia {
     pub user: String,
     pub audio: bool,
     pub video: bool,
+    /// Why no audio is sent, when none is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_off: Option<crate::MediaOff>,
+    /// Why no video is sent, when none is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_off: Option<crate::MediaOff>,
 }
 
 /// `room.member_left`.

@@ -40,6 +40,8 @@ pub struct Config {
     pub push: Endpoints,
     pub webhooks: Endpoints,
     pub ice: IceConfig,
+    /// The user that answers test calls (`serve --echo-user`), told to clients in `auth.ok`.
+    pub echo_user: Option<String>,
 }
 
 /// Where the server POSTs signed JSON (push notices or webhooks), and how it retries.
@@ -93,6 +95,7 @@ impl Config {
             push: endpoints.clone(),
             webhooks: endpoints,
             ice: IceConfig { turn_ttl: Duration::from_secs(3600), ..IceConfig::default() },
+            echo_user: None,
         }
     }
 

@@ -25,6 +25,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
     let ok = ServerMessage::AuthOk(duet_protocol::AuthOk {
         user_id: session.user.clone(),
         session_id: format!("{:x}", session.conn),
+        echo_user: hub.config.echo_user.clone(),
     });
     outbox.push(Frame::from(ok.encode()));
     hub.connect(&session, outbox.clone());

@@ -789,6 +789,8 @@ impl Hub {
             user: s.user.clone(),
             audio: m.audio,
             video: m.video,
+            audio_off: m.audio_off,
+            video_off: m.video_off,
         }));
         for other in room.members.iter().filter(|x| x.user != s.user) {
             self.bus.send_conn(&other.user, other.conn, &event);

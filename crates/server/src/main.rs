@@ -159,6 +159,10 @@ fn run(cli: Cli) -> duet_server::Result<()> {
             #[cfg(feature = "echo")]
             let echo_user = args.echo_user.clone();
             apply_serve_args(&mut config, *args)?;
+            #[cfg(feature = "echo")]
+            {
+                config.echo_user = echo_user.clone();
+            }
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let server = Server::bind(config).await?;

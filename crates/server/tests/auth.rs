@@ -48,6 +48,19 @@ async fn login_returns_a_token_that_opens_a_websocket() {
 }
 
 #[tokio::test]
+async fn auth_ok_names_the_echo_user_only_where_there_is_one() {
+    async fn auth_ok(server: &TestServer) -> Value {
+        let mut client = Client::connect(server.addr()).await;
+        client.send(json!({"type": "auth", "token": server.token("alice")})).await;
+        client.expect("auth.ok").await
+    }
+    let plain = auth_ok(&TestServer::start().await).await;
+    assert!(plain.get("echo_user").is_none(), "{plain}");
+    let with_echo = auth_ok(&TestServer::start_with(|c| c.echo_user = Some("echo".into())).await).await;
+    assert_eq!(with_echo["echo_user"], "echo");
+}
+
+#[tokio::test]
 async fn registration_works_only_when_open() {
     let closed = TestServer::start().await;
     let body = json!({"user_id": "erin", "password": "long enough", "display_name": "Erin"});

@@ -55,6 +55,11 @@ async fn a_call_is_signaled_end_to_end_and_lands_in_history_with_its_duration() 
     bob.send(json!({"type": "room.media", "room_id": room, "audio": false, "video": true})).await;
     let media = alice.expect("room.media").await;
     assert_eq!(media, json!({"type": "room.media", "room_id": room, "user": "bob", "audio": false, "video": true}));
+    // Why nothing is sent travels as it was said.
+    bob.send(json!({"type": "room.media", "room_id": room, "audio": false, "video": false, "audio_off": "off", "video_off": "no_device"}))
+        .await;
+    let media = alice.expect("room.media").await;
+    assert_eq!((&media["audio_off"], &media["video_off"]), (&json!("off"), &json!("no_device")), "{media}");
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let left = alice.request(json!({"type": "room.leave", "room_id": room, "reason": "hangup"})).await;

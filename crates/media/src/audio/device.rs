@@ -54,6 +54,21 @@ fn list(kind: Device) -> Result<Vec<AudioDevice>> {
         .collect())
 }
 
+/// Whether the system's sound service answers: on Linux a PulseAudio server
+/// (PipeWire's included), without which calls fall back to raw ALSA devices
+/// that a desktop session usually cannot open. `Err` says what was tried.
+/// Elsewhere the sound system is part of the OS and always there.
+pub fn sound_server() -> std::result::Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        cpal::host_from_id(cpal::HostId::PulseAudio).map(drop).map_err(|e| format!("PulseAudio: {e}"))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Ok(())
+    }
+}
+
 /// The device called `name` (its id or its shown name), or the default one.
 fn find(kind: Device, name: Option<&str>) -> Result<cpal::Device> {
     let host = cpal::default_host();
