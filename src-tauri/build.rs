@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "resume",
     "logout",
     "use_local_server",
+    "system_notices",
     "contacts",
     "add_contact",
     "remove_contact",

@@ -18,7 +18,7 @@ async fn an_incoming_call_rings_is_accepted_and_ended_by_the_peer() {
     let app = &scene.app;
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         // CI runs D-Bus and an unlocked gnome-keyring: "remember me" must work there.
-        assert_eq!(app.text("#contacts-error").await, "", "the keyring remembered the sign-in");
+        assert_eq!(app.text("#sign-in-warning").await, "", "the keyring remembered the sign-in");
     }
 
     // Bob calls from a headless client and hangs up 4 s after the call connects.

@@ -1,6 +1,7 @@
 //! Calls in the app: the media engine of `duet-cli` runs for the signed-in
 //! session, and its report lines become typed events for the UI.
 
+use duet_protocol::MediaOff;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use specta::Type;
@@ -61,12 +62,26 @@ pub struct CallStats {
     pub freeze_count: u32,
 }
 
-/// The peer turned its microphone or camera on or off.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
-pub struct PeerMedia {
+/// What one side sends in the call, and why not (`room.media`'s reasons), for its tile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct MediaSent {
     pub audio: bool,
     pub video: bool,
+    /// Why no audio comes, when the side said.
+    #[serde(default)]
+    pub audio_off: Option<MediaOff>,
+    /// Why no video comes, when the side said.
+    #[serde(default)]
+    pub video_off: Option<MediaOff>,
 }
+
+/// The peer turned its microphone or camera on or off, or has none that works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
+pub struct PeerMedia(pub MediaSent);
+
+/// What this side sends changed (a device failed, the user turned one off).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
+pub struct LocalMedia(pub MediaSent);
 
 /// A chat message from the peer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
@@ -97,6 +112,10 @@ pub struct CallProblem {
     pub message: String,
 }
 
+fn media_sent(line: &Value) -> Option<MediaSent> {
+    serde_json::from_value(line.clone()).ok()
+}
+
 /// The app's id of the chat message a report line is about.
 fn chat_id(line: &Value) -> Option<u32> {
     line.get("id").and_then(Value::as_u64).and_then(|id| u32::try_from(id).ok())
@@ -111,7 +130,8 @@ pub fn forward<R: Runtime>(app: &AppHandle<R>, line: Value) {
             change.emit(app)
         }),
         "stats" => serde_json::from_value::<CallStats>(line.clone()).ok().map(|stats| stats.emit(app)),
-        "peer_media" => serde_json::from_value::<PeerMedia>(line.clone()).ok().map(|media| media.emit(app)),
+        "peer_media" => media_sent(&line).map(|media| PeerMedia(media).emit(app)),
+        "local_media" => media_sent(&line).map(|media| LocalMedia(media).emit(app)),
         "message" if line.get("cmd").and_then(Value::as_u64) == Some(u64::from(duet_cli::CHAT_COMMAND)) => {
             text("text").map(|text| ChatReceived { text }.emit(app))
         }
@@ -206,6 +226,16 @@ mod tests {
         assert_eq!(change.detail.as_deref(), Some("the media connection failed"));
 
         assert!(state_change(&json!({"event": "state", "state": "dancing"})).is_none());
+    }
+
+    #[test]
+    fn media_lines_carry_why_nothing_is_sent() {
+        let line =
+            json!({"event": "peer_media", "user": "bob", "audio": true, "video": false, "video_off": "no_device"});
+        let media = media_sent(&line).expect("reads");
+        assert_eq!((media.video, media.video_off, media.audio_off), (false, Some(MediaOff::NoDevice), None));
+        let line = json!({"event": "local_media", "audio": false, "video": true, "audio_off": "in_use"});
+        assert_eq!(media_sent(&line).expect("reads").audio_off, Some(MediaOff::InUse));
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub enum ErrorCode {
     Update,
     /// Not possible during a call (the network test would take the call's bandwidth).
     InCall,
+    /// The desktop has no notification service: calls cannot be announced while Duet is in the background.
+    Notifications,
+    /// No sound server runs: calls would have no sound.
+    Audio,
     /// Anything else; the message says what.
     Internal,
 }
@@ -45,12 +49,22 @@ pub enum ErrorCode {
 #[error("{message}")]
 pub struct AppError {
     pub code: ErrorCode,
+    /// What happened and what to do, for people.
     pub message: String,
+    /// The technical detail (a library's own error), shown behind a "details" toggle.
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> AppError {
-        AppError { code, message: message.into() }
+        AppError { code, message: message.into(), detail: None }
+    }
+
+    /// The same error with the technical detail behind it.
+    pub fn with_detail(mut self, detail: impl std::fmt::Display) -> AppError {
+        self.detail = Some(detail.to_string());
+        self
     }
 }
 
@@ -73,7 +87,7 @@ impl From<duet_client::Error> for AppError {
             (E::Timeout, _) => "The server did not answer in time. Check the address and your network.".to_owned(),
             _ => sentence(&error.to_string()),
         };
-        AppError { code, message }
+        AppError { code, message, detail: None }
     }
 }
 

@@ -16,6 +16,7 @@ pub mod session;
 pub mod settings;
 pub mod shell;
 mod state;
+mod system;
 mod texts;
 pub mod update;
 pub mod video;
@@ -33,6 +34,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             account::resume,
             account::logout,
             account::use_local_server,
+            account::system_notices,
             contacts::contacts,
             contacts::add_contact,
             contacts::remove_contact,
@@ -72,6 +74,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             crate::call::CallChanged,
             crate::call::CallStats,
             crate::call::PeerMedia,
+            crate::call::LocalMedia,
             crate::call::ChatReceived,
             crate::call::ChatDelivered,
             crate::call::ChatFailed,

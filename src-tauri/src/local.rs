@@ -26,6 +26,7 @@ impl LocalServer {
         std::fs::create_dir_all(data_dir).map_err(|e| failed(&e))?;
         let mut config = Config::new(data_dir);
         config.listen = ([127, 0, 0, 1], 0).into();
+        config.echo_user = Some(ECHO_USER.to_owned());
         let server = Server::bind(config).await.map_err(|e| failed(&e))?;
         let url = format!("http://{}", server.local_addr());
         // Someone to call from the first minute: the echo sends the caller's own picture and voice back.

@@ -22,11 +22,15 @@ fn entry() -> AppResult<keyring::Entry> {
     keyring::Entry::new(SERVICE, ENTRY).map_err(unavailable)
 }
 
+/// What a person reads when the keyring fails: what it means and what to do; the
+/// library's own words ("SS error: …") only as the detail.
 fn unavailable(error: keyring::Error) -> AppError {
     AppError::new(
         ErrorCode::Keyring,
-        format!("The system keyring is not available, so the sign-in cannot be remembered ({error})."),
+        "Duet cannot reach the system keyring, so it cannot remember your sign-in. \
+         Start your desktop's keyring (GNOME Keyring or KWallet) or log in to a full desktop session, then sign in again.",
     )
+    .with_detail(error)
 }
 
 /// Keeps `saved` in the keyring, replacing what was there.
@@ -77,6 +81,7 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send 
             ErrorCode::Keyring,
             "The system keyring did not answer (it may be locked, waiting for its password), \
              so the sign-in cannot be remembered.",
-        )),
+        )
+        .with_detail(format!("no answer from the keyring within {} s", KEYRING_TIMEOUT.as_secs()))),
     }
 }

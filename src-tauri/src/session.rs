@@ -27,7 +27,16 @@ pub struct Account {
     pub local: bool,
     /// Signed in, but something the user asked for did not happen (the keyring
     /// could not remember the sign-in): shown once on the next screen.
-    pub warning: Option<String>,
+    pub warning: Option<AppError>,
+    /// Who answers test calls on this server (`auth.ok`'s `echo_user`), if anyone.
+    pub echo_user: Option<String>,
+}
+
+impl Account {
+    /// Who is about to sign in to `server`; the rest comes from the server.
+    pub fn new(server: impl Into<String>, user_id: impl Into<String>, local: bool) -> Account {
+        Account { server: server.into(), user_id: user_id.into(), local, warning: None, echo_user: None }
+    }
 }
 
 /// A contact as the contact list shows it.
@@ -125,7 +134,7 @@ impl Session {
     /// it or cannot be reached, instead of retrying in the background forever.
     pub async fn connect<R: Runtime>(
         app: AppHandle<R>,
-        account: Account,
+        mut account: Account,
         token: String,
         expires_at: u64,
         media: Media,
@@ -134,7 +143,10 @@ impl Session {
         let (manager, mut events) = CallManager::start(ManagerConfig::new(config));
         let first = tokio::time::timeout(CONNECT_TIMEOUT, events.recv()).await;
         let failed = match first {
-            Ok(Some(CallEvent::Connection(ClientEvent::Connected { .. }))) => None,
+            Ok(Some(CallEvent::Connection(ClientEvent::Connected { echo_user, .. }))) => {
+                account.echo_user = echo_user;
+                None
+            }
             Ok(Some(CallEvent::Connection(ClientEvent::AuthFailed { code, message }))) => {
                 Some(AppError::from(duet_client::Error::Server { code, message }))
             }

@@ -17,6 +17,11 @@ export const commands = {
 	 *  person at this computer, with the echo user as a first contact.
 	 */
 	useLocalServer: () => typedError<Account, AppError>(__TAURI_INVOKE("use_local_server")),
+	/**
+	 *  What the desktop lacks that calls need (a notification service, a sound
+	 *  server), each said with what to do; empty when all is there.
+	 */
+	systemNotices: () => __TAURI_INVOKE<AppError[]>("system_notices"),
 	/**  The contact list with presence; `PresenceChanged` events follow. */
 	contacts: () => typedError<Contact[], AppError>(__TAURI_INVOKE("contacts")),
 	/**  Adds `user_id` and returns the new list. */
@@ -103,6 +108,7 @@ export const events = {
 	checkFailed: makeEvent<CheckFailed, CheckFailed>("check-failed"),
 	connectionChanged: makeEvent<ConnectionChanged, ConnectionChanged>("connection-changed"),
 	inviteLinkOpened: makeEvent<InviteLinkOpened, InviteLinkOpened>("invite-link-opened"),
+	localMedia: makeEvent<LocalMedia, LocalMedia>("local-media"),
 	micLevel: makeEvent<MicLevel, MicLevel>("mic-level"),
 	peerMedia: makeEvent<PeerMedia, PeerMedia>("peer-media"),
 	presenceChanged: makeEvent<PresenceChanged, PresenceChanged>("presence-changed"),
@@ -122,13 +128,18 @@ export type Account = {
 	 *  Signed in, but something the user asked for did not happen (the keyring
 	 *  could not remember the sign-in): shown once on the next screen.
 	 */
-	warning: string | null,
+	warning: AppError | null,
+	/**  Who answers test calls on this server (`auth.ok`'s `echo_user`), if anyone. */
+	echo_user: string | null,
 };
 
 /**  A command's error as the UI receives it. */
 export type AppError = {
 	code: ErrorCode,
+	/**  What happened and what to do, for people. */
 	message: string,
+	/**  The technical detail (a library's own error), shown behind a "details" toggle. */
+	detail?: string | null,
 };
 
 /**  What the login screen needs before anyone signs in. */
@@ -343,6 +354,10 @@ export type ErrorCode =
 "update" | 
 /**  Not possible during a call (the network test would take the call's bandwidth). */
 "in_call" | 
+/**  The desktop has no notification service: calls cannot be announced while Duet is in the background. */
+"notifications" | 
+/**  No sound server runs: calls would have no sound. */
+"audio" | 
 /**  Anything else; the message says what. */
 "internal";
 
@@ -357,6 +372,9 @@ export type InviteLinkOpened = {
 /**  The languages of the app. */
 export type Language = "en" | "zh";
 
+/**  What this side sends changed (a device failed, the user turned one off). */
+export type LocalMedia = MediaSent;
+
 /**  The policy as the UI sees it. */
 export type Managed = {
 	server: string | null,
@@ -364,6 +382,29 @@ export type Managed = {
 	allow_local_server: boolean,
 	allow_registration: boolean,
 	update_channel: UpdateChannel,
+};
+
+/**  Why a side sends no audio or no video (`room.media`'s `audio_off` / `video_off`). */
+export type MediaOff = 
+/**  The user turned it off (muted, camera off). */
+"off" | 
+/**  There is no such device (seed -1301 / -1302 when none is found). */
+"no_device" | 
+/**  Another application holds the device (seed -1316 / -1319). */
+"in_use" | 
+/**  The system does not let Duet use it (seed -1314 / -1317). */
+"not_allowed" | 
+/**  It could not start, or stopped (seed -1301 / -1302). */
+"failed";
+
+/**  What one side sends in the call, and why not (`room.media`'s reasons), for its tile. */
+export type MediaSent = {
+	audio: boolean,
+	video: boolean,
+	/**  Why no audio comes, when the side said. */
+	audio_off?: MediaOff | null,
+	/**  Why no video comes, when the side said. */
+	video_off?: MediaOff | null,
 };
 
 /**  The microphone's level, 0–100, every 300 ms. */
@@ -393,11 +434,8 @@ export type NetworkOutcome = {
 	figures: NetworkFigures | null,
 };
 
-/**  The peer turned its microphone or camera on or off. */
-export type PeerMedia = {
-	audio: boolean,
-	video: boolean,
-};
+/**  The peer turned its microphone or camera on or off, or has none that works. */
+export type PeerMedia = MediaSent;
 
 /**  A user's presence dot. */
 export type Presence = "online" | "busy" | "offline";

@@ -12,7 +12,7 @@ import { historyScreen } from "./screens/history";
 import { incomingWindow } from "./screens/incoming";
 import { settingsScreen } from "./screens/settings";
 import { checksScreen } from "./screens/checks";
-import { errorText, setLanguage } from "./i18n";
+import { errorText, setLanguage, t } from "./i18n";
 
 /** How long a link's invitation may take to ring (signing in, delivery) before it counts as over. */
 const INVITE_WAIT_MS = 3000;
@@ -45,10 +45,20 @@ async function start(app: HTMLElement): Promise<void> {
     const managed = { policy: info.policy, policyError: info.policy_error };
     show(root, loginScreen({ defaultServer: info.default_server, ...managed, notice, onSignedIn: toContacts, onCheckDevices }));
   };
-  // "Check devices", from the login screen (signed out) or the settings.
+  // A test call to the server's echo user, from the contacts or the end of the device checks.
+  const testCall = async (echo: string) => {
+    const result = await commands.call(echo, false);
+    if (result.status === "error") {
+      const shown = document.querySelector("#check-error, #contacts-error");
+      if (shown) shown.textContent = errorText(result.error);
+    }
+  };
+  // "Check devices", from the login screen (signed out), the settings or after a call with a device problem.
   const toChecks = (signedIn: Account | null, back: () => void) => {
     closeScreen();
-    const checks = checksScreen({ signedIn: signedIn !== null, gpu: info.gpu, onBack: back });
+    const echo = signedIn?.echo_user;
+    const onTestCall = echo ? () => void testCall(echo) : undefined;
+    const checks = checksScreen({ signedIn: signedIn !== null, gpu: info.gpu, onBack: back, onTestCall });
     closeScreen = checks.close;
     show(root, checks.screen);
   };
@@ -105,15 +115,21 @@ async function start(app: HTMLElement): Promise<void> {
     if (change.phase === "ringing") pendingInvite = null;
     if ((change.phase !== "calling" && change.phase !== "ringing") || !change.peer) return;
     const contact = known.get(change.peer);
+    const echo = account?.echo_user === change.peer;
     closeScreen();
+    const signedIn = account;
     call = callScreen({
       change,
-      peerName: contact?.display_name ?? change.peer,
+      peerName: contact?.display_name ?? (echo ? t("Echo test call") : change.peer),
+      selfName: account?.user_id ?? "",
       peerOffline: contact?.status === "offline",
       gpu: info.gpu,
       onDone: () => {
         if (call && account) toContacts(account);
       },
+      onCheckDevices: signedIn ? () => {
+        if (call && account === signedIn) toChecks(signedIn, () => toContacts(signedIn));
+      } : undefined,
     });
     closeScreen = call.close;
     show(root, call.screen);

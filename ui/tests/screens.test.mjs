@@ -49,7 +49,7 @@ after(async () => {
 const NO_POLICY = { server: null, lock_server: false, allow_local_server: true, allow_registration: true, update_channel: "stable" };
 const POLICY = JSON.stringify(NO_POLICY);
 
-const ALICE = { server: "http://duet.test:8443", user_id: "alice", local: false, warning: null };
+const ALICE = { server: "http://duet.test:8443", user_id: "alice", local: false, warning: null, echo_user: null };
 const CONTACTS = [
   { user_id: "carol", display_name: "Carol", status: "offline", avatar_url: null },
   { user_id: "bob", display_name: "Bob", status: "online", avatar_url: null },
@@ -276,14 +276,6 @@ describe("contacts", () => {
     await page.close();
   });
 
-  test("a keyring that could not remember the sign-in is said once", async () => {
-    const warned = { ...ALICE, warning: "The system keyring is not available. You will need to log in again next time." };
-    const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => (${JSON.stringify(warned)}),
-      contacts: () => [] }`);
-    await page.waitForSelector("li.empty");
-    assert.match(await page.textContent("#contacts-error"), /keyring is not available/);
-    await page.close();
-  });
 
   test("logging out returns to the login", async () => {
     const page = await open(signedIn(`logout: () => null`));
@@ -905,5 +897,183 @@ describe("administrator's policy", () => {
     }
     assert.equal(await page.$("#updates"), null, "no update checks when the administrator installs versions");
     await page.close();
+  });
+});
+
+describe("the first minutes explain themselves", () => {
+  const SETTINGS = { camera: null, microphone: null, speaker: null, quality: "standard",
+    beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false,
+    ringtone: "chime", ringtone_volume: 50, language: null };
+  const INFO = `app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null })`;
+  const zh = `settings: () => (${JSON.stringify({ ...SETTINGS, language: "zh" })})`;
+  const KEYRING = {
+    code: "keyring",
+    message: "Duet cannot reach the system keyring, so it cannot remember your sign-in. Start your desktop's keyring (GNOME Keyring or KWallet) or log in to a full desktop session, then sign in again.",
+    detail: "SS error: result not returned from SS API",
+  };
+  const NOTIFICATIONS = {
+    code: "notifications",
+    message: "This desktop shows no notifications, so an incoming call cannot be announced while Duet is in the background. Start your desktop's notification service (or install one, such as dunst); until then keep Duet's window open.",
+    detail: "nothing owns or can start org.freedesktop.Notifications on the session bus",
+  };
+
+  test("a server with an echo user offers a test call, in the header and in the empty list", async () => {
+    const account = { ...ALICE, echo_user: "echo" };
+    const page = await open(`{ ${INFO}, resume: () => (${JSON.stringify(account)}), contacts: () => [], call: () => null }`);
+    await page.waitForSelector("li.empty .test-call");
+    assert.equal(await page.textContent("#test-call button"), "Make a test call");
+    await shot(page, "contacts-test-call");
+    await page.click("li.empty .test-call");
+    await page.click("#test-call button");
+    assert.deepEqual((await calls(page, "call")).map((c) => c.args), [{ peer: "echo", audioOnly: false }, { peer: "echo", audioOnly: false }]);
+    // The echo is named as the test call, not by its user id.
+    await page.evaluate(() => window.__mock.emit("call-changed", { phase: "calling", reason: null, detail: null, peer: "echo",
+      direction: "outgoing", call_type: "video", duration_ms: null }));
+    await page.waitForSelector("#call[data-phase='calling']");
+    assert.equal(await page.textContent("#call-peer"), "Echo test call");
+    await page.close();
+
+    const without = await open(`{ ${INFO}, resume: () => (${JSON.stringify(ALICE)}), contacts: () => [] }`);
+    await without.waitForSelector("li.empty");
+    assert.equal(await without.$(".test-call"), null, "no test call where the server has no echo user");
+    await without.close();
+
+    const chinese = await open(`{ ${INFO}, ${zh}, resume: () => (${JSON.stringify(account)}), contacts: () => [] }`);
+    await chinese.waitForSelector("li.empty .test-call");
+    assert.equal(await chinese.textContent("#test-call button"), "拨打测试通话");
+    await chinese.close();
+  });
+
+  test("the device checks end with the test call", async () => {
+    const account = { ...ALICE, echo_user: "echo" };
+    const page = await open(`{ ${INFO}, resume: () => (${JSON.stringify(account)}), contacts: () => [], call: () => null,
+      ${"settings: () => (" + JSON.stringify(SETTINGS) + ")"}, devices: () => ({ cameras: [], microphones: [], speakers: [] }),
+      start_checks: () => ({ cameras: [], microphones: [], speakers: [] }), stop_checks: () => null,
+      check_camera: () => ({ name: "USB Camera", width: 960, height: 540, fps: 15 }), check_microphone: () => "vmic",
+      check_speaker: () => "vspeaker", test_network: () => null,
+      finish_check: ({ step }) => ({ step, status: "skipped", summary: "Not checked", advice: null, code: null }) }`);
+    await page.click("#open-settings");
+    await page.click("#settings-check-devices");
+    for (const step of ["camera", "microphone", "speaker", "network"]) await page.click(`#${step}-skip`);
+    await page.waitForSelector("#checks-test-call");
+    await shot(page, "checks-test-call");
+    await page.click("#checks-test-call");
+    assert.deepEqual((await calls(page, "call")).map((c) => c.args), [{ peer: "echo", audioOnly: false }]);
+    await page.close();
+  });
+
+  test("a keyring that cannot remember the sign-in says what to do, with the library's words behind Details", async () => {
+    const warned = { ...ALICE, warning: KEYRING };
+    const page = await open(`{ ${INFO}, resume: () => (${JSON.stringify(warned)}), contacts: () => [] }`);
+    await page.waitForSelector("#sign-in-warning[data-code='keyring']");
+    assert.equal(await page.textContent("#sign-in-warning p"), KEYRING.message);
+    assert.equal(await page.isVisible("#sign-in-warning .detail"), false, "the detail is folded away");
+    await page.click("#sign-in-warning summary");
+    assert.equal(await page.textContent("#sign-in-warning .detail"), KEYRING.detail);
+    await shot(page, "keyring-warning");
+    await page.close();
+
+    const chinese = await open(`{ ${INFO}, ${zh}, resume: () => (${JSON.stringify(warned)}), contacts: () => [] }`);
+    await chinese.waitForSelector("#sign-in-warning");
+    assert.match(await chinese.textContent("#sign-in-warning p"), /^Duet 无法访问系统钥匙串/);
+    assert.equal(await chinese.textContent("#sign-in-warning summary"), "详细信息");
+    await shot(chinese, "keyring-warning-chinese");
+    await chinese.close();
+  });
+
+  test("a desktop without a notification service or a sound server is told once, in words", async () => {
+    const page = await open(`{ ${INFO}, resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
+      system_notices: () => [${JSON.stringify(NOTIFICATIONS)}, { code: "audio", detail: "PulseAudio: connection refused",
+        message: "No sound server is running, so calls will have no sound. Start your desktop's sound service (PipeWire or PulseAudio) or log in to a full desktop session, then call again." }],
+      history: () => [], ${"settings: () => (" + JSON.stringify(SETTINGS) + ")"}, devices: () => ({ cameras: [], microphones: [], speakers: [] }) }`);
+    await page.waitForSelector("#system-notices .notice[data-code='notifications']");
+    await page.waitForSelector("#system-notices .notice[data-code='audio']");
+    assert.equal(await page.isVisible("#system-notices .notice[data-code='audio'] .detail"), false);
+    // Back from the settings: not said again.
+    await page.click("#open-settings");
+    await page.click("#settings-back");
+    await page.waitForSelector("li.contact");
+    assert.equal(await page.locator("#system-notices .notice").count(), 0);
+    assert.equal((await calls(page, "system_notices")).length, 1);
+    await page.close();
+
+    const chinese = await open(`{ ${INFO}, ${zh}, resume: () => (${JSON.stringify(ALICE)}), contacts: () => [],
+      system_notices: () => [${JSON.stringify(NOTIFICATIONS)}] }`);
+    await chinese.waitForSelector("#system-notices .notice");
+    assert.match(await chinese.textContent("#system-notices .notice p"), /^此桌面无法显示通知/);
+    await chinese.close();
+  });
+
+  describe("a side without video", () => {
+    const handlers = (more = "") => `{ ${INFO}, resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
+      call: () => null, hang_up: () => null, set_switch: () => null, history: () => [],
+      ${"settings: () => (" + JSON.stringify(SETTINGS) + ")"}, devices: () => ({ cameras: [], microphones: [], speakers: [] }),
+      start_checks: () => ({ cameras: [], microphones: [], speakers: [] }), stop_checks: () => null,
+      video_endpoint: () => "ws://127.0.0.1:9/none", ${more} }`;
+    const emit = (page, event, payload) => page.evaluate(([e, p]) => window.__mock.emit(e, p), [event, payload]);
+    const inCall = async (page) => {
+      await page.waitForSelector("li.contact");
+      const change = (phase) => ({ phase, reason: null, detail: null, peer: "bob", direction: "outgoing", call_type: "video", duration_ms: null });
+      await emit(page, "call-changed", change("calling"));
+      await emit(page, "call-changed", change("connected"));
+      await page.waitForSelector(".in-call:not([hidden])");
+    };
+
+    test("no camera here: our tile shows our initial and why, and so does the peer's when it has none", async () => {
+      const page = await open(handlers());
+      await inCall(page);
+      assert.equal(await page.isVisible("#local-video-off"), false, "nothing covers a view before its side says");
+      await emit(page, "local-media", { audio: true, video: false, audio_off: null, video_off: "no_device" });
+      await page.waitForSelector("#local-video-off:not([hidden])");
+      assert.equal(await page.textContent("#local-video-off .avatar"), "A");
+      assert.equal(await page.textContent("#local-video-off .why"), "No camera found");
+      assert.equal(await page.isVisible("#local-mic-off"), false);
+
+      await emit(page, "peer-media", { audio: false, video: false, audio_off: "no_device", video_off: "in_use" });
+      await page.waitForSelector("#peer-camera-off:not([hidden])");
+      assert.equal(await page.textContent("#peer-camera-off .avatar"), "B");
+      assert.equal(await page.textContent("#peer-camera-off .why"), "Camera is used by another app");
+      assert.match(await page.textContent("#peer-mic-off"), /No microphone found/);
+      await shot(page, "call-no-camera");
+
+      // The tiles follow their views when they swap.
+      await page.click("#swap");
+      assert.equal(await page.getAttribute(".feed-tile[data-feed='local']", "class"), "feed-tile big");
+      assert.equal(await page.getAttribute(".feed-tile[data-feed='remote']", "class"), "feed-tile small");
+      // The camera turned off by the user says so; back on, the tile goes.
+      await emit(page, "local-media", { audio: true, video: false, audio_off: null, video_off: "off" });
+      await page.waitForSelector("#local-video-off .why:text('Camera off')");
+      await emit(page, "local-media", { audio: true, video: true, audio_off: null, video_off: null });
+      await page.waitForSelector(".feed-tile[data-feed='local']", { state: "hidden" });
+      assert.deepEqual(page.errors, []);
+      await page.close();
+    });
+
+    test("in Chinese", async () => {
+      const page = await open(handlers(zh));
+      await inCall(page);
+      await emit(page, "local-media", { audio: false, video: false, audio_off: "off", video_off: "no_device" });
+      await page.waitForSelector("#local-video-off:not([hidden])");
+      assert.equal(await page.textContent("#local-video-off .why"), "未找到摄像头");
+      assert.match(await page.textContent("#local-mic-off"), /已静音/);
+      await emit(page, "peer-media", { audio: true, video: false, audio_off: null, video_off: "in_use" });
+      await page.waitForSelector("#peer-camera-off .why:text('摄像头正被其他应用占用')");
+      await shot(page, "call-no-camera-chinese");
+      await page.close();
+    });
+
+    test("a device that fails says so once, with the device checks a click away after the call", async () => {
+      const page = await open(handlers());
+      await inCall(page);
+      await emit(page, "call-problem", { code: "-1301", message: "No camera was found; the call goes on without video" });
+      await page.waitForSelector("#call-error[data-code='-1301']");
+      await page.click("#check-devices-later");
+      assert.match(await page.textContent("#check-devices-later"), /open when the call ends/);
+      await page.evaluate(() => window.__mock.emit("call-changed", { phase: "ended", reason: "local_hangup", detail: null, peer: "bob",
+        direction: "outgoing", call_type: "video", duration_ms: 4000 }));
+      await page.waitForSelector("#call-result");
+      await page.waitForSelector(".checks-screen, #checks", { timeout: 6000 });
+      await page.close();
+    });
   });
 });

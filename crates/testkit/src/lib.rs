@@ -34,3 +34,67 @@ pub fn dunst_menu() -> bool {
     }
     found
 }
+
+/// A D-Bus session bus with nothing on it and nothing it can start (no
+/// service directories): a desktop without a keyring or a notification
+/// daemon. It stops when dropped. `None` (a skip) where `dbus-daemon` is
+/// missing, except under CI.
+pub struct EmptyBus {
+    daemon: std::process::Child,
+    /// For `DBUS_SESSION_BUS_ADDRESS`.
+    pub address: String,
+    dir: std::path::PathBuf,
+}
+
+impl EmptyBus {
+    pub fn start() -> Option<EmptyBus> {
+        if Command::new("dbus-daemon").arg("--version").output().is_err() {
+            assert!(std::env::var("CI").is_err(), "CI needs dbus-daemon (scripts/setup.sh installs dbus)");
+            eprintln!("skipped: no dbus-daemon");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "duet-empty-bus-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).expect("a folder for the bus");
+        let socket = dir.join("bus");
+        let address = format!("unix:path={}", socket.display());
+        let config = dir.join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>{address}</listen>
+  <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
+</busconfig>
+"#
+            ),
+        )
+        .expect("the bus's configuration");
+        let daemon = Command::new("dbus-daemon")
+            .arg("--nofork")
+            .arg(format!("--config-file={}", config.display()))
+            .spawn()
+            .expect("dbus-daemon starts");
+        for _ in 0..100 {
+            if socket.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(EmptyBus { daemon, address, dir })
+    }
+}
+
+impl Drop for EmptyBus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -86,14 +86,14 @@ pub async fn login(app: AppHandle, state: State<'_, AppState>, credentials: Cred
     } else {
         return Err(AppError::new(ErrorCode::Policy, "Your administrator turned off creating accounts here."));
     };
-    let account = Account { server: server.to_owned(), user_id: user_id.to_owned(), local: false, warning: None };
+    let account = Account::new(server, user_id, false);
     let mut account = state.sign_in(app, account, token.token, token.expires_at).await?;
     // Signed in either way; a keyring that cannot remember is said, not fatal.
     if !credentials.remember {
         secrets::forget().await;
     } else if let Err(error) = state.remember().await {
         tracing::warn!("{error}");
-        account.warning = Some(format!("{} You will need to log in again next time.", error.message));
+        account.warning = Some(error);
     }
     Ok(account)
 }
@@ -118,7 +118,7 @@ pub async fn resume(app: AppHandle, state: State<'_, AppState>) -> AppResult<Opt
         secrets::forget().await;
         return Ok(None);
     }
-    let account = Account { server: saved.server, user_id: saved.user_id, local: false, warning: None };
+    let account = Account::new(saved.server, saved.user_id, false);
     state.sign_in(app, account, saved.token, saved.expires_at).await.map(Some)
 }
 
@@ -147,10 +147,18 @@ pub async fn use_local_server(app: AppHandle, state: State<'_, AppState>) -> App
         local.ensure_user(&user_id, &user_id)?;
         (local.url.clone(), local.issue(&user_id))
     };
-    let account = Account { server: url, user_id, local: true, warning: None };
+    let account = Account::new(url, user_id, true);
     let account = state.sign_in(app, account, token, expires_at).await?;
     if let Some(session) = state.session.lock().await.as_ref() {
         session.change_contact(ECHO_USER, true).await?;
     }
     Ok(account)
+}
+
+/// What the desktop lacks that calls need (a notification service, a sound
+/// server), each said with what to do; empty when all is there.
+#[tauri::command]
+#[specta::specta]
+pub async fn system_notices() -> Vec<AppError> {
+    tokio::task::spawn_blocking(crate::system::notices).await.unwrap_or_default()
 }

@@ -27,6 +27,12 @@ export const ZH_ERRORS: Record<string, string> = {
   "The system keyring did not answer (it may be locked, waiting for its password), so the sign-in cannot be remembered.":
     "系统钥匙串没有响应（可能已锁定，正在等待密码），因此无法记住登录。",
   "The server did not answer in time. Check the address and your network.": "服务器未及时响应。请检查地址和网络。",
+  "Duet cannot reach the system keyring, so it cannot remember your sign-in. Start your desktop's keyring (GNOME Keyring or KWallet) or log in to a full desktop session, then sign in again.":
+    "Duet 无法访问系统钥匙串，因此无法记住你的登录。请启动桌面的钥匙串服务（GNOME Keyring 或 KWallet），或登录完整的桌面会话，然后重新登录。",
+  "This desktop shows no notifications, so an incoming call cannot be announced while Duet is in the background. Start your desktop's notification service (or install one, such as dunst); until then keep Duet's window open.":
+    "此桌面无法显示通知，因此 Duet 在后台时无法提醒来电。请启动桌面的通知服务（或安装一个，例如 dunst）；在此之前请保持 Duet 窗口打开。",
+  "No sound server is running, so calls will have no sound. Start your desktop's sound service (PipeWire or PulseAudio) or log in to a full desktop session, then call again.":
+    "没有正在运行的声音服务，通话将没有声音。请启动桌面的声音服务（PipeWire 或 PulseAudio），或登录完整的桌面会话，然后再拨打。",
   // From the server and the engine.
   "Wrong user id or password.": "用户名或密码错误。",
   "Invalid token.": "登录凭据无效。",
@@ -57,7 +63,6 @@ export const ZH_ERROR_PATTERNS: [RegExp, string][] = [
   [/^"(.+)" is not a user name(.*)\.$/, "“$1”不是有效的用户名。"],
   [/^Your administrator set Duet to sign in to (.+) only\.$/, "管理员已将 Duet 设置为只能登录 $1。"],
   [/^The built-in server could not start: (.+)\.$/, "内置服务器无法启动：$1。"],
-  [/^The system keyring is not available, so the sign-in cannot be remembered \((.+)\)\.$/, "系统钥匙串不可用，因此无法记住登录（$1）。"],
   [/^The (\w+) level goes from 0 to 9, not (\d+)\.$/, "级别范围是 0 到 9，而不是 $2。"],
   [/^The ringtone cannot play: (.+)\.$/, "无法播放铃声：$1。"],
   [/^Version (.+) could not be installed: (.+)\.$/, "无法安装版本 $1：$2。"],
@@ -88,6 +93,8 @@ export const ZH_HEADLINES: Record<ErrorCode, string> = {
   policy: "管理员策略不允许",
   update: "更新失败",
   in_call: "通话中无法进行",
+  notifications: "无法显示通知",
+  audio: "没有声音服务",
   internal: "出错了",
 };
 

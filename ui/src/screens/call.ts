@@ -10,6 +10,8 @@ import {
   type CallChanged,
   type CallStats,
   type Devices,
+  type MediaOff,
+  type MediaSent,
   type Switch,
 } from "../bindings";
 import { h } from "../dom";
@@ -22,12 +24,16 @@ export interface CallOptions {
   change: CallChanged;
   /** The peer's name as the contact list knows it. */
   peerName: string;
+  /** This side's name, for its tile when it sends no video. */
+  selfName: string;
   /** The peer was offline when we called: the server sent them a notification. */
   peerOffline: boolean;
   /** The webview draws with a real GPU (`AppInfo.gpu`). */
   gpu: boolean;
   /** The result was shown: back to the contacts. */
   onDone: () => void;
+  /** The user asked for the device checks after this call (a device failed in it). */
+  onCheckDevices?: () => void;
 }
 
 /** How long the result of a call stays on screen. */
@@ -69,6 +75,66 @@ export function resultText(change: CallChanged, name: string): string {
   }
 }
 
+/** Why a side sends no video, in a line under its initial. */
+const VIDEO_OFF: Record<MediaOff, string> = {
+  off: msg("Camera off"),
+  no_device: msg("No camera found"),
+  in_use: msg("Camera is used by another app"),
+  not_allowed: msg("Duet may not use the camera"),
+  failed: msg("The camera could not start"),
+};
+/** Why a side sends no sound. */
+const AUDIO_OFF: Record<MediaOff, string> = {
+  off: msg("Muted"),
+  no_device: msg("No microphone found"),
+  in_use: msg("Microphone is used by another app"),
+  not_allowed: msg("Duet may not use the microphone"),
+  failed: msg("The microphone could not start"),
+};
+
+/** Up to two letters for a tile: "Alice Smith" → "AS", "bob" → "B". */
+export function initials(name: string): string {
+  const words = name.trim().split(/[\s._-]+/).filter(Boolean);
+  return words.slice(0, 2).map((w) => [...w][0]!.toUpperCase()).join("") || "?";
+}
+
+/**
+ * What covers a video view when its side sends no video (the initial and why),
+ * and a microphone badge when it sends no sound. It lies over the canvas of its
+ * feed and follows it when the views swap or the small one moves.
+ */
+function feedTile(canvas: HTMLCanvasElement, name: string, id: string) {
+  const reason = h("span", { class: "why" });
+  const cover = h("div", { class: "cover", id: `${id}-video-off`, hidden: true },
+    h("div", { class: "avatar" }, initials(name)), h("strong", {}, name), reason);
+  const mic = h("span", { class: "mic-off", id: `${id}-mic-off`, hidden: true });
+  const el = h("div", { class: "feed-tile", "data-feed": canvas.dataset.feed, hidden: true }, cover, mic);
+  let state: { video: boolean; audio: boolean } = { video: true, audio: true };
+  const place = () => {
+    el.classList.toggle("big", canvas.classList.contains("big"));
+    el.classList.toggle("small", canvas.classList.contains("small"));
+    el.dataset.corner = canvas.dataset.corner ?? "";
+    el.hidden = state.video && state.audio;
+  };
+  return {
+    el,
+    cover,
+    place,
+    set(media: MediaSent, expectVideo: boolean) {
+      const noVideo = expectVideo && !media.video;
+      state = { video: !noVideo, audio: media.audio };
+      cover.hidden = !noVideo;
+      cover.dataset.reason = noVideo ? (media.video_off ?? "off") : "";
+      reason.textContent = noVideo ? t(VIDEO_OFF[media.video_off ?? "off"]) : "";
+      mic.hidden = media.audio;
+      mic.dataset.reason = media.audio ? "" : (media.audio_off ?? "off");
+      mic.textContent = media.audio ? "" : t(AUDIO_OFF[media.audio_off ?? "off"]);
+      mic.setAttribute("aria-label", mic.textContent);
+      place();
+    },
+  };
+}
+
 /** Bars for a quality of 1 (excellent, 5 bars) to 6 (down, none); 0 is unknown. */
 function bars(label: string, id: string): { el: HTMLElement; set: (quality: number | null) => void } {
   const el = h("span", { class: "quality", id, "data-quality": "0", title: `${label}: ${t("unknown")}` },
@@ -100,12 +166,22 @@ export function callScreen(options: CallOptions): CallView {
   const cleanups: (() => void)[] = [];
 
   const status = h("p", { class: "call-status", id: "call-status", "aria-live": "polite" });
-  const problem = h("p", { class: "error", role: "alert", id: "call-error" });
-  const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, name.slice(0, 1).toUpperCase());
+  const problemText = h("span");
+  const checkLater = h("button", { type: "button", class: "link", id: "check-devices-later", hidden: true }, t("Check devices after the call"));
+  const problem = h("p", { class: "error", role: "alert", id: "call-error" }, problemText, " ", checkLater);
+  checkLater.addEventListener("click", () => {
+    wantsChecks = true;
+    checkLater.textContent = t("The device checks open when the call ends.");
+    checkLater.disabled = true;
+  });
+  let wantsChecks = false;
+  const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, initials(name));
   const title = h("h2", { id: "call-peer" }, name);
   const showProblem = (error: AppError | { message: string; code: string | null }) => {
-    problem.textContent = errorText(error);
+    problemText.textContent = errorText(error);
     problem.dataset.code = error.code ?? "";
+    // A device that failed (the seed's -13xx codes): the checks say what to do about it.
+    checkLater.hidden = !(error.code?.startsWith("-13") && options.onCheckDevices);
   };
   const act = async (run: () => Promise<{ status: "ok" } | { status: "error"; error: AppError }>) => {
     const result = await run();
@@ -135,14 +211,17 @@ export function callScreen(options: CallOptions): CallView {
     cleanups.push(() => void commands.setGpuCompositing(false));
   }
   const peerMuted = h("span", { class: "indicator", id: "peer-muted", hidden: true }, t("{name} muted their microphone", { name }));
-  const peerCameraOff = h("div", { class: "camera-off", id: "peer-camera-off", hidden: true }, t("{name}'s camera is off", { name }));
+  const peerTile = feedTile(bigCanvas, name, "peer");
+  const localTile = feedTile(smallCanvas, options.selfName, "local");
+  // The peer's cover keeps its established id.
+  peerTile.cover.id = "peer-camera-off";
   const timer = h("span", { class: "timer", id: "call-timer" }, "00:00");
   const mine = bars(t("You"), "quality-mine");
   const theirs = bars(name, "quality-peer");
   const warning = h("p", { class: "banner", id: "poor-network", hidden: true },
     t("Your connection is poor. Turning your camera off can keep the call going."));
-  const stage = h("div", { class: video ? "stage" : "stage audio-only" }, bigCanvas, smallCanvas, peerCameraOff,
-    video ? null : h("div", { class: "avatar big-avatar" }, name.slice(0, 1).toUpperCase()));
+  const stage = h("div", { class: video ? "stage" : "stage audio-only" }, bigCanvas, smallCanvas, peerTile.el, localTile.el,
+    video ? null : h("div", { class: "avatar big-avatar" }, initials(name)));
 
   // Click swaps the views; a drag moves the small one to the nearest corner.
   let drag: { x: number; y: number; moved: boolean } | null = null;
@@ -155,6 +234,8 @@ export function callScreen(options: CallOptions): CallView {
     const corner = (remoteBig ? smallCanvas : bigCanvas).dataset.corner;
     (remoteBig ? bigCanvas : smallCanvas).dataset.corner = corner ?? "bottom-right";
     stage.dataset.swapped = String(remoteBig);
+    peerTile.place();
+    localTile.place();
   };
   for (const canvas of [bigCanvas, smallCanvas]) {
     canvas.addEventListener("pointerdown", (event) => {
@@ -178,6 +259,8 @@ export function callScreen(options: CallOptions): CallView {
       const vertical = event.clientY < box.top + box.height / 2 ? "top" : "bottom";
       const horizontal = event.clientX < box.left + box.width / 2 ? "left" : "right";
       canvas.dataset.corner = `${vertical}-${horizontal}`;
+      peerTile.place();
+      localTile.place();
     });
   }
 
@@ -348,7 +431,7 @@ export function callScreen(options: CallOptions): CallView {
         resultView.hidden = false;
         const back = button("back", t("Back to contacts"), "", () => options.onDone());
         resultView.replaceChildren(avatar, title, h("p", { id: "call-result", "data-reason": change.reason ?? "" }, resultText(change, name)), back);
-        setTimeout(() => options.onDone(), RESULT_MS);
+        setTimeout(() => (wantsChecks && options.onCheckDevices ? options.onCheckDevices() : options.onDone()), RESULT_MS);
         close();
         break;
       }
@@ -368,8 +451,11 @@ export function callScreen(options: CallOptions): CallView {
     events.callStats.listen((event) => onStats(event.payload)),
     events.peerMedia.listen((event) => {
       peerMuted.hidden = event.payload.audio;
-      peerCameraOff.hidden = !video || event.payload.video;
+      const why = event.payload.audio_off ?? "off";
+      peerMuted.textContent = why === "off" ? t("{name} muted their microphone", { name }) : `${name}: ${t(AUDIO_OFF[why])}`;
+      peerTile.set(event.payload, video);
     }),
+    events.localMedia.listen((event) => localTile.set(event.payload, video)),
     events.chatReceived.listen((event) => addChat("peer", event.payload.text)),
     events.chatDelivered.listen((event) => settle(event.payload.id, { delivered: true })),
     events.chatFailed.listen((event) => settle(event.payload.id, { delivered: false, reason: errorText(event.payload) })),

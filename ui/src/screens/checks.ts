@@ -22,6 +22,8 @@ export interface ChecksOptions {
   /** The webview draws with a real GPU (`AppInfo.gpu`). */
   gpu: boolean;
   onBack: () => void;
+  /** Places a test call to the server's echo user (signed in to a server that has one). */
+  onTestCall?: () => void;
 }
 
 type Step = CheckStep | "report";
@@ -331,6 +333,11 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
       saved.textContent = t("Saved: {page} (and {data} for your admin).", { page: report.html_path, data: report.json_path });
       saved.dataset.path = report.html_path;
     });
+    // Last: the real thing, a call that brings the user's own picture and voice back.
+    const testCall = options.onTestCall
+      ? h("button", { type: "button", class: "accept", id: "checks-test-call" }, t("Make a test call"))
+      : null;
+    testCall?.addEventListener("click", () => options.onTestCall?.());
     body.replaceChildren(
       h("h3", {}, t("Report")),
       h("p", { id: "report-verdict" }, broken ? t("Some checks found problems: the advice below says what to do, then retest.") : t("Everything checked works: you are ready for calls.")),
@@ -338,6 +345,7 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
       problem,
       h("div", { class: "actions" }, save, retest),
       saved,
+      ...(testCall ? [h("p", { class: "hint" }, t("See and hear yourself as the other side will:"), " ", testCall)] : []),
     );
   };
 

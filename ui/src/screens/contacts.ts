@@ -3,6 +3,7 @@
 import { commands, events, type Account, type AppError, type Contact, type Presence } from "../bindings";
 import { h } from "../dom";
 import { errorText, msg, t } from "../i18n";
+import { notice } from "../notice";
 import { unseenMissed } from "./history";
 
 const PRESENCE_LABEL: Record<Presence, string> = { online: msg("Online"), busy: msg("In a call"), offline: msg("Offline") };
@@ -18,6 +19,9 @@ export interface ContactsOptions {
   onHistory?: () => void;
   onSettings?: () => void;
 }
+
+/** The system's problems are said once per run of the app, not at every return to the contacts. */
+let noticesShown = false;
 
 export function contactsScreen(options: ContactsOptions): { screen: HTMLElement; close: () => void } {
   let contacts: Contact[] = [];
@@ -45,7 +49,23 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
     message.textContent = errorText(error);
     message.dataset.code = error.code;
   };
-  if (options.account.warning) message.textContent = options.account.warning;
+  const notices = h("div", { class: "notices", id: "system-notices" });
+  if (options.account.warning) notices.append(notice(options.account.warning, { id: "sign-in-warning" }));
+  if (!noticesShown) {
+    noticesShown = true;
+    void commands.systemNotices().then((found) => found.forEach((n) => notices.append(notice(n))), () => {});
+  }
+  // The server's echo user answers at once with our own picture and voice.
+  const echo = options.account.echo_user;
+  const testCall = () => {
+    const b = h("button", { type: "button", class: "test-call", "aria-label": t("Make a test call: hear and see yourself") }, t("Make a test call"));
+    b.addEventListener("click", async () => {
+      message.textContent = "";
+      const result = await commands.call(echo!, false);
+      if (result.status === "error") fail(result.error);
+    });
+    return b;
+  };
   const setContacts = (list: Contact[]) => {
     contacts = list;
     options.onContacts?.(list);
@@ -90,7 +110,9 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
       }),
     );
     if (shown.length === 0) {
-      list.append(h("li", { class: "empty" }, contacts.length === 0 ? t("No contacts yet: add someone by their user name.") : t("Nobody matches your search.")));
+      const none = contacts.length === 0;
+      list.append(h("li", { class: "empty" }, none ? t("No contacts yet: add someone by their user name.") : t("Nobody matches your search."),
+        none && echo ? h("span", { class: "empty-test" }, " ", t("Or check your camera and microphone first:"), " ", testCall()) : null));
     }
   };
   search.addEventListener("input", render);
@@ -140,9 +162,10 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
       "header",
       { class: "bar" },
       h("span", { id: "me" }, h("strong", {}, options.account.user_id), h("small", {}, ` ${where}`)),
-      h("span", { class: "actions" }, history, settings, logout),
+      h("span", { class: "actions" }, echo ? h("span", { id: "test-call" }, testCall()) : null, history, settings, logout),
     ),
     banner,
+    notices,
     message,
     search,
     list,

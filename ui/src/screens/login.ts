@@ -4,6 +4,7 @@
 import { commands, type Account, type AppError, type Managed } from "../bindings";
 import { h } from "../dom";
 import { errorText, t } from "../i18n";
+import { details } from "../notice";
 
 const LAST_SERVER = "duet.lastServer";
 const LAST_USER = "duet.lastUser";
@@ -48,6 +49,8 @@ export function loginScreen(options: LoginOptions): HTMLElement {
   const fail = (error: AppError) => {
     message.textContent = errorText(error);
     message.dataset.code = error.code;
+    // The technical detail (a library's own words) only when asked for.
+    if (error.detail) message.append(details(error.detail));
     const field = error.code === "unauthorized" ? password : error.code === "bad_input" ? user : error.code === "unreachable" ? server : null;
     field?.focus();
   };
