@@ -62,6 +62,9 @@ npm --prefix ui run build
 echo "== ui: every screen in headless Chromium, IPC mocked"
 npm --prefix ui test
 
+echo "== the README's first command, as a newcomer runs it (scripts/run.sh --smoke)"
+./scripts/run.sh --smoke
+
 echo "== rustfmt"
 cargo fmt --all --check
 echo "== clippy"
