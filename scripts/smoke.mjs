@@ -99,6 +99,11 @@ async function main() {
     throw new Error(`the echo's tile says ${seen.reason} but ours says ${seen.local}`);
   }
   step(seen.reason === null ? `the echo shows our video (${seen.frames} frames drawn)` : `no video here: both tiles say ${seen.reason}`);
+  if (seen.local !== null) {
+    // The camera's failure is said once, in words, with the device checks offered.
+    await element("#call-error:not([hidden]) #check-devices-later:not([hidden])", 5000);
+    step(`the camera's problem is said: ${await text("#call-error span")}`);
+  }
   await sleep(3000);
   if ((await execute("return document.querySelector('#call').dataset.phase")) !== "connected") {
     throw new Error(`the call did not stay connected: ${await pageState()}`);

@@ -6,7 +6,7 @@ import { commands, events, type Account, type AppError, type CallChanged, type C
 import { h, show } from "./dom";
 import { loginScreen } from "./screens/login";
 import { contactsScreen } from "./screens/contacts";
-import { callScreen, type CallView } from "./screens/call";
+import { callScreen, listenToCalls, type CallView } from "./screens/call";
 import { renderBenchScreen } from "./screens/render-bench";
 import { historyScreen } from "./screens/history";
 import { incomingWindow } from "./screens/incoming";
@@ -134,6 +134,7 @@ async function start(app: HTMLElement): Promise<void> {
     closeScreen = call.close;
     show(root, call.screen);
   };
+  await listenToCalls();
   await events.signedOut.listen((event) => toLogin(event.payload.error));
   await events.callChanged.listen((event) => onCall(event.payload));
   await events.inviteLinkOpened.listen((event) => openInvite(event.payload.invite_id));

@@ -152,6 +152,36 @@ function bars(label: string, id: string): { el: HTMLElement; set: (quality: numb
   };
 }
 
+/** What the call on screen does with the engine's events. */
+interface CallHandlers {
+  stats: (stats: CallStats) => void;
+  peerMedia: (media: MediaSent) => void;
+  localMedia: (media: MediaSent) => void;
+  chat: (text: string) => void;
+  delivered: (id: number) => void;
+  failed: (id: number, reason: string) => void;
+  problem: (problem: { code: string | null; message: string }) => void;
+}
+let shownCall: CallHandlers | null = null;
+
+/**
+ * Listens to the call's events once, for every call to come (main.ts, before
+ * the first call). A screen's own listeners would be up only after a round
+ * trip to the app, and the echo user answers within milliseconds: the first
+ * camera error and media state came before them and were lost.
+ */
+export async function listenToCalls(): Promise<void> {
+  await Promise.all([
+    events.callStats.listen((e) => shownCall?.stats(e.payload)),
+    events.peerMedia.listen((e) => shownCall?.peerMedia(e.payload)),
+    events.localMedia.listen((e) => shownCall?.localMedia(e.payload)),
+    events.chatReceived.listen((e) => shownCall?.chat(e.payload.text)),
+    events.chatDelivered.listen((e) => shownCall?.delivered(e.payload.id)),
+    events.chatFailed.listen((e) => shownCall?.failed(e.payload.id, errorText(e.payload))),
+    events.callProblem.listen((e) => shownCall?.problem(e.payload)),
+  ]);
+}
+
 export interface CallView {
   screen: HTMLElement;
   /** The call's next state (main.ts listens for all of them, so none is missed). */
@@ -168,7 +198,7 @@ export function callScreen(options: CallOptions): CallView {
   const status = h("p", { class: "call-status", id: "call-status", "aria-live": "polite" });
   const problemText = h("span");
   const checkLater = h("button", { type: "button", class: "link", id: "check-devices-later", hidden: true }, t("Check devices after the call"));
-  const problem = h("p", { class: "error", role: "alert", id: "call-error" }, problemText, " ", checkLater);
+  const problem = h("p", { class: "error", role: "alert", id: "call-error", hidden: true }, problemText, " ", checkLater);
   checkLater.addEventListener("click", () => {
     wantsChecks = true;
     checkLater.textContent = t("The device checks open when the call ends.");
@@ -180,6 +210,7 @@ export function callScreen(options: CallOptions): CallView {
   const showProblem = (error: AppError | { message: string; code: string | null }) => {
     problemText.textContent = errorText(error);
     problem.dataset.code = error.code ?? "";
+    problem.hidden = !problemText.textContent;
     // A device that failed (the seed's -13xx codes): the checks say what to do about it.
     checkLater.hidden = !(error.code?.startsWith("-13") && options.onCheckDevices);
   };
@@ -447,20 +478,21 @@ export function callScreen(options: CallOptions): CallView {
   };
   const onFrame = (frame: Frame) => (frame.feed === "remote" ? remote : local).draw(frame);
 
-  const listeners: Promise<() => void>[] = [
-    events.callStats.listen((event) => onStats(event.payload)),
-    events.peerMedia.listen((event) => {
-      peerMuted.hidden = event.payload.audio;
-      const why = event.payload.audio_off ?? "off";
+  const handlers: CallHandlers = {
+    stats: onStats,
+    peerMedia: (media) => {
+      peerMuted.hidden = media.audio;
+      const why = media.audio_off ?? "off";
       peerMuted.textContent = why === "off" ? t("{name} muted their microphone", { name }) : `${name}: ${t(AUDIO_OFF[why])}`;
-      peerTile.set(event.payload, video);
-    }),
-    events.localMedia.listen((event) => localTile.set(event.payload, video)),
-    events.chatReceived.listen((event) => addChat("peer", event.payload.text)),
-    events.chatDelivered.listen((event) => settle(event.payload.id, { delivered: true })),
-    events.chatFailed.listen((event) => settle(event.payload.id, { delivered: false, reason: errorText(event.payload) })),
-    events.callProblem.listen((event) => showProblem(event.payload)),
-  ];
+      peerTile.set(media, video);
+    },
+    localMedia: (media) => localTile.set(media, video),
+    chat: (text) => addChat("peer", text),
+    delivered: (id) => settle(id, { delivered: true }),
+    failed: (id, reason) => settle(id, { delivered: false, reason }),
+    problem: showProblem,
+  };
+  shownCall = handlers;
   if (video) {
     void commands.videoEndpoint().then((result) => {
       if (result.status === "error") return showProblem(result.error);
@@ -474,7 +506,7 @@ export function callScreen(options: CallOptions): CallView {
     if (closed) return;
     closed = true;
     cleanups.forEach((c) => c());
-    listeners.forEach((l) => void l.then((f) => f()));
+    if (shownCall === handlers) shownCall = null;
   }
   render();
   const update = (next: CallChanged) => {
