@@ -69,7 +69,9 @@ fi
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   if ! $smoke; then
     echo "run: no display found; starting the app under Xvfb"
-    exec xvfb-run -a -s "-screen 0 1280x800x24" "$bin/duet"
+    # Not exec: the local server stops with the app.
+    xvfb-run -a -s "-screen 0 1280x800x24" "$bin/duet"
+    exit
   fi
   for n in $(seq 90 120); do
     [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ] || { export DISPLAY=":$n"; break; }

@@ -53,11 +53,10 @@ impl EmptyBus {
             eprintln!("skipped: no dbus-daemon");
             return None;
         }
-        let dir = std::env::temp_dir().join(format!(
-            "duet-empty-bus-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
+        // Plain characters only: a D-Bus address escapes others, and the daemon then listens elsewhere.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("duet-empty-bus-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a folder for the bus");
         let socket = dir.join("bus");
         let address = format!("unix:path={}", socket.display());
@@ -81,13 +80,14 @@ impl EmptyBus {
             .arg(format!("--config-file={}", config.display()))
             .spawn()
             .expect("dbus-daemon starts");
+        let bus = EmptyBus { daemon, address, dir };
         for _ in 0..100 {
             if socket.exists() {
-                break;
+                return Some(bus);
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        Some(EmptyBus { daemon, address, dir })
+        panic!("dbus-daemon did not listen on {} within 5 s", bus.address);
     }
 }
 
