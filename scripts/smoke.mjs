@@ -37,7 +37,7 @@ const text = (css) => execute("const el = document.querySelector(arguments[0]); 
 async function pageState() {
   const views = await execute(`const tile = (id) => { const el = document.querySelector(id);
       return el ? { hidden: el.hidden, reason: el.dataset.reason ?? null } : null; };
-    return JSON.stringify({ video: window.__duetVideo ?? null, peer: tile('#peer-camera-off'), local: tile('#local-video-off'),
+    return JSON.stringify({ video: window.__duetVideo ?? null, peer: tile('#peer-camera-off'), local: tile('#local-camera-off'),
       error: document.querySelector('#call-error')?.textContent ?? null });`).catch(() => "{}");
   return `${await text("body").catch(() => "")}\n(views: ${views})`;
 }
@@ -94,7 +94,7 @@ async function main() {
       return remote >= 15 || (cover !== null && !cover.hidden && cover.dataset.reason !== '');`));
   const seen = await execute(`const cover = document.querySelector('#peer-camera-off');
     return { frames: window.__duetVideo?.remote?.frames ?? 0, reason: cover && !cover.hidden ? cover.dataset.reason : null,
-      local: document.querySelector('#local-video-off')?.hidden === false ? document.querySelector('#local-video-off').dataset.reason : null };`);
+      local: document.querySelector('#local-camera-off')?.hidden === false ? document.querySelector('#local-camera-off').dataset.reason : null };`);
   if (seen.reason !== null && seen.local !== seen.reason) {
     throw new Error(`the echo's tile says ${seen.reason} but ours says ${seen.local}`);
   }

@@ -45,20 +45,10 @@ async function start(app: HTMLElement): Promise<void> {
     const managed = { policy: info.policy, policyError: info.policy_error };
     show(root, loginScreen({ defaultServer: info.default_server, ...managed, notice, onSignedIn: toContacts, onCheckDevices }));
   };
-  // A test call to the server's echo user, from the contacts or the end of the device checks.
-  const testCall = async (echo: string) => {
-    const result = await commands.call(echo, false);
-    if (result.status === "error") {
-      const shown = document.querySelector("#check-error, #contacts-error");
-      if (shown) shown.textContent = errorText(result.error);
-    }
-  };
   // "Check devices", from the login screen (signed out), the settings or after a call with a device problem.
   const toChecks = (signedIn: Account | null, back: () => void) => {
     closeScreen();
-    const echo = signedIn?.echo_user;
-    const onTestCall = echo ? () => void testCall(echo) : undefined;
-    const checks = checksScreen({ signedIn: signedIn !== null, gpu: info.gpu, onBack: back, onTestCall });
+    const checks = checksScreen({ signedIn: signedIn !== null, gpu: info.gpu, onBack: back, echoUser: signedIn?.echo_user });
     closeScreen = checks.close;
     show(root, checks.screen);
   };

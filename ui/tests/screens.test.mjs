@@ -1022,11 +1022,11 @@ describe("the first minutes explain themselves", () => {
     test("no camera here: our tile shows our initial and why, and so does the peer's when it has none", async () => {
       const page = await open(handlers());
       await inCall(page);
-      assert.equal(await page.isVisible("#local-video-off"), false, "nothing covers a view before its side says");
+      assert.equal(await page.isVisible("#local-camera-off"), false, "nothing covers a view before its side says");
       await emit(page, "local-media", { audio: true, video: false, audio_off: null, video_off: "no_device" });
-      await page.waitForSelector("#local-video-off:not([hidden])");
-      assert.equal(await page.textContent("#local-video-off .avatar"), "A");
-      assert.equal(await page.textContent("#local-video-off .why"), "No camera found");
+      await page.waitForSelector("#local-camera-off:not([hidden])");
+      assert.equal(await page.textContent("#local-camera-off .avatar"), "A");
+      assert.equal(await page.textContent("#local-camera-off .why"), "No camera found");
       assert.equal(await page.isVisible("#local-mic-off"), false);
 
       await emit(page, "peer-media", { audio: false, video: false, audio_off: "no_device", video_off: "in_use" });
@@ -1042,7 +1042,7 @@ describe("the first minutes explain themselves", () => {
       assert.equal(await page.getAttribute(".feed-tile[data-feed='remote']", "class"), "feed-tile small");
       // The camera turned off by the user says so; back on, the tile goes.
       await emit(page, "local-media", { audio: true, video: false, audio_off: null, video_off: "off" });
-      await page.waitForSelector("#local-video-off .why:text('Camera off')");
+      await page.waitForSelector("#local-camera-off .why:text('Camera off')");
       await emit(page, "local-media", { audio: true, video: true, audio_off: null, video_off: null });
       await page.waitForSelector(".feed-tile[data-feed='local']", { state: "hidden" });
       assert.deepEqual(page.errors, []);
@@ -1053,8 +1053,8 @@ describe("the first minutes explain themselves", () => {
       const page = await open(handlers(zh));
       await inCall(page);
       await emit(page, "local-media", { audio: false, video: false, audio_off: "off", video_off: "no_device" });
-      await page.waitForSelector("#local-video-off:not([hidden])");
-      assert.equal(await page.textContent("#local-video-off .why"), "未找到摄像头");
+      await page.waitForSelector("#local-camera-off:not([hidden])");
+      assert.equal(await page.textContent("#local-camera-off .why"), "未找到摄像头");
       assert.match(await page.textContent("#local-mic-off"), /已静音/);
       await emit(page, "peer-media", { audio: true, video: false, audio_off: null, video_off: "in_use" });
       await page.waitForSelector("#peer-camera-off .why:text('摄像头正被其他应用占用')");

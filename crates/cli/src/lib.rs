@@ -380,11 +380,10 @@ async fn drive(
                                             }
                                         } else {
                                             let ours = m.room_media();
+                                            report(media_line("local_media", &ours));
                                             // The peer learns at once what we cannot send.
                                             if ours.audio_off.is_some() || ours.video_off.is_some() {
-                                                report(send_room_media(manager, &m));
-                                            } else {
-                                                report(media_line("local_media", &ours));
+                                                send_media(manager, ours);
                                             }
                                         }
                                         // The inviter offers once both are in the room.
@@ -738,10 +737,14 @@ async fn send_audio_frame(m: &mut Media, frame: &[i16; FRAME]) {
 fn send_room_media(manager: &CallManager, media: &Media) -> Value {
     let media = media.room_media();
     let line = media_line("local_media", &media);
+    send_media(manager, media);
+    line
+}
+
+fn send_media(manager: &CallManager, media: RoomMedia) {
     if let Err(e) = manager.client().send(ClientMessage::RoomMedia(media)) {
         tracing::warn!("room.media not sent: {e}");
     }
-    line
 }
 
 /// A `local_media` or `peer_media` line: what a side sends, and why not
@@ -758,10 +761,7 @@ fn media_line(event: &str, media: &RoomMedia) -> Value {
 
 /// The echo sends back what the caller sends, so it says the same about it.
 fn mirror_media(manager: &CallManager, echo: &Media, theirs: &RoomMedia) {
-    let message = ClientMessage::RoomMedia(RoomMedia { room_id: echo.room_id.clone(), ..theirs.clone() });
-    if let Err(e) = manager.client().send(message) {
-        tracing::warn!("room.media not sent: {e}");
-    }
+    send_media(manager, RoomMedia { room_id: echo.room_id.clone(), ..theirs.clone() });
 }
 
 enum MediaInput {

@@ -156,13 +156,9 @@ fn run(cli: Cli) -> duet_server::Result<()> {
     let mut config = load_config(&cli)?;
     match cli.command {
         Command::Serve(args) => {
-            #[cfg(feature = "echo")]
-            let echo_user = args.echo_user.clone();
             apply_serve_args(&mut config, *args)?;
             #[cfg(feature = "echo")]
-            {
-                config.echo_user = echo_user.clone();
-            }
+            let echo_user = config.echo_user.clone();
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let server = Server::bind(config).await?;
@@ -254,6 +250,11 @@ fn apply_serve_args(config: &mut Config, args: ServeArgs) -> duet_server::Result
     }
     if let Some(watchdog) = args.watchdog {
         config.watchdog = parse_duration(&watchdog)?;
+    }
+    // Only a build that can run the echo user advertises one.
+    #[cfg(feature = "echo")]
+    if args.echo_user.is_some() {
+        config.echo_user = args.echo_user;
     }
     Ok(())
 }

@@ -105,30 +105,28 @@ export function initials(name: string): string {
  */
 function feedTile(canvas: HTMLCanvasElement, name: string, id: string) {
   const reason = h("span", { class: "why" });
-  const cover = h("div", { class: "cover", id: `${id}-video-off`, hidden: true },
+  const cover = h("div", { class: "cover", id: `${id}-camera-off`, hidden: true },
     h("div", { class: "avatar" }, initials(name)), h("strong", {}, name), reason);
   const mic = h("span", { class: "mic-off", id: `${id}-mic-off`, hidden: true });
   const el = h("div", { class: "feed-tile", "data-feed": canvas.dataset.feed, hidden: true }, cover, mic);
-  let state: { video: boolean; audio: boolean } = { video: true, audio: true };
   const place = () => {
     el.classList.toggle("big", canvas.classList.contains("big"));
     el.classList.toggle("small", canvas.classList.contains("small"));
     el.dataset.corner = canvas.dataset.corner ?? "";
-    el.hidden = state.video && state.audio;
+    el.hidden = cover.hidden && mic.hidden;
   };
   return {
     el,
-    cover,
     place,
     set(media: MediaSent, expectVideo: boolean) {
       const noVideo = expectVideo && !media.video;
-      state = { video: !noVideo, audio: media.audio };
+      const [whyVideo, whyAudio] = [media.video_off ?? "off", media.audio_off ?? "off"];
       cover.hidden = !noVideo;
-      cover.dataset.reason = noVideo ? (media.video_off ?? "off") : "";
-      reason.textContent = noVideo ? t(VIDEO_OFF[media.video_off ?? "off"]) : "";
+      cover.dataset.reason = noVideo ? whyVideo : "";
+      reason.textContent = noVideo ? t(VIDEO_OFF[whyVideo]) : "";
       mic.hidden = media.audio;
-      mic.dataset.reason = media.audio ? "" : (media.audio_off ?? "off");
-      mic.textContent = media.audio ? "" : t(AUDIO_OFF[media.audio_off ?? "off"]);
+      mic.dataset.reason = media.audio ? "" : whyAudio;
+      mic.textContent = media.audio ? "" : t(AUDIO_OFF[whyAudio]);
       mic.setAttribute("aria-label", mic.textContent);
       place();
     },
@@ -244,8 +242,6 @@ export function callScreen(options: CallOptions): CallView {
   const peerMuted = h("span", { class: "indicator", id: "peer-muted", hidden: true }, t("{name} muted their microphone", { name }));
   const peerTile = feedTile(bigCanvas, name, "peer");
   const localTile = feedTile(smallCanvas, options.selfName, "local");
-  // The peer's cover keeps its established id.
-  peerTile.cover.id = "peer-camera-off";
   const timer = h("span", { class: "timer", id: "call-timer" }, "00:00");
   const mine = bars(t("You"), "quality-mine");
   const theirs = bars(name, "quality-peer");

@@ -22,8 +22,8 @@ export interface ChecksOptions {
   /** The webview draws with a real GPU (`AppInfo.gpu`). */
   gpu: boolean;
   onBack: () => void;
-  /** Places a test call to the server's echo user (signed in to a server that has one). */
-  onTestCall?: () => void;
+  /** The server's echo user, for a test call at the end (signed in to a server that has one). */
+  echoUser?: string | null;
 }
 
 type Step = CheckStep | "report";
@@ -334,10 +334,12 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
       saved.dataset.path = report.html_path;
     });
     // Last: the real thing, a call that brings the user's own picture and voice back.
-    const testCall = options.onTestCall
-      ? h("button", { type: "button", class: "accept", id: "checks-test-call" }, t("Make a test call"))
-      : null;
-    testCall?.addEventListener("click", () => options.onTestCall?.());
+    const echo = options.echoUser;
+    const testCall = echo ? h("button", { type: "button", class: "accept", id: "checks-test-call" }, t("Make a test call")) : null;
+    testCall?.addEventListener("click", async () => {
+      const result = await commands.call(echo!, false);
+      if (result.status === "error") showProblem(result.error);
+    });
     body.replaceChildren(
       h("h3", {}, t("Report")),
       h("p", { id: "report-verdict" }, broken ? t("Some checks found problems: the advice below says what to do, then retest.") : t("Everything checked works: you are ready for calls.")),
