@@ -67,7 +67,7 @@ async fn an_incoming_call_rings_the_chosen_ringtone_out_of_the_chosen_speaker() 
             samples.extend_from_slice(&frame);
         }
     }
-    controls.send(duet_cli::Control::Hangup).expect("bob hangs up");
+    controls.send(duet_cli::Command::Hangup).expect("bob hangs up");
     let _ = tokio::time::timeout(Duration::from_secs(10), bob).await.expect("bob's call ends");
     app.wait_for("#call-result", Duration::from_secs(10)).await;
 

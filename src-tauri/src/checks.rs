@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use duet_cli::Feed;
+use duet_call::Feed;
 use duet_devices::doctor::{self, camera_outcome, device_failure, microphone_outcome, not_checked, speaker_outcome};
 use duet_devices::{
     CameraChoice, CameraTest, Check, CheckName, MicEvent, MicTest, Report, SpeakerEvent, SpeakerTest, SpeedTestResult,
@@ -21,7 +21,6 @@ use specta::Type;
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event;
 
-use crate::commands::call::Devices;
 use crate::error::{AppError, AppResult, ErrorCode, capitalized, sentence};
 use crate::video::VideoServer;
 
@@ -466,6 +465,14 @@ fn failed_while_running<R: Runtime>(app: &AppHandle<R>, failures: &Failures, fai
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The cameras, microphones and speakers on this computer.
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct Devices {
+    pub cameras: Vec<String>,
+    pub microphones: Vec<String>,
+    pub speakers: Vec<String>,
 }
 
 impl From<&DeviceList> for Devices {

@@ -3,10 +3,11 @@
 //! Commands and events are typed with tauri-specta: `bindings()` describes them,
 //! and `ui/src/bindings.ts` is generated from it (a test keeps the file current).
 
-mod call;
 mod checks;
 mod commands;
 pub mod error;
+mod events;
+mod forward;
 pub mod graphics;
 mod local;
 mod notify;
@@ -71,14 +72,14 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             session::PresenceChanged,
             session::ConnectionChanged,
             session::SignedOut,
-            crate::call::CallChanged,
-            crate::call::CallStats,
-            crate::call::PeerMedia,
-            crate::call::LocalMedia,
-            crate::call::ChatReceived,
-            crate::call::ChatDelivered,
-            crate::call::ChatFailed,
-            crate::call::CallProblem,
+            crate::events::CallChanged,
+            crate::events::CallStats,
+            crate::events::PeerMedia,
+            crate::events::LocalMedia,
+            crate::events::ChatReceived,
+            crate::events::ChatDelivered,
+            crate::events::ChatFailed,
+            crate::events::CallProblem,
             shell::InviteLinkOpened,
             crate::checks::CheckDevicesChanged,
             crate::checks::MicLevel,

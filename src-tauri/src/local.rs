@@ -29,8 +29,15 @@ impl LocalServer {
         config.echo_user = Some(ECHO_USER.to_owned());
         let server = Server::bind(config).await.map_err(|e| failed(&e))?;
         let url = format!("http://{}", server.local_addr());
-        // Someone to call from the first minute: the echo sends the caller's own picture and voice back.
-        duet_server::echo::start(&server, ECHO_USER).map_err(|e| failed(&e))?;
+        // Someone to call from the first minute: the echo sends the caller's own picture and voice
+        // back. The app has the call engine, so the bot runs in this process.
+        let echo = duet_server::echo::login(&server, ECHO_USER).map_err(|e| failed(&e))?;
+        let login = duet_echo::EchoLogin { server: echo.server, user: echo.user, token: echo.token };
+        tokio::spawn(async move {
+            if let Err(error) = duet_echo::run(login).await {
+                tracing::error!("the built-in server's echo user stopped: {error}");
+            }
+        });
         Ok(LocalServer { handle: server.spawn(), url })
     }
 

@@ -2,7 +2,7 @@
 //! Linux desktops), and missed calls. Without a notification service the
 //! failure is logged and the incoming-call window rings alone.
 
-use duet_cli::Control;
+use duet_call::Command;
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::state::AppState;
@@ -11,7 +11,7 @@ use crate::state::AppState;
 mod platform {
     use std::sync::Mutex;
 
-    use duet_cli::Control;
+    use duet_call::Command;
     use notify_rust::{Hint, Notification, Timeout, Urgency};
 
     use crate::texts::Texts;
@@ -19,7 +19,7 @@ mod platform {
     /// The id of the incoming-call notification on screen, to withdraw it when the ringing stops.
     static RINGING: Mutex<Option<u32>> = Mutex::new(None);
 
-    pub fn incoming(texts: Texts, peer: &str, video: bool, on_answer: impl FnOnce(Control) + Send + 'static) {
+    pub fn incoming(texts: Texts, peer: &str, video: bool, on_answer: impl FnOnce(Command) + Send + 'static) {
         let summary = texts.is_calling(peer);
         let body = texts.call_kind(video);
         // Showing and waiting for a button both block on D-Bus: a thread of their own.
@@ -48,8 +48,8 @@ mod platform {
             let mut chosen = None;
             handle.wait_for_action(|action| {
                 chosen = match action {
-                    "accept" => Some(Control::Accept { audio_only: false }),
-                    "decline" => Some(Control::Decline),
+                    "accept" => Some(Command::Accept { audio_only: false }),
+                    "decline" => Some(Command::Decline),
                     _ => None,
                 }
             });
@@ -93,13 +93,13 @@ mod platform {
 
 #[cfg(not(all(unix, not(target_os = "macos"))))]
 mod platform {
-    use duet_cli::Control;
+    use duet_call::Command;
     use notify_rust::Notification;
 
     use crate::texts::Texts;
 
     /// Without buttons here: the incoming-call window answers.
-    pub fn incoming(texts: Texts, peer: &str, video: bool, _on_answer: impl FnOnce(Control) + Send + 'static) {
+    pub fn incoming(texts: Texts, peer: &str, video: bool, _on_answer: impl FnOnce(Command) + Send + 'static) {
         let body = texts.call_kind(video);
         if let Err(error) = Notification::new().appname("Duet").summary(&texts.is_calling(peer)).body(body).show() {
             tracing::warn!("no incoming-call notification: {error}");
@@ -124,10 +124,10 @@ pub fn incoming<R: Runtime>(app: &AppHandle<R>, peer: &str, video: bool) {
 }
 
 /// Hands a notification button's answer to the call.
-fn answer<R: Runtime>(app: &AppHandle<R>, control: Control) {
+fn answer<R: Runtime>(app: &AppHandle<R>, control: Command) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        if matches!(control, Control::Accept { .. }) {
+        if matches!(control, Command::Accept { .. }) {
             crate::shell::show_main(&app);
         }
         let state = app.state::<AppState>();
@@ -149,17 +149,17 @@ pub fn missed<R: Runtime>(app: &AppHandle<R>, peer: &str) {
 
 #[cfg(all(test, unix, not(target_os = "macos")))]
 mod tests {
-    use std::process::Command;
     use std::time::{Duration, Instant};
 
-    use duet_cli::Control;
+    use duet_call::Command;
 
     use crate::settings::Language;
     use crate::texts::Texts;
 
     /// A notification daemon on the session bus (dunst in CI); required under CI.
     fn dunst_running() -> bool {
-        let running = Command::new("dunstctl").arg("is-paused").output().is_ok_and(|o| o.status.success());
+        let running =
+            std::process::Command::new("dunstctl").arg("is-paused").output().is_ok_and(|o| o.status.success());
         if !running && std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("CI=true but no dunst on the session bus: scripts/test.sh starts it");
         }
@@ -167,7 +167,7 @@ mod tests {
     }
 
     fn dunstctl(args: &[&str]) -> String {
-        let out = Command::new("dunstctl").args(args).output().expect("dunstctl runs");
+        let out = std::process::Command::new("dunstctl").args(args).output().expect("dunstctl runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -218,7 +218,7 @@ mod tests {
         let _daemon = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
         let pick = std::path::Path::new(&std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()))
             .join("duet-dunst-pick");
-        for (button, expected) in [("decline", Control::Decline), ("accept", Control::Accept { audio_only: false })] {
+        for (button, expected) in [("decline", Command::Decline), ("accept", Command::Accept { audio_only: false })] {
             dunstctl(&["close-all"]);
             std::fs::write(&pick, button).expect("the pick file");
             let (answered, answer) = std::sync::mpsc::channel();

@@ -1,17 +1,16 @@
-//! The signed-in session: the signaling connection and the call engine on it,
-//! whose reports become UI events (presence, connection state, calls, a sign-in
-//! that stopped working).
+//! The signed-in session: the signaling connection and the call engine on it.
+//! The engine's events go to `forward.rs` (presence, connection state, calls,
+//! a sign-in that stopped working).
 
 use std::time::Duration;
 
-use duet_cli::{Control, Mode};
+use duet_call::{Command, Config, Engine, EngineHandle};
 use duet_client::{CallEvent, CallManager, ClientConfig, ClientEvent, ManagerConfig};
 use duet_protocol::{ClientMessage, ContactsChange, ContactsList, HistoryList, ServerMessage, Status};
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use tauri::{AppHandle, Runtime};
 use tauri_specta::Event;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::error::{AppError, AppResult, ErrorCode};
 
@@ -124,21 +123,19 @@ pub struct Session {
     pub token: String,
     /// When the token expires (Unix milliseconds).
     pub expires_at: u64,
-    manager: CallManager,
-    controls: UnboundedSender<Control>,
-    engine: tokio::task::JoinHandle<()>,
+    engine: EngineHandle,
 }
 
 impl Session {
     /// Connects with `token`; fails with a clear error when the server refuses
     /// it or cannot be reached, instead of retrying in the background forever.
-    pub async fn connect<R: Runtime>(
-        app: AppHandle<R>,
+    /// The engine's events come out of the receiver.
+    pub async fn connect(
         mut account: Account,
         token: String,
         expires_at: u64,
         media: Media,
-    ) -> AppResult<Session> {
+    ) -> AppResult<(Session, UnboundedReceiver<duet_call::Event>)> {
         let config = ClientConfig::new(account.server.clone(), token.clone());
         let (manager, mut events) = CallManager::start(ManagerConfig::new(config));
         let first = tokio::time::timeout(CONNECT_TIMEOUT, events.recv()).await;
@@ -164,39 +161,27 @@ impl Session {
             manager.client().close();
             return Err(error);
         }
-        let options = duet_cli::Options {
-            server: account.server.clone(),
-            user: account.user_id.clone(),
-            token: token.clone(),
+        let config = Config {
             // Loopback for the built-in server's echo, the other interfaces for everyone else.
             udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
-            audio_only: false,
-            duration: None,
-            sources: media.sources,
             video_out: Some(media.video_out),
             processing: media.processing,
+            ..Config::new(account.server.clone(), token.clone(), media.sources)
         };
-        let (controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
-        let engine = tokio::spawn({
-            let manager = manager.clone();
-            async move {
-                let report = |line| crate::call::forward(&app, line);
-                duet_cli::run_with(manager, events, options, Mode::Interactive, controls_rx, report).await;
-            }
-        });
-        Ok(Session { account, token, expires_at, manager, controls, engine })
+        let (engine, engine_events) = Engine::attach(manager, events, config);
+        Ok((Session { account, token, expires_at, engine }, engine_events))
     }
 
     /// Hands a user's action (dial, accept, mute …) to the call engine.
-    pub fn control(&self, control: Control) -> AppResult<()> {
-        self.controls
-            .send(control)
+    pub fn control(&self, command: Command) -> AppResult<()> {
+        self.engine
+            .send(command)
             .map_err(|_| AppError::new(ErrorCode::SignedOut, "The connection to the server has ended. Log in again."))
     }
 
     /// The contact list, and live presence for everyone on it from now on.
     pub async fn contacts(&self) -> AppResult<Vec<Contact>> {
-        let client = self.manager.client();
+        let client = self.engine.client();
         let reply = client.request(ClientMessage::ContactsList(ContactsList { req: None })).await?;
         let ServerMessage::ContactsOk(ok) = reply else {
             return Err(AppError::new(ErrorCode::Internal, "The server sent something other than the contact list."));
@@ -217,7 +202,7 @@ impl Session {
     /// The latest `limit` calls, newest first.
     pub async fn history(&self, limit: u32) -> AppResult<Vec<CallRecord>> {
         let request = ClientMessage::HistoryList(HistoryList { req: None, limit: Some(limit), before: None });
-        let ServerMessage::HistoryOk(ok) = self.manager.client().request(request).await? else {
+        let ServerMessage::HistoryOk(ok) = self.engine.client().request(request).await? else {
             return Err(AppError::new(ErrorCode::Internal, "The server sent something other than the call history."));
         };
         Ok(ok.calls.into_iter().map(CallRecord::from).collect())
@@ -234,7 +219,7 @@ impl Session {
         }
         let change = ContactsChange { req: None, user: user_id.to_owned() };
         let message = if add { ClientMessage::ContactsAdd(change) } else { ClientMessage::ContactsRemove(change) };
-        match self.manager.client().request(message).await {
+        match self.engine.client().request(message).await {
             Ok(_) => Ok(()),
             Err(duet_client::Error::Server { code: duet_protocol::ErrorCode::NotFound, .. }) => {
                 Err(AppError::new(ErrorCode::NotFound, format!("There is no user \"{user_id}\" on this server.")))
@@ -246,16 +231,14 @@ impl Session {
     /// Ends a running call (the peer hears a hangup), then the connection, once
     /// the hangup has gone out: the app may be about to exit.
     pub async fn close(self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.manager.hangup()).await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.manager.shut_down()).await;
-        self.engine.abort();
+        self.engine.shut_down(Duration::from_secs(4)).await;
     }
 }
 
 /// What a session's calls capture from and draw to.
 pub struct Media {
-    pub sources: duet_cli::Sources,
-    pub video_out: duet_cli::VideoOut,
+    pub sources: duet_call::Sources,
+    pub video_out: duet_call::VideoOut,
     /// The beauty filter, with the settings the user changes live.
-    pub processing: Option<duet_cli::Processing>,
+    pub processing: Option<duet_call::Processing>,
 }

@@ -118,7 +118,7 @@ impl Default for Settings {
             beauty: Beauty::recommended(),
             start_at_login: false,
             ringtone: Ringtone::Chime,
-            ringtone_volume: duet_cli::Ring::DEFAULT.volume,
+            ringtone_volume: duet_call::Ring::DEFAULT.volume,
             language: None,
         }
     }
@@ -152,12 +152,12 @@ impl Settings {
     }
 
     /// The ringtone and volume as the engine plays them; a volume above 100 is bad input.
-    pub fn ring(&self) -> AppResult<duet_cli::Ring> {
+    pub fn ring(&self) -> AppResult<duet_call::Ring> {
         if self.ringtone_volume > 100 {
             let message = format!("The ringtone volume goes from 0 to 100, not {}.", self.ringtone_volume);
             return Err(AppError::new(ErrorCode::BadInput, message));
         }
-        Ok(duet_cli::Ring { tone: self.ringtone.into(), volume: self.ringtone_volume })
+        Ok(duet_call::Ring { tone: self.ringtone.into(), volume: self.ringtone_volume })
     }
 
     /// Writes the settings (to a temporary file first, so a crash never leaves half a file).
@@ -174,11 +174,11 @@ impl Settings {
 
     /// What calls capture from and play to. `DUET_SOURCES=synthetic` sends the
     /// moving test pattern and a tone instead (demos, machines without a camera).
-    pub fn sources(&self) -> duet_cli::Sources {
-        use duet_cli::{AudioInput, AudioOutput, Sources, VideoInput};
+    pub fn sources(&self) -> duet_call::Sources {
+        use duet_call::{AudioInput, AudioOutput, Sources, VideoInput};
         let hd = self.quality == VideoQuality::Hd;
         let output = AudioOutput::Speaker(self.speaker.clone());
-        let ring = self.ring().unwrap_or(duet_cli::Ring::DEFAULT);
+        let ring = self.ring().unwrap_or(duet_call::Ring::DEFAULT);
         match synthetic_sources() {
             true => Sources { output, hd, ring, ..Sources::SYNTHETIC },
             false => Sources {

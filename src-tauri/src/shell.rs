@@ -109,13 +109,13 @@ pub fn on_window_event<R: Runtime>(window: &tauri::Window<R>, event: &WindowEven
 }
 
 /// A call rings: if the main window is not in front, the incoming-call window
-/// comes up on top of everything, with a notification.
-pub fn ring<R: Runtime>(app: &AppHandle<R>, peer: &str, video: bool) {
+/// comes up on top of everything. Returns whether it did (then a notification goes with it).
+pub fn open_incoming<R: Runtime>(app: &AppHandle<R>) -> bool {
     let in_front = app.get_webview_window(MAIN).is_some_and(|w| {
         w.is_visible().unwrap_or(false) && !w.is_minimized().unwrap_or(false) && w.is_focused().unwrap_or(false)
     });
     if in_front || app.get_webview_window(INCOMING).is_some() {
-        return;
+        return false;
     }
     let built = WebviewWindowBuilder::new(app, INCOMING, WebviewUrl::App("index.html#incoming".into()))
         .title(app.state::<AppState>().texts().incoming_window_title())
@@ -132,15 +132,14 @@ pub fn ring<R: Runtime>(app: &AppHandle<R>, peer: &str, video: bool) {
             show_main(app);
         }
     }
-    crate::notify::incoming(app, peer, video);
+    true
 }
 
-/// The call stopped ringing (answered, declined, cancelled or timed out).
-pub fn stop_ringing<R: Runtime>(app: &AppHandle<R>) {
+/// The call stopped ringing (answered, declined, cancelled or timed out): its window closes.
+pub fn close_incoming<R: Runtime>(app: &AppHandle<R>) {
     if let Some(window) = app.get_webview_window(INCOMING) {
         let _ = window.destroy();
     }
-    crate::notify::withdraw();
 }
 
 /// Whether the webview composites its page on the GPU (WebKit's "accelerated

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tauri::{AppHandle, Runtime};
 use tokio::sync::Mutex;
+use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::call::{CallChanged, CallPhase};
 use crate::checks::Checks;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::events::{CallChanged, CallPhase};
 use crate::local::LocalServer;
 use crate::secrets::{self, SavedSignIn};
 use crate::session::{Account, Media, Session};
@@ -95,14 +95,14 @@ impl AppState {
         f(self.session.lock().await.as_ref().ok_or_else(signed_out)?)
     }
 
-    /// Replaces the current session (if any) with one for `account`.
-    pub async fn sign_in<R: Runtime>(
+    /// Replaces the current session (if any) with one for `account`; its call
+    /// engine's events come out of the receiver.
+    pub async fn sign_in(
         &self,
-        app: AppHandle<R>,
         account: Account,
         token: String,
         expires_at: u64,
-    ) -> AppResult<Account> {
+    ) -> AppResult<(Account, UnboundedReceiver<duet_call::Event>)> {
         let beauty = self.beauty.clone();
         let make = move |fps| -> Box<dyn duet_media::FrameProcessor> {
             Box::new(duet_beauty::BeautyProcessor::new(duet_beauty::Backend::Auto, beauty.clone(), fps))
@@ -110,15 +110,15 @@ impl AppState {
         let media = Media {
             sources: self.settings().sources(),
             video_out: self.video.output(),
-            processing: Some(duet_cli::Processing(Arc::new(make))),
+            processing: Some(duet_call::Processing(Arc::new(make))),
         };
-        let session = Session::connect(app, account, token, expires_at, media).await?;
+        let (session, events) = Session::connect(account, token, expires_at, media).await?;
         let account = session.account.clone();
         let old = self.session.lock().await.replace(session);
         if let Some(old) = old {
             old.close().await;
         }
-        Ok(account)
+        Ok((account, events))
     }
 
     /// Remembers the current session in the keyring.

@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use duet_cli::{Feed, VideoOut};
+use duet_call::{Feed, VideoOut};
 use duet_media::I420Frame;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;

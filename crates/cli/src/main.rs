@@ -185,12 +185,12 @@ async fn main() {
                 continue;
             }
             match line.parse::<Control>() {
-                Ok(control) => {
-                    if controls.send(control).is_err() {
+                Ok(Control(command)) => {
+                    if controls.send(command).is_err() {
                         break;
                     }
                 }
-                Err(message) => println!("{}", serde_json::json!({"event": "error", "message": message})),
+                Err(unknown) => println!("{}", serde_json::json!({"event": "error", "message": unknown.to_string()})),
             }
         }
     });

@@ -1,15 +1,35 @@
-//! The echo user (`serve --echo-user`): a headless client inside the server that
-//! answers every call and sends the caller's own audio and video back, so a
-//! fresh installation always has someone to call.
+//! The echo user (`serve --echo-user`): the account is made here and a fresh
+//! token issued; the bot itself is the `duet-echo` program (the call engine,
+//! which the server does not link), started as a child process and started
+//! again when it stops. It exits when the server does: its standard input is
+//! a pipe from the server.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::{Server, create_user, now_ms};
 
 /// A year: the echo's token is issued afresh at every start.
 const TOKEN_TTL_MS: u64 = 365 * 24 * 3600 * 1000;
 
-pub fn start(server: &Server, user: &str) -> crate::Result<()> {
+/// How long a stopped echo waits before it is started again.
+const RESTART_AFTER: Duration = Duration::from_secs(2);
+
+/// The program's file name.
+pub const PROGRAM: &str = if cfg!(windows) { "duet-echo.exe" } else { "duet-echo" };
+
+/// Where the echo user signs in.
+#[derive(Debug, Clone)]
+pub struct EchoLogin {
+    pub server: String,
+    pub user: String,
+    pub token: String,
+}
+
+/// Creates the echo user on `server` if it is missing (with a random password
+/// nobody needs) and issues it a token.
+pub fn login(server: &Server, user: &str) -> crate::Result<EchoLogin> {
     let hub = server.hub();
-    // Nobody logs in as the echo user, so its password is random and never shown.
     let password: String = {
         use rand::Rng;
         use rand::distributions::Alphanumeric;
@@ -22,24 +42,52 @@ pub fn start(server: &Server, user: &str) -> crate::Result<()> {
     let token = hub.signer.issue_token(user, now_ms() + TOKEN_TTL_MS);
     let addr = server.local_addr();
     let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
-    let options = duet_cli::Options {
-        server: format!("http://{host}:{}", addr.port()),
-        user: user.to_owned(),
-        token,
-        // Loopback for callers on this machine, the other interfaces for the rest.
-        udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
-        audio_only: false,
-        duration: None,
-        sources: duet_cli::Sources::SYNTHETIC,
-        video_out: None,
-        processing: None,
-    };
-    // The echo user takes no controls.
-    let (_, controls) = tokio::sync::mpsc::unbounded_channel();
+    Ok(EchoLogin { server: format!("http://{host}:{}", addr.port()), user: user.to_owned(), token })
+}
+
+/// The `duet-echo` program: next to this executable (as the packages install
+/// it, and as cargo builds it), else on the `PATH`.
+pub fn find_program() -> Option<PathBuf> {
+    let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join(PROGRAM)));
+    if let Some(path) = beside.filter(|p| p.is_file()) {
+        return Some(path);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(PROGRAM)).find(|p| p.is_file())
+}
+
+/// Starts `program` as the echo user of `server` and keeps it running (it is
+/// started again `RESTART_AFTER` after it stops) until the server's runtime ends.
+pub fn spawn(server: &Server, user: &str, program: &Path) -> crate::Result<()> {
+    let login = login(server, user)?;
+    let program = program.to_owned();
+    let mut child = start(&program, &login)?;
     tokio::spawn(async move {
-        let code =
-            duet_cli::run(options, duet_cli::Mode::Echo, controls, |line| tracing::debug!(target: "echo", %line)).await;
-        tracing::error!(code, "the echo user stopped");
+        loop {
+            // `wait` would close the child's input, which tells it to stop: it is held here instead.
+            let _input = child.stdin.take();
+            match child.wait().await {
+                Ok(status) => tracing::warn!(%status, "the echo user stopped; starting it again"),
+                Err(e) => tracing::warn!("the echo user cannot be waited for: {e}"),
+            }
+            tokio::time::sleep(RESTART_AFTER).await;
+            match start(&program, &login) {
+                Ok(next) => child = next,
+                Err(e) => return tracing::error!("the echo user cannot start again: {e}"),
+            }
+        }
     });
     Ok(())
+}
+
+fn start(program: &Path, login: &EchoLogin) -> crate::Result<tokio::process::Child> {
+    let child = tokio::process::Command::new(program)
+        .args(["--server", &login.server, "--user", &login.user, "--until-stdin-closes"])
+        // In the environment, not the arguments: other users can read a process's arguments.
+        .env("DUET_TOKEN", &login.token)
+        .stdin(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| crate::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", program.display()))))?;
+    Ok(child)
 }

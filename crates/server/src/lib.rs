@@ -14,7 +14,6 @@ pub mod config;
 mod conn;
 pub mod crypto;
 pub mod deliver;
-#[cfg(feature = "echo")]
 pub mod echo;
 mod error;
 pub mod hub;

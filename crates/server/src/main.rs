@@ -74,10 +74,10 @@ struct ServeArgs {
     /// How long a room member whose connection dropped stays in the room, e.g. 30s.
     #[arg(long, env = "DUET_WATCHDOG")]
     watchdog: Option<String>,
-    /// Run an echo user with this id inside the server: it answers every call and
-    /// sends the caller's own audio and video back (the test call). The account is
-    /// created when missing.
-    #[cfg(feature = "echo")]
+    /// Run an echo user with this id next to the server (the `duet-echo` program,
+    /// installed beside `duet-server`): it answers every call and sends the
+    /// caller's own audio and video back (the test call). The account is created
+    /// when missing.
     #[arg(long, env = "DUET_ECHO_USER")]
     echo_user: Option<String>,
 }
@@ -157,15 +157,13 @@ fn run(cli: Cli) -> duet_server::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             apply_serve_args(&mut config, *args)?;
-            #[cfg(feature = "echo")]
-            let echo_user = config.echo_user.clone();
+            let echo = echo_program(&mut config);
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async {
                 let server = Server::bind(config).await?;
                 println!("duet-server listening on http://{}", server.local_addr());
-                #[cfg(feature = "echo")]
-                if let Some(user) = echo_user {
-                    duet_server::echo::start(&server, &user)?;
+                if let Some((user, program)) = echo {
+                    duet_server::echo::spawn(&server, &user, &program)?;
                     println!("echo user {user} is answering calls");
                 }
                 server.run(duet_server::shutdown::signal()).await
@@ -251,10 +249,26 @@ fn apply_serve_args(config: &mut Config, args: ServeArgs) -> duet_server::Result
     if let Some(watchdog) = args.watchdog {
         config.watchdog = parse_duration(&watchdog)?;
     }
-    // Only a build that can run the echo user advertises one.
-    #[cfg(feature = "echo")]
     if args.echo_user.is_some() {
         config.echo_user = args.echo_user;
     }
     Ok(())
+}
+
+/// The echo user and its program, when one is asked for. Without the program
+/// no echo user is advertised (clients would offer a test call nobody answers).
+fn echo_program(config: &mut Config) -> Option<(String, std::path::PathBuf)> {
+    let user = config.echo_user.clone()?;
+    match duet_server::echo::find_program() {
+        Some(program) => Some((user, program)),
+        None => {
+            eprintln!(
+                "duet-server: {} is not installed next to duet-server or on the PATH; \
+                 serving without the echo user {user}",
+                duet_server::echo::PROGRAM
+            );
+            config.echo_user = None;
+            None
+        }
+    }
 }

@@ -87,7 +87,7 @@ pub async fn login(app: AppHandle, state: State<'_, AppState>, credentials: Cred
         return Err(AppError::new(ErrorCode::Policy, "Your administrator turned off creating accounts here."));
     };
     let account = Account::new(server, user_id, false);
-    let mut account = state.sign_in(app, account, token.token, token.expires_at).await?;
+    let mut account = sign_in(app, &state, account, token.token, token.expires_at).await?;
     // Signed in either way; a keyring that cannot remember is said, not fatal.
     if !credentials.remember {
         secrets::forget().await;
@@ -95,6 +95,19 @@ pub async fn login(app: AppHandle, state: State<'_, AppState>, credentials: Cred
         tracing::warn!("{error}");
         account.warning = Some(error);
     }
+    Ok(account)
+}
+
+/// Replaces the session with one for `account`, its call events forwarded to the UI.
+async fn sign_in(
+    app: AppHandle,
+    state: &AppState,
+    account: Account,
+    token: String,
+    expires_at: u64,
+) -> AppResult<Account> {
+    let (account, events) = state.sign_in(account, token, expires_at).await?;
+    crate::forward::spawn(app, events);
     Ok(account)
 }
 
@@ -119,7 +132,7 @@ pub async fn resume(app: AppHandle, state: State<'_, AppState>) -> AppResult<Opt
         return Ok(None);
     }
     let account = Account::new(saved.server, saved.user_id, false);
-    state.sign_in(app, account, saved.token, saved.expires_at).await.map(Some)
+    sign_in(app, &state, account, saved.token, saved.expires_at).await.map(Some)
 }
 
 #[tauri::command]
@@ -148,7 +161,7 @@ pub async fn use_local_server(app: AppHandle, state: State<'_, AppState>) -> App
         (local.url.clone(), local.issue(&user_id))
     };
     let account = Account::new(url, user_id, true);
-    let account = state.sign_in(app, account, token, expires_at).await?;
+    let account = sign_in(app, &state, account, token, expires_at).await?;
     if let Some(session) = state.session.lock().await.as_ref() {
         session.change_contact(ECHO_USER, true).await?;
     }

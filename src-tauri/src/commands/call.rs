@@ -2,14 +2,15 @@
 //! action to the call engine; what happens next arrives as `CallChanged`,
 //! `CallStats`, `PeerMedia`, `ChatReceived` and `CallProblem` events.
 
-use duet_cli::Control;
+use duet_call::Command;
 use duet_media::DeviceList;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use specta::Type;
 use tauri::State;
 
-use crate::call::CallChanged;
+use crate::checks::Devices;
 use crate::error::{AppError, AppResult, ErrorCode};
+use crate::events::CallChanged;
 use crate::state::AppState;
 
 /// Calls `peer` (a video call unless `audio_only`).
@@ -20,27 +21,27 @@ pub async fn call(state: State<'_, AppState>, peer: String, audio_only: bool) ->
     if !duet_protocol::is_valid_user_id(&peer) {
         return Err(AppError::new(ErrorCode::BadInput, format!("\"{peer}\" is not a user name.")));
     }
-    state.with_session(|s| s.control(Control::Dial { peer, audio_only })).await
+    state.with_session(|s| s.control(Command::Dial { peer, audio_only })).await
 }
 
 /// Accepts the ringing call, with video or as audio only.
 #[tauri::command]
 #[specta::specta]
 pub async fn accept(state: State<'_, AppState>, audio_only: bool) -> AppResult<()> {
-    state.with_session(|s| s.control(Control::Accept { audio_only })).await
+    state.with_session(|s| s.control(Command::Accept { audio_only })).await
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn decline(state: State<'_, AppState>) -> AppResult<()> {
-    state.with_session(|s| s.control(Control::Decline)).await
+    state.with_session(|s| s.control(Command::Decline)).await
 }
 
 /// Hangs up the call, or cancels the one still ringing at the peer.
 #[tauri::command]
 #[specta::specta]
 pub async fn hang_up(state: State<'_, AppState>) -> AppResult<()> {
-    state.with_session(|s| s.control(Control::Hangup)).await
+    state.with_session(|s| s.control(Command::Hangup)).await
 }
 
 /// An in-call switch the user flipped.
@@ -57,9 +58,9 @@ pub enum Switch {
 #[specta::specta]
 pub async fn set_switch(state: State<'_, AppState>, device: Switch, on: bool) -> AppResult<()> {
     let control = match device {
-        Switch::Microphone => Control::Mute(!on),
-        Switch::Camera => Control::Camera(on),
-        Switch::Speaker => Control::MuteSpeaker(!on),
+        Switch::Microphone => Command::Mute(!on),
+        Switch::Camera => Command::Camera(on),
+        Switch::Speaker => Command::MuteSpeaker(!on),
     };
     state.with_session(|s| s.control(control)).await
 }
@@ -75,16 +76,8 @@ pub async fn send_chat(state: State<'_, AppState>, text: String) -> AppResult<u3
         return Err(AppError::new(ErrorCode::BadInput, "A message needs 1 to 1000 bytes of text."));
     }
     let id = state.chat_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    state.with_session(|s| s.control(Control::Chat { id: Some(id), text })).await?;
+    state.with_session(|s| s.control(Command::Chat { id: Some(id), text })).await?;
     Ok(id)
-}
-
-/// The cameras, microphones and speakers on this computer.
-#[derive(Debug, Clone, Serialize, Deserialize, Type)]
-pub struct Devices {
-    pub cameras: Vec<String>,
-    pub microphones: Vec<String>,
-    pub speakers: Vec<String>,
 }
 
 #[tauri::command]
@@ -99,9 +92,9 @@ pub async fn devices() -> Devices {
 #[specta::specta]
 pub async fn use_device(state: State<'_, AppState>, kind: Switch, device: Option<String>) -> AppResult<()> {
     let control = match kind {
-        Switch::Camera => Control::UseCamera(device),
-        Switch::Microphone => Control::UseMicrophone(device),
-        Switch::Speaker => Control::UseSpeaker(device),
+        Switch::Camera => Command::UseCamera(device),
+        Switch::Microphone => Command::UseMicrophone(device),
+        Switch::Speaker => Command::UseSpeaker(device),
     };
     state.with_session(|s| s.control(control)).await
 }

@@ -6,8 +6,8 @@ use duet_devices::{SpeedTestParams, SpeedTestProgress, speed_test, test_sound};
 use tauri::{AppHandle, Manager, State};
 use tauri_specta::Event;
 
+use crate::checks::Devices;
 use crate::checks::{CameraStarted, CheckOutcome, CheckStep, NetworkOutcome, SavedReport, SpeedTestProgressed};
-use crate::commands::call::Devices;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::settings::VideoQuality;
 use crate::state::{AppState, signed_out};

@@ -1,6 +1,6 @@
 //! Settings: devices, video quality, beauty, start at login.
 
-use duet_cli::Control;
+use duet_call::Command;
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_autostart::ManagerExt;
 
@@ -48,7 +48,7 @@ pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, settings:
     state.beauty.set(filter);
     *state.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings.clone();
     // Signed out: the next sign-in reads them.
-    let _ = state.with_session(|s| s.control(Control::UseSources(settings.sources()))).await;
+    let _ = state.with_session(|s| s.control(Command::UseSources(settings.sources()))).await;
     Ok(settings)
 }
 

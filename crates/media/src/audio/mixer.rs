@@ -41,7 +41,12 @@ struct State {
     /// Peak and length of the 20 ms being played.
     peak_running: (f32, usize),
     played: u64,
+    /// Told what is played (echo cancellation's far end).
+    far_end: Option<FarEnd>,
 }
+
+/// Receives every block the mixer plays, after gain and mute.
+pub type FarEnd = Arc<dyn Fn(&[f32]) + Send + Sync>;
 
 impl Default for Mixer {
     fn default() -> Self {
@@ -62,6 +67,7 @@ impl Mixer {
                 peak: 0.0,
                 peak_running: (0.0, 0),
                 played: 0,
+                far_end: None,
             })),
         }
     }
@@ -140,6 +146,11 @@ impl Mixer {
         self.lock().peak
     }
 
+    /// Hands everything played from now on to `far_end` too (`None`: to nobody).
+    pub fn set_far_end(&self, far_end: Option<FarEnd>) {
+        self.lock().far_end = far_end;
+    }
+
     /// Samples played so far.
     pub fn played(&self) -> u64 {
         self.lock().played
@@ -196,6 +207,9 @@ impl Mixer {
             }
         }
         state.played += out.len() as u64;
+        if let Some(far_end) = &state.far_end {
+            far_end(out);
+        }
     }
 }
 
@@ -224,6 +238,19 @@ mod tests {
             played.extend(play(mixer, FRAME));
         }
         played
+    }
+
+    #[test]
+    fn the_far_end_hears_exactly_what_is_played() {
+        let mixer = Mixer::new();
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let tap = heard.clone();
+        mixer.set_far_end(Some(Arc::new(move |block: &[f32]| tap.lock().unwrap().extend_from_slice(block))));
+        mixer.play_cue(Cue::Ringback);
+        let played = play(&mixer, 3 * FRAME);
+        let heard: Vec<i16> = heard.lock().unwrap().iter().map(|&s| to_i16(s)).collect();
+        assert_eq!(heard, played);
+        assert!(heard.iter().any(|&s| s != 0), "the ringback is in it");
     }
 
     #[test]

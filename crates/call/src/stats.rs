@@ -1,13 +1,14 @@
-//! The counters `duet-cli` reports every second, as one JSON line.
+//! The counters a call keeps, and the [`CallStats`] reported from them every second.
 
 use duet_media::RenderStats;
 use duet_media::audio::JitterStats;
 use duet_rtc::{NetworkStats, Quality};
-use serde_json::{Value, json};
+
+use crate::event::CallStats;
 
 /// Counters reported every second.
 #[derive(Debug, Default)]
-pub(crate) struct Stats {
+pub(crate) struct Counters {
     pub frames_sent: u64,
     pub frames_decoded: u64,
     pub frames_lost: u64,
@@ -34,9 +35,9 @@ pub(crate) struct Stats {
     pub video_bitrate_bps: Option<u32>,
 }
 
-impl Stats {
-    /// The stats line at `now_us` (a monotonic clock in µs).
-    pub fn line(&mut self, now_us: u64) -> Value {
+impl Counters {
+    /// The figures at `now_us` (a monotonic clock in µs); rates since the previous call.
+    pub fn snapshot(&mut self, now_us: u64) -> CallStats {
         let render = self.render.snapshot(now_us);
         let (kbps_out, kbps_in) = match self.previous {
             // Rates over less than half a second (the report at hangup) would mislead.
@@ -56,35 +57,34 @@ impl Stats {
                 (f64::from(latencies[at]) * 10.0).round() / 10.0
             })
         };
-        json!({
-            "event": "stats",
-            "frames_sent": self.frames_sent,
-            "frames_decoded": self.frames_decoded,
-            "frames_lost": self.frames_lost,
-            "frames_undecodable": self.frames_undecodable,
-            "keyframe_requests": self.keyframe_requests,
-            "last_frame_counter": self.last_counter,
-            "fps": (f64::from(render.fps) * 10.0).round() / 10.0,
-            "width": render.width,
-            "height": render.height,
-            "freeze_count": render.freeze_count,
-            "total_freeze_ms": render.total_freeze_ms,
-            "glass_to_glass_p50_ms": percentile(0.5),
-            "glass_to_glass_p95_ms": percentile(0.95),
-            "bitrate_out_kbps": kbps_out,
-            "bitrate_in_kbps": kbps_in,
-            "target_bitrate_kbps": self.network.target_bitrate_bps.map(|bps| (bps / 1000.0).round()),
-            "video_bitrate_kbps": self.video_bitrate_bps.map(|bps| bps / 1000),
-            "audio_packets_sent": self.audio_packets_sent,
-            "audio_packets_received": self.audio_packets_received,
-            "audio_frames_decoded": audio.decoded,
-            "audio_frames_recovered": audio.recovered,
-            "audio_frames_concealed": audio.concealed,
-            "rtt_ms": self.network.rtt_ms.map(|ms| (ms * 10.0).round() / 10.0),
-            "loss": self.network.loss,
-            "jitter_ms": (self.network.jitter_ms * 10.0).round() / 10.0,
-            "quality": self.quality,
-            "peer_quality": self.peer_quality,
-        })
+        CallStats {
+            frames_sent: self.frames_sent,
+            frames_decoded: self.frames_decoded,
+            frames_lost: self.frames_lost,
+            frames_undecodable: self.frames_undecodable,
+            keyframe_requests: self.keyframe_requests,
+            last_frame_counter: self.last_counter,
+            fps: (f64::from(render.fps) * 10.0).round() / 10.0,
+            width: render.width,
+            height: render.height,
+            freeze_count: render.freeze_count,
+            total_freeze_ms: render.total_freeze_ms,
+            glass_to_glass_p50_ms: percentile(0.5),
+            glass_to_glass_p95_ms: percentile(0.95),
+            bitrate_out_kbps: kbps_out,
+            bitrate_in_kbps: kbps_in,
+            target_bitrate_kbps: self.network.target_bitrate_bps.map(|bps| (bps / 1000.0).round()),
+            video_bitrate_kbps: self.video_bitrate_bps.map(|bps| bps / 1000),
+            audio_packets_sent: self.audio_packets_sent,
+            audio_packets_received: self.audio_packets_received,
+            audio_frames_decoded: audio.decoded,
+            audio_frames_recovered: audio.recovered,
+            audio_frames_concealed: audio.concealed,
+            rtt_ms: self.network.rtt_ms.map(|ms| (ms * 10.0).round() / 10.0),
+            loss: self.network.loss,
+            jitter_ms: (self.network.jitter_ms * 10.0).round() / 10.0,
+            quality: self.quality,
+            peer_quality: self.peer_quality,
+        }
     }
 }

@@ -13,11 +13,14 @@ use duet_media::{
 };
 use duet_protocol::{CallType, MediaOff, RoomMedia};
 use duet_rtc::{RtcSession, SessionConfig};
-use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::report::Stats;
-use crate::{AudioInput, Feed, Options, Processing, VideoInput, VideoOut};
+use crate::event::{EngineError, Event};
+use crate::stats::Counters;
+use crate::{AudioInput, Config, Feed, Processing, VideoInput, VideoOut};
+
+/// One audio frame's time on the wire.
+pub(crate) const AUDIO_FRAME: Duration = Duration::from_millis(20);
 
 /// Opus's bitrate, and what its packets take on the wire with their headers
 /// (50 a second).
@@ -175,7 +178,7 @@ pub(crate) struct Media {
     mic_tx: mpsc::UnboundedSender<[i16; FRAME]>,
     errors: mpsc::UnboundedSender<duet_media::Error>,
     pub opus: OpusEncoder,
-    pub stats: Stats,
+    pub stats: Counters,
     /// What the user turned off (what could not start shows as no source at all).
     pub mic_muted: bool,
     pub camera_off: bool,
@@ -200,20 +203,24 @@ pub(crate) struct Media {
 
 impl Media {
     /// Sets up the session and this side's sources. A camera or microphone
-    /// that cannot start is reported on `report` and the call goes on without
+    /// that cannot start is reported on `events` and the call goes on without
     /// it; one that fails later is reported on `errors`.
     pub async fn start(
-        options: &Options,
+        config: &Config,
+        audio_only: bool,
         call: &CallInfo,
         echo: bool,
         errors: &mpsc::UnboundedSender<duet_media::Error>,
-        report: &mut impl FnMut(Value),
-    ) -> Result<Media, String> {
-        let video = call.call_type == CallType::Video && !options.audio_only;
-        let max_video_bps = encoder_settings(options.sources.hd).bitrate_bps;
+        events: &mpsc::UnboundedSender<Event>,
+    ) -> Result<Media, EngineError> {
+        let failed = |e: &dyn std::fmt::Display| EngineError::Media(e.to_string());
+        let report = |error: EngineError| drop(events.send(Event::Error(error)));
+        let sources = &config.sources;
+        let video = call.call_type == CallType::Video && !audio_only;
+        let max_video_bps = encoder_settings(sources.hd).bitrate_bps;
         let max_bitrate_bps = send_budget(if video { max_video_bps } else { 0 });
-        let config = SessionConfig { udp_addrs: options.udp_addrs.clone(), video, max_bitrate_bps };
-        let rtc = RtcSession::new(config).await.map_err(|e| e.to_string())?;
+        let session = SessionConfig { udp_addrs: config.udp_addrs.clone(), video, max_bitrate_bps };
+        let rtc = RtcSession::new(session).await.map_err(|e| failed(&e))?;
         let (mic_tx, mic_frames) = mpsc::unbounded_channel();
         let mut media = Media {
             rtc,
@@ -224,21 +231,21 @@ impl Media {
             interval: Duration::from_secs_f32(1.0 / VideoFormat::DEFAULT.fps),
             pump: None,
             connected: false,
-            decoder: H264Decoder::new().map_err(|e| e.to_string())?,
+            decoder: H264Decoder::new().map_err(|e| failed(&e))?,
             audio_in: AudioIn::None,
             mic_frames,
             mic_tx,
             errors: errors.clone(),
-            opus: OpusEncoder::new(AUDIO_BITRATE_BPS).map_err(|e| e.to_string())?,
+            opus: OpusEncoder::new(AUDIO_BITRATE_BPS).map_err(|e| failed(&e))?,
             max_video_bps,
-            stats: Stats::default(),
+            stats: Counters::default(),
             mic_muted: false,
             camera_off: false,
             mic_failed: None,
             camera_failed: None,
             rtc_has_video: video,
-            preview: options.video_out.clone(),
-            processing: options.processing.clone(),
+            preview: config.video_out.clone(),
+            processing: config.processing.clone(),
             chats_in_flight: Default::default(),
             starting: true,
             followed_at: None,
@@ -248,24 +255,24 @@ impl Media {
             return Ok(media);
         }
         if video {
-            match open_video(&options.sources.video, options.sources.hd) {
+            match open_video(&sources.video, sources.hd) {
                 Ok((mut sender, interval)) => {
                     media.process(&mut sender, interval);
                     media.video = Some(sender);
                     media.interval = interval;
                 }
                 Err(e) => {
-                    report(device_error(&e, "the call goes on without video"));
+                    report(EngineError::device(&e, "the call goes on without video"));
                     media.camera_failed = Some(off_reason(&e));
                 }
             }
         }
-        media.audio_in = match &options.sources.audio {
+        media.audio_in = match &sources.audio {
             AudioInput::Tone => AudioIn::Tone(ToneSource::new(440.0, 0.3)),
             AudioInput::Microphone(name) => match media.open_microphone(name.as_deref()) {
                 Ok(mic) => AudioIn::Microphone { device: mic },
                 Err(e) => {
-                    report(device_error(&e, "the call goes on without your voice"));
+                    report(EngineError::device(&e, "the call goes on without your voice"));
                     media.mic_failed = Some(off_reason(&e));
                     AudioIn::None
                 }
@@ -462,13 +469,4 @@ fn off_reason(error: &duet_media::Error) -> MediaOff {
         E::NotAuthorized(_) => MediaOff::NotAllowed,
         _ => MediaOff::Failed,
     }
-}
-
-/// A device error line with the seed's code, so a UI can give the right advice.
-pub(crate) fn device_error(error: &duet_media::Error, consequence: &str) -> Value {
-    json!({
-        "event": "error",
-        "code": error.device_code(),
-        "message": format!("{error}; {consequence}"),
-    })
 }

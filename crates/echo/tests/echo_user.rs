@@ -1,53 +1,25 @@
 //! `duet-server serve --echo-user echo`: a fresh server always has someone to
-//! call, and that someone sends the caller's own audio and video back.
+//! call (the `duet-echo` bot, a process of its own), and that someone sends the
+//! caller's own audio and video back.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-fn server_cli(data: &std::path::Path, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_duet-server"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "duet-server {args:?} failed");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// `duet-server serve --echo-user echo` with alice, its URL and a token for alice.
-async fn server_with_echo(data: &std::path::Path) -> (tokio::process::Child, String, String) {
-    server_cli(data, &["user", "add", "--password-stdin", "alice"], "long enough password\n");
-    let token = server_cli(data, &["token", "issue", "--user", "alice"], "");
-    let token = token.split_whitespace().last().unwrap().to_owned();
-
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_duet-server"))
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--echo-user", "echo"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let mut url = None;
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(rest) = line.strip_prefix("duet-server listening on ") {
-            url = Some(rest.to_owned());
-        }
-        if line.contains("echo user echo is answering calls") {
-            break;
-        }
-    }
-    (server, url.expect("the server said where it listens"), token)
+/// A server with alice and the echo user (the `duet-echo` program, started the way
+/// `duet-server serve --echo-user echo` starts it): its URL and a token for alice.
+async fn server_with_echo(data: &Path) -> (duet_server::ServerHandle, String, String) {
+    let mut config = duet_server::Config::new(data);
+    config.listen = ([127, 0, 0, 1], 0).into();
+    config.echo_user = Some("echo".into());
+    let server = duet_server::Server::bind(config).await.expect("the server starts");
+    duet_server::create_user(&*server.hub().store, "alice", "Alice", "long enough password").expect("alice");
+    let token = server.hub().signer.issue_token("alice", duet_server::now_ms() + 3_600_000);
+    duet_server::echo::spawn(&server, "echo", Path::new(env!("CARGO_BIN_EXE_duet-echo"))).expect("the echo starts");
+    let url = format!("http://{}", server.local_addr());
+    (server.spawn(), url, token)
 }
 
 /// Alice calls the echo user for a few seconds with `sources`: her exit code and report lines.
@@ -110,4 +82,23 @@ async fn without_a_camera_the_echo_says_why_there_is_no_picture() {
     assert!(ours.get("audio_off").is_none() && theirs.get("audio_off").is_none(), "sound goes both ways: {theirs}");
     let stats = out.iter().rev().find(|l| l["event"] == "stats").expect("stats");
     assert!(stats["audio_packets_received"].as_u64().unwrap() >= 50, "own audio came back: {stats}");
+}
+
+/// The server starts the echo with a pipe for its standard input: when the
+/// server goes, so does the echo.
+#[tokio::test]
+async fn the_echo_stops_when_its_server_does() {
+    let mut echo = tokio::process::Command::new(env!("CARGO_BIN_EXE_duet-echo"))
+        .args(["--server", "http://127.0.0.1:9", "--user", "echo", "--until-stdin-closes"])
+        .env("DUET_TOKEN", "not a token")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starts");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(echo.try_wait().expect("waits").is_none(), "it runs while its input is open");
+    drop(echo.stdin.take());
+    let status = tokio::time::timeout(Duration::from_secs(5), echo.wait()).await.expect("it stops").expect("waits");
+    assert!(status.success(), "{status}");
 }
