@@ -67,15 +67,27 @@ fi
 # --- duet-server's .deb.
 contents=$(dpkg-deb -c "$server_deb")
 has "$contents" ' (\./)?usr/bin/duet-server$' "$server_deb has no /usr/bin/duet-server"
+has "$contents" ' (\./)?usr/bin/duet-echo$' "$server_deb has no /usr/bin/duet-echo"
 has "$contents" ' (\./)?lib/systemd/system/duet-server\.service$' "$server_deb has no systemd unit"
 has "$contents" ' (\./)?etc/duet/server\.toml$' "$server_deb has no /etc/duet/server.toml"
 apt-get install -y -q -o DPkg::Lock::Timeout=600 "$server_deb" >/dev/null
 /usr/bin/duet-server --version >/dev/null || fail "the installed duet-server does not run"
+# As the unit starts it: the echo user runs beside the server, and stops with it.
+echo_data=$(mktemp -d)
+/usr/bin/duet-server serve --listen 127.0.0.1:0 --data "$echo_data" --echo-user echo >"$echo_data/out" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do grep -q 'echo user echo is answering calls' "$echo_data/out" && break; sleep 0.1; done
+grep -q 'echo user echo is answering calls' "$echo_data/out" || fail "the installed server did not start its echo user: $(cat "$echo_data/out")"
+pgrep -f '^/usr/bin/duet-echo ' >/dev/null || fail "no duet-echo process runs beside the installed server"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+for _ in $(seq 50); do pgrep -f '^/usr/bin/duet-echo ' >/dev/null || break; sleep 0.1; done
+! pgrep -f '^/usr/bin/duet-echo ' >/dev/null || fail "duet-echo still runs after its server stopped"
+rm -rf "$echo_data"
 if command -v systemd-analyze >/dev/null; then
   systemd-analyze verify /lib/systemd/system/duet-server.service || fail "the systemd unit does not verify"
 fi
 apt-get remove -y -q duet-server >/dev/null
-[ ! -e /usr/bin/duet-server ] || fail "/usr/bin/duet-server is still there after removing the package"
+[ ! -e /usr/bin/duet-server ] && [ ! -e /usr/bin/duet-echo ] || fail "duet-server or duet-echo is still there after removing the package"
 
 size "$app_deb"; size "$app_rpm"; size "$server_deb"
 echo "check-packages: OK"

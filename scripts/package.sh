@@ -9,12 +9,14 @@ out="$CARGO_TARGET_DIR/release/bundle"
 
 ui/node_modules/.bin/tauri build --bundles deb,rpm >&2
 
-cargo build --release --locked -p duet-server >&2
+cargo build --release --locked -p duet-server -p duet-echo >&2
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' crates/server/Cargo.toml | head -1)
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 install -D -m 0755 "$CARGO_TARGET_DIR/release/duet-server" "$stage/usr/bin/duet-server"
+# The echo user (`serve --echo-user`, on in the unit): the server starts it from beside itself.
+install -D -m 0755 "$CARGO_TARGET_DIR/release/duet-echo" "$stage/usr/bin/duet-echo"
 install -D -m 0644 packaging/duet-server.service "$stage/lib/systemd/system/duet-server.service"
 install -D -m 0644 packaging/server.toml "$stage/etc/duet/server.toml"
 install -D -m 0644 docs/admin.md "$stage/usr/share/doc/duet-server/admin.md"
@@ -24,12 +26,13 @@ Package: duet-server
 Version: $version
 Architecture: $arch
 Maintainer: Duet maintainers <maintainers@duet.invalid>
-Depends: libc6
+Depends: libc6, libasound2t64 | libasound2
 Section: net
 Priority: optional
 Description: Duet signaling server
  Accounts, presence, call invitations, rooms, history, offline push and webhooks
- for the Duet desktop app, in one process with an embedded SQLite database.
+ for the Duet desktop app, in one process with an embedded SQLite database; and
+ duet-echo, the echo user that answers test calls.
 CONTROL
 echo /etc/duet/server.toml > "$stage/DEBIAN/conffiles"
 cat > "$stage/DEBIAN/postinst" <<'POSTINST'

@@ -21,8 +21,8 @@ esac
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 
 npm --prefix ui run build
-# The app and the server are two packages of the workspace: each is named.
-cargo build --locked -p duet --bin duet -p duet-server --bin duet-server
+# The app, the server and the echo user (which the server starts) are packages of the workspace: each is named.
+cargo build --locked -p duet --bin duet -p duet-server --bin duet-server -p duet-echo --bin duet-echo
 bin="${CARGO_TARGET_DIR:-target}/debug"
 
 pids=()

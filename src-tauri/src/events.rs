@@ -20,7 +20,7 @@ pub enum CallPhase {
     Failed,
 }
 
-/// Why a call ended or failed.
+/// Why a call ended (`local_hangup` … `answered_elsewhere`) or failed (`signaling`, `media_failure`, `signaling_lost`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 #[serde(rename_all = "snake_case")]
 pub enum CallReason {
@@ -31,7 +31,8 @@ pub enum CallReason {
     Cancelled,
     Timeout,
     AnsweredElsewhere,
-    /// The server refused or the request could not be made.
+    // The failures: the server refused or the request could not be made, the
+    // media did not connect, the connection to the server was lost.
     Signaling,
     MediaFailure,
     SignalingLost,

@@ -185,12 +185,14 @@ mod egl_probe {
     const PLATFORM_SURFACELESS: egl::Enum = 0x31DD;
     const GL_RENDERER: u32 = 0x1F01;
 
+    use super::GlError;
+
     /// The `GL_RENDERER` of an OpenGL ES context on the machine's default EGL device.
     #[allow(unsafe_code)]
-    pub fn gl_renderer() -> Result<String, String> {
+    pub fn gl_renderer() -> Result<String, GlError> {
         // SAFETY: libEGL.so.1 is the system's EGL library, which implements the EGL API.
         let egl = unsafe { egl::DynamicInstance::<egl::EGL1_4>::load_required() }
-            .map_err(|error| format!("no EGL library ({error})"))?;
+            .map_err(|error| GlError::Library(error.to_string()))?;
         let surfaceless = egl.query_string(None, egl::EXTENSIONS).is_ok_and(|extensions| {
             extensions.to_bytes().split(|byte| *byte == b' ').any(|name| name == b"EGL_MESA_platform_surfaceless")
         });
@@ -203,29 +205,29 @@ mod egl_probe {
             // SAFETY: EGL_DEFAULT_DISPLAY is always a valid native display.
             _ => unsafe { egl.get_display(egl::DEFAULT_DISPLAY) },
         }
-        .ok_or("no EGL display")?;
-        egl.initialize(display).map_err(|error| format!("EGL did not start ({error})"))?;
+        .ok_or(GlError::NoDisplay)?;
+        egl.initialize(display).map_err(|error| GlError::Start(error.to_string()))?;
         let renderer = context_renderer(&egl, display);
         let _ = egl.terminate(display);
         renderer
     }
 
     #[allow(unsafe_code)]
-    fn context_renderer(egl: &egl::DynamicInstance<egl::EGL1_4>, display: egl::Display) -> Result<String, String> {
-        egl.bind_api(egl::OPENGL_ES_API).map_err(|error| format!("no OpenGL ES ({error})"))?;
+    fn context_renderer(egl: &egl::DynamicInstance<egl::EGL1_4>, display: egl::Display) -> Result<String, GlError> {
+        egl.bind_api(egl::OPENGL_ES_API).map_err(|error| GlError::NoEs(error.to_string()))?;
         let config = egl
             // Any kind of surface: a surfaceless display has no window configurations.
             .choose_first_config(display, &[egl::RENDERABLE_TYPE, egl::OPENGL_ES2_BIT, egl::SURFACE_TYPE, 0, egl::NONE])
-            .map_err(|error| error.to_string())?
-            .ok_or("no OpenGL ES 2 configuration")?;
+            .map_err(|error| GlError::Config(error.to_string()))?
+            .ok_or(GlError::Config("none offers OpenGL ES 2".into()))?;
         let context = egl
             .create_context(display, config, None, &[egl::CONTEXT_CLIENT_VERSION, 2, egl::NONE])
-            .map_err(|error| format!("no OpenGL ES context ({error})"))?;
+            .map_err(|error| GlError::Context(error.to_string()))?;
         let renderer = egl
             .make_current(display, None, None, Some(context))
-            .map_err(|error| format!("the context cannot be made current without a surface ({error})"))
+            .map_err(|error| GlError::NotCurrent(error.to_string()))
             .and_then(|()| {
-                let get_string = egl.get_proc_address("glGetString").ok_or("no glGetString")?;
+                let get_string = egl.get_proc_address("glGetString").ok_or(GlError::NoRenderer)?;
                 // SAFETY: glGetString has this signature in every OpenGL ES version.
                 let get_string: unsafe extern "system" fn(u32) -> *const c_char =
                     unsafe { std::mem::transmute(get_string) };
@@ -233,7 +235,7 @@ mod egl_probe {
                 // NUL-terminated string the driver keeps while the context lives.
                 let name = unsafe { get_string(GL_RENDERER) };
                 if name.is_null() {
-                    return Err("the context names no renderer".to_owned());
+                    return Err(GlError::NoRenderer);
                 }
                 // SAFETY: as above.
                 Ok(unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned())
@@ -249,8 +251,31 @@ use egl_probe::gl_renderer;
 
 /// Other systems' webviews choose their own GL; there is nothing to ask.
 #[cfg(not(target_os = "linux"))]
-fn gl_renderer() -> Result<String, String> {
-    Err("only asked on Linux".to_owned())
+fn gl_renderer() -> Result<String, GlError> {
+    Err(GlError::NotAsked)
+}
+
+/// Why the GL renderer could not be named.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GlError {
+    #[error("no EGL library ({0})")]
+    Library(String),
+    #[error("no EGL display")]
+    NoDisplay,
+    #[error("EGL did not start ({0})")]
+    Start(String),
+    #[error("no OpenGL ES ({0})")]
+    NoEs(String),
+    #[error("no OpenGL ES 2 configuration ({0})")]
+    Config(String),
+    #[error("no OpenGL ES context ({0})")]
+    Context(String),
+    #[error("the context cannot be made current without a surface ({0})")]
+    NotCurrent(String),
+    #[error("the context names no renderer")]
+    NoRenderer,
+    #[error("only asked on Linux")]
+    NotAsked,
 }
 
 #[cfg(test)]

@@ -94,21 +94,31 @@ pub fn path() -> PathBuf {
     }
 }
 
+/// Why the administrator's policy cannot be used (it then allows nothing until it is fixed).
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("The administrator's policy {} cannot be read: {error}.", path.display())]
+    Unreadable { path: std::path::PathBuf, error: std::io::Error },
+    #[error("The administrator's policy {} is not valid: {why}.", path.display())]
+    Invalid { path: std::path::PathBuf, why: String },
+}
+
 impl Policy {
     /// Reads the policy at `path`: none there is no policy; one that cannot be
     /// read or is invalid is an error saying which file and why.
-    pub fn load(path: &Path) -> Result<Policy, String> {
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Policy::default()),
-            Err(e) => return Err(format!("The administrator's policy {} cannot be read: {e}.", path.display())),
+            Err(error) => return Err(PolicyError::Unreadable { path: path.to_owned(), error }),
         };
-        let policy: Policy = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("The administrator's policy {} is not valid: {e}.", path.display()))?;
-        policy.check().map_err(|why| format!("The administrator's policy {} is not valid: {why}.", path.display()))?;
+        let invalid = |why: String| PolicyError::Invalid { path: path.to_owned(), why };
+        let policy: Policy = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        policy.check().map_err(invalid)?;
         Ok(policy)
     }
 
+    /// What is wrong with the settings, in words.
     fn check(&self) -> Result<(), String> {
         match &self.server {
             Some(server) if !(server.starts_with("http://") || server.starts_with("https://")) => {
@@ -133,7 +143,7 @@ impl Policy {
 mod tests {
     use super::*;
 
-    fn load(json: &str) -> Result<Policy, String> {
+    fn load(json: &str) -> Result<Policy, PolicyError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("policy.json");
         std::fs::write(&path, json).expect("writes");
@@ -171,7 +181,7 @@ mod tests {
             (r#"{"lock_server": true}"#, "needs a \"server\""),
             (r#"{"server": "duet.example"}"#, "must start with http"),
         ] {
-            let error = load(json).expect_err(json);
+            let error = load(json).expect_err(json).to_string();
             assert!(error.contains("policy.json") && error.contains(why), "{json}: {error}");
         }
     }

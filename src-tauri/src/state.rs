@@ -34,7 +34,7 @@ pub struct AppState {
     /// The "Check devices" page's running checks.
     pub checks: Checks,
     /// The administrator's policy, or why its file cannot be used.
-    pub policy: Result<crate::policy::Policy, String>,
+    pub policy: Result<crate::policy::Policy, crate::policy::PolicyError>,
     /// The newer version found by the last check, to install when the user says so.
     pub update: Mutex<Option<tauri_plugin_updater::Update>>,
     /// A ringtone playing from the settings.

@@ -174,22 +174,22 @@ export type Beauty = {
 /**  The call's state changed. */
 export type CallChanged = {
 	phase: CallPhase,
-	/**
-	 *  Why it ended: `local_hangup`, `remote_hangup`, `rejected`, `busy`,
-	 *  `cancelled`, `timeout`, `answered_elsewhere`; why it failed:
-	 *  `signaling`, `media_failure`, `signaling_lost`.
-	 */
-	reason: string | null,
+	/**  Why it ended or failed. */
+	reason: CallReason | null,
 	/**  What failed, in words. */
 	detail: string | null,
 	peer: string | null,
-	/**  `outgoing` or `incoming`. */
-	direction: string | null,
-	/**  `audio` or `video`. */
-	call_type: string | null,
+	direction: CallDirection | null,
+	call_type: CallKind | null,
 	/**  How long the two talked (ended and failed calls). */
 	duration_ms: number | null,
 };
+
+/**  Which way a call goes. */
+export type CallDirection = "outgoing" | "incoming";
+
+/**  An audio or a video call. */
+export type CallKind = "audio" | "video";
 
 /**  Where a call is (DESIGN.md's state names). */
 export type CallPhase = "idle" | "prepared" | "calling" | "ringing" | "connecting" | "connected" | "ended" | "failed";
@@ -203,6 +203,9 @@ export type CallProblem = {
 	code: string | null,
 	message: string,
 };
+
+/**  Why a call ended (`local_hangup` … `answered_elsewhere`) or failed (`signaling`, `media_failure`, `signaling_lost`). */
+export type CallReason = "local_hangup" | "remote_hangup" | "rejected" | "busy" | "cancelled" | "timeout" | "answered_elsewhere" | "signaling" | "media_failure" | "signaling_lost";
 
 /**  One call in the history, newest first. */
 export type CallRecord = {
@@ -402,9 +405,9 @@ export type MediaSent = {
 	audio: boolean,
 	video: boolean,
 	/**  Why no audio comes, when the side said. */
-	audio_off?: MediaOff | null,
+	audio_off: MediaOff | null,
 	/**  Why no video comes, when the side said. */
-	video_off?: MediaOff | null,
+	video_off: MediaOff | null,
 };
 
 /**  The microphone's level, 0–100, every 300 ms. */

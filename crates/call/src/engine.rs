@@ -96,7 +96,10 @@ impl Engine {
         self.speakers.open_for(&output, "the peer will not be heard", &self.events);
         let mut device_errors = self.device_errors_rx.take().expect("taken once");
         let (device_list_tx, mut device_lists) = mpsc::unbounded_channel();
-        let _watcher = DeviceWatcher::start(DEVICE_POLL, move |list| drop(device_list_tx.send(list.clone())));
+        let _watcher = self
+            .config
+            .watch_devices
+            .then(|| DeviceWatcher::start(DEVICE_POLL, move |list| drop(device_list_tx.send(list.clone()))));
         let mut audio_tick = tokio::time::interval(AUDIO_FRAME);
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
         let mut follow_tick = tokio::time::interval(FOLLOW_INTERVAL);

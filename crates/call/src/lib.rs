@@ -63,6 +63,9 @@ pub struct Config {
     pub sources: Sources,
     /// Send every caller's own audio and video back (the echo user), and never ring.
     pub echo: bool,
+    /// Read the device lists every second, to report plugs and replace an
+    /// unplugged device in use (off for a bot with no devices).
+    pub watch_devices: bool,
     /// Frames to draw (none for a headless client).
     pub video_out: Option<VideoOut>,
     /// What every captured frame passes through (the app's beauty filter).
@@ -79,6 +82,7 @@ impl Config {
             udp_addrs: vec!["0.0.0.0:0".to_owned()],
             sources,
             echo: false,
+            watch_devices: true,
             video_out: None,
             processing: None,
             audio_processor: SharedProcessor::default(),

@@ -113,14 +113,14 @@ pub async fn speed_test(params: &SpeedTestParams, mut on_progress: impl FnMut(Sp
     on_progress(SpeedTestProgress::Connecting);
     let ticket = match ticket(params).await {
         Ok(ticket) => ticket,
-        Err(message) => return SpeedTestResult::failed(String::new(), message),
+        Err(error) => return SpeedTestResult::failed(String::new(), error.to_string()),
     };
     let Some(session) = st::parse_session(&ticket.session) else {
         return SpeedTestResult::failed(String::new(), "the server sent a malformed speed-test ticket");
     };
     let server = match udp_address(&params.server, ticket.udp_port).await {
         Ok(server) => server,
-        Err(message) => return SpeedTestResult::failed(String::new(), message),
+        Err(error) => return SpeedTestResult::failed(String::new(), error.to_string()),
     };
     let ip = server.ip().to_string();
     let socket = match bind_toward(server).await {
@@ -184,47 +184,70 @@ fn share_lost(sent: u32, arrived: u32) -> f64 {
     (lost * 10_000.0).round() / 10_000.0
 }
 
+/// Why a speed test could not start.
+#[derive(Debug, thiserror::Error)]
+enum SetupError {
+    #[error("cannot start an HTTP client: {0}")]
+    Client(reqwest::Error),
+    #[error("cannot reach the server at {server}: {cause}")]
+    Unreachable { server: String, cause: String },
+    #[error("the server's answer broke off: {0}")]
+    BrokenOff(String),
+    #[error("the server's speed-test ticket is malformed: {0}")]
+    Malformed(serde_json::Error),
+    #[error("your sign-in has expired; log in again")]
+    Expired,
+    /// The server's own message.
+    #[error("{0}")]
+    Refused(String),
+    #[error("the server at {0} has no speed test (an older duet-server?)")]
+    NoSpeedTest(String),
+    #[error("the server answered {0}")]
+    Status(reqwest::StatusCode),
+    #[error("\"{server}\" is not a server address: {why}")]
+    BadAddress { server: String, why: String },
+    #[error("cannot find the server {host}: {why}")]
+    Lookup { host: String, why: String },
+}
+
 /// Asks the server for a session.
-async fn ticket(params: &SpeedTestParams) -> Result<SpeedTestTicket, String> {
+async fn ticket(params: &SpeedTestParams) -> Result<SpeedTestTicket, SetupError> {
     let url = format!("{}{SPEEDTEST_PATH}", params.server.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| format!("cannot start an HTTP client: {e}"))?;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(SetupError::Client)?;
     let response = client
         .post(&url)
         .bearer_auth(&params.token)
         .send()
         .await
-        .map_err(|e| format!("cannot reach the server at {}: {}", params.server, with_causes(&e)))?;
+        .map_err(|e| SetupError::Unreachable { server: params.server.clone(), cause: with_causes(&e) })?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| format!("the server's answer broke off: {}", with_causes(&e)))?;
+    let body = response.bytes().await.map_err(|e| SetupError::BrokenOff(with_causes(&e)))?;
     if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| format!("the server's speed-test ticket is malformed: {e}"));
+        return serde_json::from_slice(&body).map_err(SetupError::Malformed);
     }
     Err(match serde_json::from_slice::<HttpError>(&body) {
-        Ok(HttpError { code: ErrorCode::TokenExpired, .. }) => "your sign-in has expired; log in again".to_owned(),
-        Ok(error) => error.message,
-        Err(_) if status == reqwest::StatusCode::NOT_FOUND => {
-            format!("the server at {} has no speed test (an older duet-server?)", params.server)
-        }
-        Err(_) => format!("the server answered {status}"),
+        Ok(HttpError { code: ErrorCode::TokenExpired, .. }) => SetupError::Expired,
+        Ok(error) => SetupError::Refused(error.message),
+        Err(_) if status == reqwest::StatusCode::NOT_FOUND => SetupError::NoSpeedTest(params.server.clone()),
+        Err(_) => SetupError::Status(status),
     })
 }
 
 /// The server's host from its URL, with the speed-test port.
-async fn udp_address(server: &str, port: u16) -> Result<SocketAddr, String> {
-    let url = reqwest::Url::parse(server).map_err(|e| format!("\"{server}\" is not a server address: {e}"))?;
-    let host = url.host_str().ok_or_else(|| format!("\"{server}\" names no host"))?;
+async fn udp_address(server: &str, port: u16) -> Result<SocketAddr, SetupError> {
+    let bad = |why: String| SetupError::BadAddress { server: server.to_owned(), why };
+    let url = reqwest::Url::parse(server).map_err(|e| bad(e.to_string()))?;
+    let host = url.host_str().ok_or_else(|| bad("it names no host".into()))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
     }
+    let lookup = |why: String| SetupError::Lookup { host: host.to_owned(), why };
     tokio::net::lookup_host((host, port))
         .await
-        .map_err(|e| format!("cannot find the server {host}: {e}"))?
+        .map_err(|e| lookup(e.to_string()))?
         .next()
-        .ok_or_else(|| format!("the server name {host} has no address"))
+        .ok_or_else(|| lookup("the name has no address".into()))
 }
 
 async fn bind_toward(server: SocketAddr) -> std::io::Result<UdpSocket> {

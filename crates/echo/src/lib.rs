@@ -32,6 +32,7 @@ pub async fn run(login: EchoLogin) -> Result<(), EchoError> {
         // Loopback for callers on this machine, the other interfaces for the rest.
         udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
         echo: true,
+        watch_devices: false,
         ..Config::new(login.server, login.token, Sources::SYNTHETIC)
     };
     let (engine, mut events) = Engine::start(config);

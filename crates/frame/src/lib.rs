@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+pub mod sequence;
+
 /// Why a frame could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -63,10 +63,23 @@ impl VideoSource for Y4mSource {
     }
 }
 
-fn parse_header(header: &str) -> std::result::Result<VideoFormat, String> {
+/// Why a Y4M header cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("not a YUV4MPEG2 file")]
+    NotY4m,
+    #[error("bad frame rate")]
+    FrameRate,
+    #[error("colour space {0} is not 4:2:0")]
+    ColourSpace(String),
+    #[error("no width or height in the header")]
+    NoSize,
+}
+
+fn parse_header(header: &str) -> std::result::Result<VideoFormat, HeaderError> {
     let mut words = header.split_whitespace();
     if words.next() != Some("YUV4MPEG2") {
-        return Err("not a YUV4MPEG2 file".into());
+        return Err(HeaderError::NotY4m);
     }
     let (mut width, mut height, mut fps) = (None, None, 30.0);
     for word in words {
@@ -75,18 +88,18 @@ fn parse_header(header: &str) -> std::result::Result<VideoFormat, String> {
             "W" => width = value.parse().ok(),
             "H" => height = value.parse().ok(),
             "F" => {
-                let (num, den) = value.split_once(':').ok_or("bad frame rate")?;
-                let (num, den): (f32, f32) =
-                    (num.parse().map_err(|_| "bad frame rate")?, den.parse().map_err(|_| "bad frame rate")?);
+                let (num, den) = value.split_once(':').ok_or(HeaderError::FrameRate)?;
+                let rate = |n: &str| n.parse::<f32>().map_err(|_| HeaderError::FrameRate);
+                let (num, den) = (rate(num)?, rate(den)?);
                 fps = num / den;
             }
-            "C" if !value.starts_with("420") => return Err(format!("colour space {value} is not 4:2:0")),
+            "C" if !value.starts_with("420") => return Err(HeaderError::ColourSpace(value.to_owned())),
             _ => {}
         }
     }
     match (width, height) {
         (Some(width), Some(height)) if width > 0 && height > 0 => Ok(VideoFormat { width, height, fps }),
-        _ => Err("no width or height in the header".into()),
+        _ => Err(HeaderError::NoSize),
     }
 }
 
@@ -122,7 +135,7 @@ mod tests {
         let f = parse_header("YUV4MPEG2 W1280 H720 F30000:1001 Ip A1:1 C420jpeg\n").unwrap();
         assert_eq!((f.width, f.height), (1280, 720));
         assert!((f.fps - 29.97).abs() < 0.01);
-        assert!(parse_header("YUV4MPEG2 W64 H64 C444\n").unwrap_err().contains("444"));
+        assert_eq!(parse_header("YUV4MPEG2 W64 H64 C444\n"), Err(HeaderError::ColourSpace("444".into())));
         assert!(parse_header("RIFF").is_err());
         assert!(parse_header("YUV4MPEG2 F30:1\n").is_err());
     }

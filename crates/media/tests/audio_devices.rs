@@ -101,5 +101,5 @@ fn without_a_sound_server_it_says_which_one_is_missing() {
         .output()
         .expect("the probe runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("probe: Err(\"PulseAudio"), "{stdout}");
+    assert!(stdout.contains("probe: Err(NoSoundServer(\"PulseAudio"), "{stdout}");
 }

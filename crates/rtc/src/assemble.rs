@@ -44,7 +44,7 @@ pub struct FrameAssembler {
     /// After a frame was given up: its timestamp, whose stragglers are dropped
     /// until a frame with another timestamp starts cleanly.
     resync: Option<u32>,
-    highest: Option<u64>,
+    sequence: duet_frame::sequence::SequenceUnwrapper,
     /// Since when the frame at `next` has waited for a missing packet.
     waiting_since: Option<Instant>,
     max_wait: Duration,
@@ -63,7 +63,7 @@ impl FrameAssembler {
             packets: BTreeMap::new(),
             next: None,
             resync: None,
-            highest: None,
+            sequence: Default::default(),
             waiting_since: None,
             max_wait,
         }
@@ -71,7 +71,7 @@ impl FrameAssembler {
 
     /// One RTP packet, received at `now`. Returns the frames (and losses) it completed.
     pub fn push(&mut self, seq: u16, timestamp: u32, marker: bool, payload: &Bytes, now: Instant) -> Vec<Assembled> {
-        let seq = self.extend(seq);
+        let seq = self.sequence.extend(seq);
         if self.next.is_some_and(|next| seq < next) || self.resync == Some(timestamp) {
             // A late copy of something already put out or given up.
             return Vec::new();
@@ -148,21 +148,6 @@ impl FrameAssembler {
             }
         }
         if broken || data.is_empty() { Assembled::Lost } else { Assembled::Frame { data, rtp_timestamp } }
-    }
-
-    /// Unwraps the 16-bit sequence number against the highest seen so far.
-    fn extend(&mut self, seq: u16) -> u64 {
-        let extended = match self.highest {
-            None => (1 << 16) + u64::from(seq),
-            Some(highest) => {
-                let delta = i64::from(seq.wrapping_sub(highest as u16) as i16);
-                (highest as i64 + delta).max(0) as u64
-            }
-        };
-        if self.highest.is_none_or(|h| extended > h) {
-            self.highest = Some(extended);
-        }
-        extended
     }
 }
 

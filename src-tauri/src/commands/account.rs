@@ -35,9 +35,10 @@ pub struct AppInfo {
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
     let (policy, policy_error) = match &state.policy {
         Ok(policy) => (policy.clone(), None),
-        Err(why) => {
-            (Policy { allow_local_server: false, allow_registration: false, ..Policy::default() }, Some(why.clone()))
-        }
+        Err(why) => (
+            Policy { allow_local_server: false, allow_registration: false, ..Policy::default() },
+            Some(why.to_string()),
+        ),
     };
     let preset = std::env::var("DUET_SERVER").ok().filter(|s| !s.trim().is_empty());
     AppInfo {

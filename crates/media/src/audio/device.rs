@@ -54,14 +54,19 @@ fn list(kind: Device) -> Result<Vec<AudioDevice>> {
         .collect())
 }
 
+/// The sound service does not answer: what was tried, and what it said.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NoSoundServer(pub String);
+
 /// Whether the system's sound service answers: on Linux a PulseAudio server
 /// (PipeWire's included), without which calls fall back to raw ALSA devices
 /// that a desktop session usually cannot open. `Err` says what was tried.
 /// Elsewhere the sound system is part of the OS and always there.
-pub fn sound_server() -> std::result::Result<(), String> {
+pub fn sound_server() -> std::result::Result<(), NoSoundServer> {
     #[cfg(target_os = "linux")]
     {
-        cpal::host_from_id(cpal::HostId::PulseAudio).map(drop).map_err(|e| format!("PulseAudio: {e}"))
+        cpal::host_from_id(cpal::HostId::PulseAudio).map(drop).map_err(|e| NoSoundServer(format!("PulseAudio: {e}")))
     }
     #[cfg(not(target_os = "linux"))]
     {

@@ -44,7 +44,7 @@ pub struct JitterBuffer {
     packets: BTreeMap<u64, Vec<u8>>,
     /// The extended sequence number the next playout takes; `None` while buffering.
     next: Option<u64>,
-    highest: Option<u64>,
+    sequence: duet_frame::sequence::SequenceUnwrapper,
     concealed_in_row: u32,
     stats: JitterStats,
 }
@@ -56,7 +56,7 @@ impl JitterBuffer {
             target: target.max(1),
             packets: BTreeMap::new(),
             next: None,
-            highest: None,
+            sequence: Default::default(),
             concealed_in_row: 0,
             stats: JitterStats::default(),
         })
@@ -73,7 +73,7 @@ impl JitterBuffer {
 
     /// A packet from the network (RTP sequence number and Opus payload).
     pub fn push(&mut self, sequence_number: u16, payload: Vec<u8>) {
-        let seq = self.extend(sequence_number);
+        let seq = self.sequence.extend(sequence_number);
         self.stats.packets += 1;
         if self.next.is_some_and(|next| seq < next) {
             self.stats.late += 1;
@@ -121,21 +121,6 @@ impl JitterBuffer {
         };
         self.next = Some(next + 1);
         Some(frame.unwrap_or([0; FRAME]))
-    }
-
-    /// Unwraps the 16-bit sequence number against the highest seen so far.
-    fn extend(&mut self, sequence_number: u16) -> u64 {
-        let seq = match self.highest {
-            None => (1 << 16) + u64::from(sequence_number),
-            Some(highest) => {
-                let delta = i64::from(sequence_number.wrapping_sub(highest as u16) as i16);
-                (highest as i64 + delta).max(0) as u64
-            }
-        };
-        if self.highest.is_none_or(|h| seq > h) {
-            self.highest = Some(seq);
-        }
-        seq
     }
 }
 

@@ -14,7 +14,9 @@ mod mixer;
 mod tone;
 
 pub use codec::{OpusDecoder, OpusEncoder};
-pub use device::{AudioDevice, Microphone, Speaker, StreamErrorHandler, input_devices, output_devices, sound_server};
+pub use device::{
+    AudioDevice, Microphone, NoSoundServer, Speaker, StreamErrorHandler, input_devices, output_devices, sound_server,
+};
 pub use jitter::{DEFAULT_TARGET, JitterBuffer, JitterStats};
 pub use mixer::{DEFAULT_CUE_VOLUME, FarEnd, Mixer, cue_amplitude};
 pub use tone::{Cue, CuePlayer, Ringtone, ToneSource, tone_amplitude};
