@@ -33,7 +33,7 @@ impl Engine {
             }
             Command::Mute(muted) => {
                 if let Some(m) = self.media.as_mut() {
-                    m.mic_muted = muted;
+                    m.set_muted(muted);
                     self.send_room_media();
                 }
             }

@@ -161,8 +161,9 @@ impl Engine {
     /// there is no speaker.
     async fn on_audio_frame(&mut self) {
         let Some(m) = self.media.as_mut() else { return };
+        let muted = m.mic_muted();
         if let AudioIn::Tone(tone) = &mut m.audio_in
-            && !m.mic_muted
+            && !muted
         {
             let mut frame = tone.next_frame();
             m.send_audio_frame(&mut frame, &self.config.audio_processor).await;
@@ -205,7 +206,7 @@ impl Engine {
                 self.send_room_media();
             }
             MediaInput::Microphone(mut frame) => {
-                if let Some(m) = self.media.as_mut().filter(|m| m.connected && !m.mic_muted) {
+                if let Some(m) = self.media.as_mut().filter(|m| m.connected && !m.mic_muted()) {
                     m.send_audio_frame(&mut frame, &self.config.audio_processor).await;
                 }
             }

@@ -102,8 +102,7 @@ impl Engine {
     /// Connects to `config.server` and runs until [`Command::ShutDown`], a
     /// refused token or the end of the connection; the event stream ends then.
     pub fn start(config: Config) -> (EngineHandle, mpsc::UnboundedReceiver<Event>) {
-        let client = ClientConfig::new(config.server.clone(), config.token.clone());
-        let (manager, calls) = CallManager::start(ManagerConfig::new(client));
+        let (manager, calls) = connect(&config);
         Engine::attach(manager, calls, config)
     }
 
@@ -114,19 +113,46 @@ impl Engine {
         calls: mpsc::UnboundedReceiver<CallEvent>,
         config: Config,
     ) -> (EngineHandle, mpsc::UnboundedReceiver<Event>) {
-        let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (events, events_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn({
-            let manager = manager.clone();
-            async move {
-                engine::Engine::new(manager.clone(), config, events).run(calls, commands_rx).await;
-                // A call just hung up has sent its `room.leave`; it must reach the server before
-                // the process exits, or the peer waits for the server's watchdog instead.
-                let _ = tokio::time::timeout(SHUT_DOWN_WAIT, manager.shut_down()).await;
-            }
-        });
-        (EngineHandle { commands, manager, task: std::sync::Arc::new(std::sync::Mutex::new(Some(task))) }, events_rx)
+        let (mut handle, events, run) = prepare(manager, calls, config);
+        handle.task = std::sync::Arc::new(std::sync::Mutex::new(Some(tokio::spawn(run))));
+        (handle, events)
     }
+
+    /// Like [`Engine::start`], but the engine runs in the returned future, on
+    /// whichever task polls it: a front that has a thread to spare (`duet-cli`'s
+    /// main thread) keeps the engine's work (opening sources, setting up the
+    /// session) off the runtime's workers, which carry the network.
+    pub fn start_here(
+        config: Config,
+    ) -> (EngineHandle, mpsc::UnboundedReceiver<Event>, impl std::future::Future<Output = ()> + Send) {
+        let (manager, calls) = connect(&config);
+        prepare(manager, calls, config)
+    }
+}
+
+fn connect(config: &Config) -> (CallManager, mpsc::UnboundedReceiver<CallEvent>) {
+    let client = ClientConfig::new(config.server.clone(), config.token.clone());
+    CallManager::start(ManagerConfig::new(client))
+}
+
+fn prepare(
+    manager: CallManager,
+    calls: mpsc::UnboundedReceiver<CallEvent>,
+    config: Config,
+) -> (EngineHandle, mpsc::UnboundedReceiver<Event>, impl std::future::Future<Output = ()> + Send) {
+    let (commands, commands_rx) = mpsc::unbounded_channel();
+    let (events, events_rx) = mpsc::unbounded_channel();
+    let run = {
+        let manager = manager.clone();
+        async move {
+            engine::Engine::new(manager.clone(), config, events).run(calls, commands_rx).await;
+            // A call just hung up has sent its `room.leave`; it must reach the server before
+            // the process exits, or the peer waits for the server's watchdog instead.
+            let _ = tokio::time::timeout(SHUT_DOWN_WAIT, manager.shut_down()).await;
+        }
+    };
+    let handle = EngineHandle { commands, manager, task: Default::default() };
+    (handle, events_rx, run)
 }
 
 /// How long leaving waits for the last messages to reach the server.

@@ -148,6 +148,34 @@ impl Drop for VideoPump {
     }
 }
 
+/// A kind of media this side sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TrackKind {
+    Audio,
+    Video,
+}
+
+/// One outgoing track's state: the seam for more than one microphone and
+/// camera (screen share); the sources behind them are still one of each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OutgoingTrack {
+    pub kind: TrackKind,
+    /// The user turned it off (muted, camera off).
+    pub off: bool,
+    /// Why it sends nothing though the user did not turn it off.
+    pub failed: Option<MediaOff>,
+    /// The session negotiated it (video in an audio call is never sent, nor said to be off).
+    pub in_session: bool,
+}
+
+impl OutgoingTrack {
+    /// Audio, and video when the session carries it.
+    fn for_call(video: bool) -> Vec<OutgoingTrack> {
+        let track = |kind, in_session| OutgoingTrack { kind, off: false, failed: None, in_session };
+        vec![track(TrackKind::Audio, true), track(TrackKind::Video, video)]
+    }
+}
+
 /// Where this side's audio comes from.
 pub(crate) enum AudioIn {
     Tone(ToneSource),
@@ -179,14 +207,9 @@ pub(crate) struct Media {
     errors: mpsc::UnboundedSender<duet_media::Error>,
     pub opus: OpusEncoder,
     pub stats: Counters,
-    /// What the user turned off (what could not start shows as no source at all).
-    pub mic_muted: bool,
-    pub camera_off: bool,
-    /// Why the microphone or camera sends nothing though the user did not turn it off.
-    pub mic_failed: Option<MediaOff>,
-    pub camera_failed: Option<MediaOff>,
-    /// The session carries video (a video call, not accepted as audio only).
-    rtc_has_video: bool,
+    /// What this side sends: audio, and video in a video call; each with what
+    /// the user turned off and why it sends nothing when it failed.
+    pub tracks: Vec<OutgoingTrack>,
     /// The video encoder's bitrate when the network allows it all.
     max_video_bps: u32,
     /// Where the local preview is drawn.
@@ -239,11 +262,7 @@ impl Media {
             opus: OpusEncoder::new(AUDIO_BITRATE_BPS).map_err(|e| failed(&e))?,
             max_video_bps,
             stats: Counters::default(),
-            mic_muted: false,
-            camera_off: false,
-            mic_failed: None,
-            camera_failed: None,
-            rtc_has_video: video,
+            tracks: OutgoingTrack::for_call(video),
             preview: config.video_out.clone(),
             processing: config.processing.clone(),
             chats_in_flight: Default::default(),
@@ -263,7 +282,7 @@ impl Media {
                 }
                 Err(e) => {
                     report(EngineError::device(&e, "the call goes on without video"));
-                    media.camera_failed = Some(off_reason(&e));
+                    media.track_mut(TrackKind::Video).failed = Some(off_reason(&e));
                 }
             }
         }
@@ -273,7 +292,7 @@ impl Media {
                 Ok(mic) => AudioIn::Microphone { device: mic },
                 Err(e) => {
                     report(EngineError::device(&e, "the call goes on without your voice"));
-                    media.mic_failed = Some(off_reason(&e));
+                    media.track_mut(TrackKind::Audio).failed = Some(off_reason(&e));
                     AudioIn::None
                 }
             },
@@ -302,7 +321,7 @@ impl Media {
         let mic = self.open_microphone(name)?;
         let id = mic.device.id.clone();
         self.audio_in = AudioIn::Microphone { device: mic };
-        self.mic_failed = None;
+        self.track_mut(TrackKind::Audio).failed = None;
         Ok(id)
     }
 
@@ -315,7 +334,7 @@ impl Media {
             let _ = pump.sources.send(Box::new(camera));
         } else if let Some(sender) = &mut self.video {
             sender.set_source(Box::new(camera))?;
-        } else if self.rtc_has_video {
+        } else if self.track(TrackKind::Video).is_some_and(|t| t.in_session) {
             let (mut sender, interval) = sender_for(Box::new(camera), hd)?;
             self.process(&mut sender, interval);
             self.video = Some(sender);
@@ -324,7 +343,7 @@ impl Media {
                 self.on_connected();
             }
         }
-        self.camera_failed = None;
+        self.track_mut(TrackKind::Video).failed = None;
         Ok(id)
     }
 
@@ -340,34 +359,44 @@ impl Media {
         self.interval
     }
 
-    /// The peer may see video from us.
-    pub fn sends_video(&self) -> bool {
-        (self.video.is_some() || self.pump.is_some()) && !self.camera_off
-    }
-
-    pub fn sends_audio(&self) -> bool {
-        !matches!(self.audio_in, AudioIn::None) && !self.mic_muted
-    }
-
-    /// Why the peer gets no video from us (`None` while it does, and in audio calls).
-    pub fn video_off(&self) -> Option<MediaOff> {
-        if !self.rtc_has_video || self.sends_video() {
-            None
-        } else if self.camera_off {
-            Some(MediaOff::Off)
-        } else {
-            Some(self.camera_failed.unwrap_or(MediaOff::Failed))
+    /// Whether a source delivers for `kind` (it may still be turned off).
+    fn capturing(&self, kind: TrackKind) -> bool {
+        match kind {
+            TrackKind::Audio => !matches!(self.audio_in, AudioIn::None),
+            TrackKind::Video => self.video.is_some() || self.pump.is_some(),
         }
     }
 
-    /// Why the peer hears nothing from us (`None` while it does).
-    pub fn audio_off(&self) -> Option<MediaOff> {
-        if self.sends_audio() {
+    /// The track of `kind`; a call without video has a video track that never sends.
+    fn track(&self, kind: TrackKind) -> Option<&OutgoingTrack> {
+        self.tracks.iter().find(|t| t.kind == kind)
+    }
+
+    pub fn track_mut(&mut self, kind: TrackKind) -> &mut OutgoingTrack {
+        if self.track(kind).is_none() {
+            self.tracks.push(OutgoingTrack { kind, off: false, failed: None, in_session: false });
+        }
+        self.tracks.iter_mut().find(|t| t.kind == kind).expect("added above")
+    }
+
+    /// The peer gets `kind` from us.
+    pub fn sends(&self, kind: TrackKind) -> bool {
+        self.track(kind).is_some_and(|t| t.in_session && !t.off) && self.capturing(kind)
+    }
+
+    pub fn mic_muted(&self) -> bool {
+        self.track(TrackKind::Audio).is_some_and(|t| t.off)
+    }
+
+    /// Why the peer gets no `kind` from us (`None` while it does, and for video in audio calls).
+    pub fn off_reason(&self, kind: TrackKind) -> Option<MediaOff> {
+        let track = self.track(kind).filter(|t| t.in_session)?;
+        if self.sends(kind) {
             None
-        } else if self.mic_muted {
+        } else if track.off {
             Some(MediaOff::Off)
         } else {
-            Some(self.mic_failed.unwrap_or(MediaOff::Failed))
+            Some(track.failed.unwrap_or(MediaOff::Failed))
         }
     }
 
@@ -376,17 +405,17 @@ impl Media {
         RoomMedia {
             req: None,
             room_id: self.room_id.clone(),
-            audio: self.sends_audio(),
-            video: self.sends_video(),
-            audio_off: self.audio_off(),
-            video_off: self.video_off(),
+            audio: self.sends(TrackKind::Audio),
+            video: self.sends(TrackKind::Video),
+            audio_off: self.off_reason(TrackKind::Audio),
+            video_off: self.off_reason(TrackKind::Video),
         }
     }
 
     /// The camera stopped delivering in the call.
     pub fn camera_stopped(&mut self) {
         self.pump = None;
-        self.camera_failed = Some(MediaOff::Failed);
+        self.track_mut(TrackKind::Video).failed = Some(MediaOff::Failed);
     }
 
     /// Media is up: start the video pump.
@@ -394,7 +423,7 @@ impl Media {
         self.connected = true;
         if let Some(sender) = self.video.take() {
             let pump = VideoPump::start(sender, self.interval, self.preview.clone());
-            pump.set_paused(self.camera_off);
+            pump.set_paused(self.track(TrackKind::Video).is_some_and(|t| t.off));
             self.pump = Some(pump);
         }
     }
@@ -421,8 +450,12 @@ impl Media {
         }
     }
 
+    pub fn set_muted(&mut self, muted: bool) {
+        self.track_mut(TrackKind::Audio).off = muted;
+    }
+
     pub fn set_camera_off(&mut self, off: bool) {
-        self.camera_off = off;
+        self.track_mut(TrackKind::Video).off = off;
         if let Some(pump) = &self.pump {
             pump.set_paused(off);
         }

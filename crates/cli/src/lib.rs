@@ -109,36 +109,40 @@ pub async fn run(
         processing: options.processing.clone(),
         ..Config::new(options.server.clone(), options.token.clone(), options.sources.clone())
     };
-    let (engine, mut events) = Engine::start(config);
+    // The engine runs on this task (the main thread), as the call did before it had an engine.
+    let (engine, mut events, run_engine) = Engine::start_here(config);
     let mut front = Front { mode, audio_only: options.audio_only, dialed: false, connected_once: false, code: None };
-    let mut hangup_at = None;
-    let mut controls_open = true;
-    loop {
-        tokio::select! {
-            event = events.recv() => {
-                let Some(event) = event else { return front.code.unwrap_or(1) };
-                report(event_json(&event));
-                if let Event::State(change) = &event {
-                    hangup_at = match change.state {
-                        CallState::Connected => options.duration.map(|d| tokio::time::Instant::now() + d),
-                        CallState::Ended(_) | CallState::Failed(_) => None,
-                        _ => hangup_at,
-                    };
+    let front = async move {
+        let mut hangup_at = None;
+        let mut controls_open = true;
+        loop {
+            tokio::select! {
+                event = events.recv() => {
+                    let Some(event) = event else { return front.code.unwrap_or(1) };
+                    report(event_json(&event));
+                    if let Event::State(change) = &event {
+                        hangup_at = match change.state {
+                            CallState::Connected => options.duration.map(|d| tokio::time::Instant::now() + d),
+                            CallState::Ended(_) | CallState::Failed(_) => None,
+                            _ => hangup_at,
+                        };
+                    }
+                    for command in front.on_event(&event) {
+                        let _ = engine.send(command);
+                    }
                 }
-                for command in front.on_event(&event) {
-                    let _ = engine.send(command);
+                control = controls.recv(), if controls_open => match control {
+                    Some(command) => drop(engine.send(command)),
+                    None => controls_open = false,
+                },
+                _ = sleep_until(hangup_at) => {
+                    hangup_at = None;
+                    let _ = engine.send(Command::Hangup);
                 }
-            }
-            control = controls.recv(), if controls_open => match control {
-                Some(command) => drop(engine.send(command)),
-                None => controls_open = false,
-            },
-            _ = sleep_until(hangup_at) => {
-                hangup_at = None;
-                let _ = engine.send(Command::Hangup);
             }
         }
-    }
+    };
+    tokio::join!(run_engine, front).1
 }
 
 /// The mode's decisions as the engine reports.
