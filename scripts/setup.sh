@@ -60,6 +60,8 @@ fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 # WebDriver for the end-to-end tests of the desktop app.
 command -v tauri-driver >/dev/null 2>&1 || cargo install tauri-driver --locked
+# The test runner of scripts/test.sh.
+command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 
 # npm install (not npm ci): it honours the lock file and tolerates lock files written without
 # resolved URLs, which npm ci rejects for other platforms' optional packages.

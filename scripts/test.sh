@@ -70,7 +70,10 @@ cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests"
-cargo test --workspace --locked
+# nextest runs the test binaries side by side (.config/nextest.toml says what takes turns);
+# the examples in the docs are compiled and run by cargo test.
+cargo nextest run --workspace --locked --no-tests=warn
+cargo test --workspace --locked --doc
 
 # The Linux packages, built and installed as an admin would (needs root for apt-get; CI runs
 # as root, and a developer without it gets a note instead).
