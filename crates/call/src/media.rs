@@ -232,7 +232,6 @@ impl Media {
         config: &Config,
         audio_only: bool,
         call: &CallInfo,
-        echo: bool,
         errors: &mpsc::UnboundedSender<duet_media::Error>,
         events: &mpsc::UnboundedSender<Event>,
     ) -> Result<Media, EngineError> {
@@ -249,7 +248,7 @@ impl Media {
             rtc,
             room_id: call.room_id.clone(),
             peer: call.peer.clone(),
-            echo,
+            echo: config.echo,
             video: None,
             interval: Duration::from_secs_f32(1.0 / VideoFormat::DEFAULT.fps),
             pump: None,
@@ -270,7 +269,7 @@ impl Media {
             followed_at: None,
         };
         media.stats.video_bitrate_bps = video.then_some(start_video_bps(max_video_bps));
-        if echo {
+        if config.echo {
             return Ok(media);
         }
         if video {

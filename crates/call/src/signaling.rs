@@ -96,8 +96,7 @@ impl Engine {
 
     /// Both are in the room: this side's media starts, the inviter offers.
     async fn start_media(&mut self, call: &CallInfo) {
-        let echo = self.config.echo;
-        let started = Media::start(&self.config, self.audio_only, call, echo, &self.device_errors, &self.events).await;
+        let started = Media::start(&self.config, self.audio_only, call, &self.device_errors, &self.events).await;
         let mut m = match started {
             Ok(m) => m,
             Err(e) => {
@@ -110,7 +109,7 @@ impl Engine {
         if let Err(e) = self.mixer.start_voice() {
             self.fail(EngineError::Media(e.to_string()));
         }
-        if echo {
+        if m.echo {
             // What the caller sends is what comes back: its tiles say the same.
             if let Some(theirs) = self.peers.get(&m.peer) {
                 mirror_media(&self.manager, &m, theirs);
