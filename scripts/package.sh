@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/duet/target}"
 out="$CARGO_TARGET_DIR/release/bundle"
 
-ui/node_modules/.bin/tauri build --bundles deb,rpm >&2
-
-cargo build --release --locked -p duet-server -p duet-echo >&2
+# The server and the echo user build in the same cargo run as the app (tauri passes what
+# follows `--` to cargo): a run of their own resolves the shared crates' features apart
+# from the app's and rebuilds tokio and everything above it, minutes on a cold machine.
+ui/node_modules/.bin/tauri build --bundles deb,rpm -- --locked -p duet -p duet-server -p duet-echo >&2
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' crates/server/Cargo.toml | head -1)
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)
