@@ -96,6 +96,8 @@ struct Room {
     members: Vec<Member>,
     /// Whether anyone has joined yet.
     used: bool,
+    /// Whether an invitee accepted: from then on its members are in a call (busy).
+    accepted: bool,
 }
 
 #[derive(Debug)]
@@ -234,7 +236,7 @@ impl Hub {
             ClientMessage::ContactsList(m) => self.contacts(s, m.req),
             ClientMessage::ContactsAdd(m) => self.add_contact(s, m.req, &m.user),
             ClientMessage::ContactsRemove(m) => self.remove_contact(s, m.req, &m.user),
-            ClientMessage::Invite(m) => self.invite(s, m),
+            ClientMessage::Invite(m) => return self.invite(s, m),
             ClientMessage::Accept(m) => self.answer(s, m, true),
             ClientMessage::Reject(m) => self.answer(s, m, false),
             ClientMessage::Cancel(m) => self.cancel(s, m),
@@ -381,7 +383,10 @@ impl Hub {
 
     // ---- invitations ----
 
-    fn invite(self: &Arc<Self>, s: &Session, m: p::Invite) -> Reply {
+    /// Starts an invitation. An invitee already in a call on any of their devices is not
+    /// rung: they answer `busy` at once, and the inviter hears it right after `invite.ok`
+    /// (so this sends the reply itself then, and returns `None`).
+    fn invite(self: &Arc<Self>, s: &Session, m: p::Invite) -> Option<Reply> {
         let req = m.req;
         let mut to: Vec<String> = Vec::new();
         for user in m.to {
@@ -390,27 +395,27 @@ impl Hub {
             }
         }
         if to.is_empty() || to.len() > MAX_INVITEES {
-            return error(req, ErrorCode::BadRequest, format!("`to` must name 1 to {MAX_INVITEES} users"));
+            return Some(error(req, ErrorCode::BadRequest, format!("`to` must name 1 to {MAX_INVITEES} users")));
         }
         if to.contains(&s.user) {
-            return error(req, ErrorCode::BadRequest, "you cannot invite yourself");
+            return Some(error(req, ErrorCode::BadRequest, "you cannot invite yourself"));
         }
         if let Some(refusal) = to.iter().find_map(|user| self.require_user(req, user)) {
-            return refusal;
+            return Some(refusal);
         }
         if let Some(room_id) = &m.room_id
             && !is_valid_room_id(room_id)
         {
-            return error(
+            return Some(error(
                 req,
                 ErrorCode::BadRequest,
                 "`room_id` must be 1-128 characters of A-Z, a-z, 0-9, `_`, `.` and `-`",
-            );
+            ));
         }
         let call_type = AvCall::parse(&m.data).and_then(|c| c.call_type).unwrap_or(CallType::Video);
         let now = now_ms();
         let push = m.push.unwrap_or_default();
-        let stored = StoredInvitation {
+        let mut stored = StoredInvitation {
             id: uuid::Uuid::new_v4().to_string(),
             inviter: s.user.clone(),
             invitees: to.iter().map(|u| (u.clone(), Outcome::Pending)).collect(),
@@ -430,16 +435,22 @@ impl Hub {
             && !room.allowed.is_empty()
             && !room.allowed.contains(&s.user)
         {
-            return error(req, ErrorCode::Forbidden, "that room id belongs to another call; use a fresh one");
+            return Some(error(req, ErrorCode::Forbidden, "that room id belongs to another call; use a fresh one"));
+        }
+        let busy: Vec<String> = to.iter().filter(|user| Self::answers_busy(&st, user)).cloned().collect();
+        for (user, outcome) in &mut stored.invitees {
+            if busy.contains(user) {
+                *outcome = Outcome::Rejected;
+            }
         }
         if !m.online_only
             && let Err(e) = self.store.save_invitation(&stored)
         {
-            return internal(req, e);
+            return Some(internal(req, e));
         }
         self.metrics.invitation_sent();
         let event = frame(&invitation_event(&stored));
-        for user in &to {
+        for user in to.iter().filter(|user| !busy.contains(user)) {
             st.pending.entry(user.clone()).or_default().insert(id.clone());
             let reached = self.bus.send_user(user, &event, None);
             if reached == 0 && !m.online_only {
@@ -453,12 +464,40 @@ impl Hub {
         }
         let ticket = stored.room_id.as_ref().map(|room| self.ticket(room, &s.user, call_type));
         let expires_at = stored.expires_at;
-        st.invitations.insert(id.clone(), Invitation { stored, online_only: m.online_only });
-        drop(st);
-        if let Some(at) = expires_at {
-            self.schedule_expiry(id.clone(), at);
+        let reply = ServerMessage::InviteOk(p::InviteOk { req, invite_id: id.clone(), room_ticket: ticket });
+        if !busy.is_empty() {
+            self.bus.send_conn(&s.user, s.conn, &frame(&reply));
+            let data = AvCall::reject(RejectReason::Busy).to_data();
+            for user in &busy {
+                self.metrics.invitee_outcome(Outcome::Rejected);
+                let answer = p::InviteeAnswer { invite_id: id.clone(), invitee: user.clone(), data: data.clone() };
+                self.bus.send_user(&s.user, &frame(&ServerMessage::InviteeRejected(answer)), None);
+                if !m.online_only {
+                    self.record(&stored, user, CallOutcome::Busy, CallOutcome::Busy);
+                }
+            }
         }
-        ServerMessage::InviteOk(p::InviteOk { req, invite_id: id, room_ticket: ticket })
+        st.invitations.insert(id.clone(), Invitation { stored, online_only: m.online_only });
+        for user in &busy {
+            self.settle(&mut st, &id, user);
+        }
+        let still_open = st.invitations.contains_key(&id);
+        drop(st);
+        if let Some(at) = expires_at
+            && still_open
+        {
+            self.schedule_expiry(id, at);
+        }
+        busy.is_empty().then_some(reply)
+    }
+
+    /// Whether `user` is in a call on any device: a member (or one reconnecting) of a room
+    /// whose invitation was accepted, or that holds two people (a room the server learnt
+    /// of from its members after a restart).
+    fn answers_busy(st: &State, user: &str) -> bool {
+        st.in_rooms.get(user).is_some_and(|rooms| {
+            rooms.iter().filter_map(|id| st.rooms.get(id)).any(|room| room.accepted || room.members.len() >= 2)
+        })
     }
 
     fn send_push(&self, inv: &StoredInvitation, user: &str) {
@@ -531,6 +570,10 @@ impl Hub {
         } else {
             ServerMessage::ok(req)
         };
+        let room_id = inv.stored.room_id.clone();
+        if accept && let Some(room) = room_id.and_then(|id| st.rooms.get_mut(&id)) {
+            room.accepted = true;
+        }
         self.settle(&mut st, &m.invite_id, &s.user);
         reply
     }
@@ -900,11 +943,12 @@ impl Room {
             allowed: std::iter::once(inv.inviter.clone()).chain(inv.invitees.iter().map(|(u, _)| u.clone())).collect(),
             members: Vec::new(),
             used: false,
+            accepted: false,
         }
     }
 
     fn unknown() -> Room {
-        Room { invite_id: None, allowed: Vec::new(), members: Vec::new(), used: false }
+        Room { invite_id: None, allowed: Vec::new(), members: Vec::new(), used: false, accepted: false }
     }
 }
 
