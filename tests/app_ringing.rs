@@ -5,17 +5,13 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{AliceSignedIn, display_available, eventually, focus_elsewhere, tauri_driver_available, x_windows};
-
-fn dunstctl(args: &[&str]) -> String {
-    let out = Command::new("dunstctl").args(args).output().expect("dunstctl runs");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+use support::{
+    AliceSignedIn, display_available, dunstctl, eventually, focus_elsewhere, tauri_driver_available, x_windows,
+};
 
 #[tokio::test]
 async fn in_the_background_a_call_rings_in_its_own_window_and_the_notification_declines_it() {

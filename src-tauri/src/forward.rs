@@ -157,7 +157,8 @@ fn on_call_change<R: Runtime>(app: &AppHandle<R>, change: &CallChanged) {
         }
         CallPhase::Ended if incoming && matches!(change.reason, Some(CallReason::Timeout | CallReason::Cancelled)) => {
             stop_ringing();
-            notify::missed(app, peer);
+            notify::missed(app, peer, 1);
+            crate::missed::told_now(app);
         }
         _ => stop_ringing(),
     }

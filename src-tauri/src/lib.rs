@@ -10,6 +10,7 @@ mod events;
 mod forward;
 pub mod graphics;
 mod local;
+mod missed;
 mod notify;
 pub mod policy;
 mod secrets;
@@ -81,6 +82,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             crate::events::ChatFailed,
             crate::events::CallProblem,
             shell::InviteLinkOpened,
+            crate::missed::HistoryRequested,
             crate::checks::CheckDevicesChanged,
             crate::checks::MicLevel,
             crate::checks::SpeakerLevel,

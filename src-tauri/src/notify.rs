@@ -62,10 +62,15 @@ mod platform {
     }
 
     pub fn withdraw() {
-        let Some(id) = RINGING.lock().unwrap_or_else(|e| e.into_inner()).take() else {
-            return;
-        };
-        let closed = zbus::blocking::Connection::session().and_then(|bus| {
+        if let Some(id) = RINGING.lock().unwrap_or_else(|e| e.into_inner()).take()
+            && let Err(error) = close(id)
+        {
+            tracing::warn!("the incoming-call notification stays up: {error}");
+        }
+    }
+
+    fn close(id: u32) -> zbus::Result<()> {
+        zbus::blocking::Connection::session().and_then(|bus| {
             bus.call_method(
                 Some("org.freedesktop.Notifications"),
                 "/org/freedesktop/Notifications",
@@ -73,21 +78,38 @@ mod platform {
                 "CloseNotification",
                 &(id,),
             )
-        });
-        if let Err(error) = closed {
-            tracing::warn!("the incoming-call notification stays up: {error}");
-        }
+            .map(drop)
+        })
     }
 
-    pub fn missed(texts: Texts, peer: &str) {
-        let shown = Notification::new()
-            .appname("Duet")
-            .summary(&texts.missed_call_from(peer))
-            .hint(Hint::Category("call.unanswered".into()))
-            .show();
-        if let Err(error) = shown {
-            tracing::warn!("no missed-call notification: {error}");
-        }
+    pub fn missed(texts: Texts, peer: &str, count: usize, on_open: impl FnOnce() + Send + 'static) {
+        let summary = texts.missed_calls_from(peer, count);
+        std::thread::spawn(move || {
+            let shown = Notification::new()
+                .appname("Duet")
+                .summary(&summary)
+                .action("default", texts.open_history())
+                .hint(Hint::Category("call.unanswered".into()))
+                .show();
+            let handle = match shown {
+                Ok(handle) => handle,
+                Err(error) => {
+                    tracing::warn!("no missed-call notification: {error}");
+                    return;
+                }
+            };
+            // Until it is opened or closed (it times out as the daemon decides).
+            let id = handle.id();
+            let mut opened = false;
+            handle.wait_for_action(|action| opened = action == "default");
+            if opened {
+                // Some daemons (dunst) keep an opened notification up.
+                if let Err(error) = close(id) {
+                    tracing::warn!("the missed-call notification stays up: {error}");
+                }
+                on_open();
+            }
+        });
     }
 }
 
@@ -108,8 +130,10 @@ mod platform {
 
     pub fn withdraw() {}
 
-    pub fn missed(texts: Texts, peer: &str) {
-        if let Err(error) = Notification::new().appname("Duet").summary(&texts.missed_call_from(peer)).show() {
+    /// Without an action here: the history's badge leads there.
+    pub fn missed(texts: Texts, peer: &str, count: usize, _on_open: impl FnOnce() + Send + 'static) {
+        let summary = texts.missed_calls_from(peer, count);
+        if let Err(error) = Notification::new().appname("Duet").summary(&summary).show() {
             tracing::warn!("no missed-call notification: {error}");
         }
     }
@@ -142,9 +166,11 @@ pub fn withdraw() {
     platform::withdraw();
 }
 
-/// Nobody answered `peer`'s call.
-pub fn missed<R: Runtime>(app: &AppHandle<R>, peer: &str) {
-    platform::missed(app.state::<AppState>().texts(), peer);
+/// `count` calls from `peer` went unanswered. Opening the notification opens the history.
+pub fn missed<R: Runtime>(app: &AppHandle<R>, peer: &str, count: usize) {
+    let (app, caller) = (app.clone(), peer.to_owned());
+    let texts = app.state::<AppState>().texts();
+    platform::missed(texts, peer, count, move || crate::missed::open_history(&app, caller));
 }
 
 #[cfg(all(test, unix, not(target_os = "macos")))]
@@ -190,9 +216,9 @@ mod tests {
         }
         let _daemon = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
         // In the language of the settings.
-        super::platform::missed(Texts::new(Some(Language::Chinese)), "zoe-missed-test");
-        eventually("the missed call is shown", || {
-            dunstctl(&["history"]).contains("zoe-missed-test 的未接来电")
+        super::platform::missed(Texts::new(Some(Language::Chinese)), "zoe-missed-test", 2, || {});
+        eventually("the missed calls are shown", || {
+            dunstctl(&["history"]).contains("zoe-missed-test 的 2 个未接来电")
                 || dunstctl(&["count", "displayed"]).trim() != "0"
         });
 

@@ -62,6 +62,13 @@ pub struct CallRecord {
     pub duration_s: u32,
 }
 
+impl CallRecord {
+    /// A received call nobody here answered (the history's "missed", as the UI marks it).
+    pub fn is_missed(&self) -> bool {
+        !self.outgoing && !matches!(self.outcome.as_str(), "completed" | "rejected")
+    }
+}
+
 impl From<duet_protocol::HistoryEntry> for CallRecord {
     fn from(e: duet_protocol::HistoryEntry) -> CallRecord {
         CallRecord {

@@ -40,6 +40,19 @@ impl Texts {
         self.pick("Missed call from {peer}", "{peer} 的未接来电").replace("{peer}", peer)
     }
 
+    /// `count` calls from `peer` went unanswered.
+    pub fn missed_calls_from(self, peer: &str, count: usize) -> String {
+        if count == 1 {
+            return self.missed_call_from(peer);
+        }
+        let text = self.pick("{count} missed calls from {peer}", "{peer} 的 {count} 个未接来电");
+        text.replace("{peer}", peer).replace("{count}", &count.to_string())
+    }
+
+    pub fn open_history(self) -> &'static str {
+        self.pick("Open history", "查看通话记录")
+    }
+
     pub fn someone(self) -> &'static str {
         self.pick("Someone", "有人")
     }
@@ -79,8 +92,11 @@ mod tests {
         let chinese = Texts::new(Some(Language::Chinese));
         assert_eq!(chinese.is_calling("bob"), "bob 来电");
         assert_eq!(chinese.missed_call_from("bob"), "bob 的未接来电");
+        assert_eq!(chinese.missed_calls_from("bob", 2), "bob 的 2 个未接来电");
         assert_eq!((chinese.accept(), chinese.decline()), ("接听", "拒绝"));
         let english = Texts::new(Some(Language::English));
+        assert_eq!(english.missed_calls_from("bob", 1), "Missed call from bob");
+        assert_eq!(english.missed_calls_from("bob", 3), "3 missed calls from bob");
         assert_eq!(english.is_calling("bob"), "bob is calling");
         assert_eq!(english.call_kind(false), "Audio call");
     }

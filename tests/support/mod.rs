@@ -155,6 +155,12 @@ pub fn headless_peer(
     }
 }
 
+/// `dunstctl ARGS` (the notification daemon scripts/test.sh starts): its output, trimmed.
+pub fn dunstctl(args: &[&str]) -> String {
+    let out = Command::new("dunstctl").args(args).output().expect("dunstctl runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// A free local TCP port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")

@@ -107,6 +107,7 @@ export const events = {
 	checkDevicesChanged: makeEvent<CheckDevicesChanged, CheckDevicesChanged>("check-devices-changed"),
 	checkFailed: makeEvent<CheckFailed, CheckFailed>("check-failed"),
 	connectionChanged: makeEvent<ConnectionChanged, ConnectionChanged>("connection-changed"),
+	historyRequested: makeEvent<HistoryRequested, HistoryRequested>("history-requested"),
 	inviteLinkOpened: makeEvent<InviteLinkOpened, InviteLinkOpened>("invite-link-opened"),
 	localMedia: makeEvent<LocalMedia, LocalMedia>("local-media"),
 	micLevel: makeEvent<MicLevel, MicLevel>("mic-level"),
@@ -363,6 +364,12 @@ export type ErrorCode =
 "audio" | 
 /**  Anything else; the message says what. */
 "internal";
+
+/**  A missed-call notification was opened: the UI shows the history. */
+export type HistoryRequested = {
+	/**  The caller the notification was about. */
+	peer: string,
+};
 
 /**
  *  A `duet://invite/<id>` link was opened (from an offline push, or clicked):

@@ -128,6 +128,10 @@ async function start(app: HTMLElement): Promise<void> {
   await events.signedOut.listen((event) => toLogin(event.payload.error));
   await events.callChanged.listen((event) => onCall(event.payload));
   await events.inviteLinkOpened.listen((event) => openInvite(event.payload.invite_id));
+  // A missed-call notification was opened: its history, unless a call holds the window.
+  await events.historyRequested.listen(() => {
+    if (account && !call) toHistory(account);
+  });
   // A link that opened Duet, before anything listened.
   const link = await commands.takeInviteLink().catch(() => null);
   if (link) pendingInvite = link;

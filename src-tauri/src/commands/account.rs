@@ -108,7 +108,8 @@ async fn sign_in(
     expires_at: u64,
 ) -> AppResult<Account> {
     let (account, events) = state.sign_in(account, token, expires_at).await?;
-    crate::forward::spawn(app, events);
+    crate::forward::spawn(app.clone(), events);
+    tauri::async_runtime::spawn(crate::missed::tell_at_sign_in(app));
     Ok(account)
 }
 
