@@ -19,7 +19,7 @@ fi
 export MESA_SHADER_CACHE_DIR="${MESA_SHADER_CACHE_DIR:-$CARGO_TARGET_DIR/mesa-shader-cache}"
 
 cleanup() {
-  for pid in ${DUNST_PID:-} ${KEYRING_PID:-} ${DBUS_PID:-} ${XVFB_PID:-}; do kill "$pid" 2>/dev/null || true; done
+  for pid in ${UI_TESTS_PID:-} ${DUNST_PID:-} ${KEYRING_PID:-} ${DBUS_PID:-} ${XVFB_PID:-}; do kill "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 if [ -z "${DISPLAY:-}" ]; then
@@ -61,16 +61,26 @@ echo "== ui: lint, type check, build"
 npm --prefix ui run lint
 npm --prefix ui run typecheck
 npm --prefix ui run build
-echo "== ui: every screen in headless Chromium, IPC mocked"
-npm --prefix ui test
 
 echo "== the README's first command, as a newcomer runs it (scripts/run.sh --smoke)"
 ./scripts/run.sh --smoke
 
+# The UI's screens run beside rustfmt and clippy (Chromium waits on pages while clippy
+# computes); after the smoke run, which builds ui/dist again, and before anything else does.
+echo "== ui: every screen in headless Chromium, IPC mocked (beside rustfmt and clippy)"
+ui_log="$CARGO_TARGET_DIR/ui-screens.log"
+npm --prefix ui test >"$ui_log" 2>&1 &
+UI_TESTS_PID=$!
 echo "== rustfmt"
 cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+ui_status=0
+wait "$UI_TESTS_PID" || ui_status=$?
+UI_TESTS_PID=""
+echo "== ui: every screen in headless Chromium (its output)"
+cat "$ui_log"
+[ "$ui_status" -eq 0 ] || { echo "the UI's screen tests failed (exit $ui_status)" >&2; exit 1; }
 echo "== tests"
 # nextest runs the test binaries side by side (.config/nextest.toml says what takes turns);
 # the examples in the docs are compiled and run by cargo test.

@@ -40,9 +40,13 @@ fn tray_owner() -> Option<String> {
         let pid = bus("org.freedesktop.DBus.GetConnectionUnixProcessID", &[name]).ok()?;
         let pid = pid.trim_start_matches("(uint32 ").trim_end_matches(",)");
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        // Only a duet is asked: a connection that serves no calls answers after gdbus's timeout.
+        if comm.trim() != "duet" {
+            return None;
+        }
         let status =
             gdbus(name, ITEM, "org.freedesktop.DBus.Properties.Get", &["org.kde.StatusNotifierItem", "Status"]);
-        (comm.trim() == "duet" && status.is_ok()).then(|| name.to_owned())
+        status.is_ok().then(|| name.to_owned())
     })
 }
 
