@@ -10,7 +10,13 @@ out="$CARGO_TARGET_DIR/release/bundle"
 # The server and the echo user build in the same cargo run as the app (tauri passes what
 # follows `--` to cargo): a run of their own resolves the shared crates' features apart
 # from the app's and rebuilds tokio and everything above it, minutes on a cold machine.
-ui/node_modules/.bin/tauri build --bundles deb,rpm -- --locked -p duet -p duet-server -p duet-echo >&2
+# DUET_UI_DIST names a UI already built (scripts/test.sh builds and checks it once, then this
+# runs beside the tests while they rebuild ui/dist); without it tauri builds the UI itself.
+config=()
+if [ -n "${DUET_UI_DIST:-}" ]; then
+  config=(--config "{\"build\":{\"frontendDist\":\"$DUET_UI_DIST\",\"beforeBuildCommand\":null}}")
+fi
+ui/node_modules/.bin/tauri build "${config[@]}" --bundles deb,rpm -- --locked -p duet -p duet-server -p duet-echo >&2
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' crates/server/Cargo.toml | head -1)
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)
