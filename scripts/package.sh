@@ -11,7 +11,7 @@ out="$CARGO_TARGET_DIR/release/bundle"
 # follows `--` to cargo): a run of their own resolves the shared crates' features apart
 # from the app's and rebuilds tokio and everything above it, minutes on a cold machine.
 # DUET_UI_DIST names a UI already built (scripts/test.sh builds and checks it once, then this
-# runs beside the tests while they rebuild ui/dist); without it tauri builds the UI itself.
+# runs beside the smoke run, which rebuilds ui/dist); without it tauri builds the UI itself.
 config=()
 if [ -n "${DUET_UI_DIST:-}" ]; then
   config=(--config "{\"build\":{\"frontendDist\":\"$DUET_UI_DIST\",\"beforeBuildCommand\":null}}")

@@ -64,17 +64,16 @@ npm --prefix ui run lint
 npm --prefix ui run typecheck
 npm --prefix ui run build
 
-# The Linux packages (a release build, the longest step) are built from the start, beside
-# everything else but only on what the foreground leaves idle (SCHED_IDLE, nice 19), so the
-# checks' own timings hardly move; they are inspected and installed after the tests. They
-# need root for apt-get: CI runs as root, and a developer without it gets a note instead.
+# The Linux packages' release build starts now, beside the smoke run's debug build: each
+# build has stretches where it waits on one crate and leaves a core idle, which the other
+# fills, so the two together take little longer than one. It is waited for before the tests,
+# which have the machine to themselves; the packages are inspected and installed after them.
+# That needs root for apt-get: CI runs as root, and a developer without it gets a note instead.
 if [ "$(id -u)" -eq 0 ]; then
   package_ui="$CARGO_TARGET_DIR/package-ui"
   rm -rf "$package_ui" && cp -r ui/dist "$package_ui"
-  idle=(nice -n 19)
-  chrt --idle 0 true 2>/dev/null && idle=(chrt --idle 0 nice -n 19)
   package_log="$CARGO_TARGET_DIR/package.log"
-  DUET_UI_DIST="$package_ui" setsid "${idle[@]}" ./scripts/package.sh >"$package_log" 2>&1 &
+  DUET_UI_DIST="$package_ui" setsid ./scripts/package.sh >"$package_log" 2>&1 &
   PACKAGE_PID=$!
 elif [ "${CI:-}" = "true" ]; then
   echo "CI=true but not root: the package checks need apt-get" >&2
@@ -100,19 +99,23 @@ UI_TESTS_PID=""
 echo "== ui: every screen in headless Chromium (its output)"
 cat "$ui_log"
 [ "$ui_status" -eq 0 ] || { echo "the UI's screen tests failed (exit $ui_status)" >&2; exit 1; }
+if [ -n "${PACKAGE_PID:-}" ]; then
+  echo "== packages: the release build (begun with the smoke run)"
+  package_status=0
+  wait "$PACKAGE_PID" || package_status=$?
+  PACKAGE_PID=""
+  cat "$package_log"
+  [ "$package_status" -eq 0 ] || { echo "building the packages failed (exit $package_status)" >&2; exit 1; }
+  packages_built=true
+fi
 echo "== tests"
 # nextest runs the test binaries side by side (.config/nextest.toml says what takes turns);
 # the examples in the docs are compiled and run by cargo test.
 cargo nextest run --workspace --locked --no-tests=warn
 cargo test --workspace --locked --doc
 
-if [ -n "${PACKAGE_PID:-}" ]; then
-  echo "== packages: build (begun at the start), inspect, install, start, remove"
-  package_status=0
-  wait "$PACKAGE_PID" || package_status=$?
-  PACKAGE_PID=""
-  cat "$package_log"
-  [ "$package_status" -eq 0 ] || { echo "building the packages failed (exit $package_status)" >&2; exit 1; }
+if [ -n "${packages_built:-}" ]; then
+  echo "== packages: inspect, install, start, remove"
   ./scripts/check-packages.sh
 else
   echo "== packages: skipped (run as root to build and install them)"
