@@ -117,7 +117,28 @@ async function videoFeed(message) {
 }
 
 const calls = (page, cmd) => page.evaluate((cmd) => window.__mock.calls.filter((c) => c.cmd === cmd), cmd);
-const shot = (page, name) => page.screenshot({ path: join(shots, `${name}.png`) });
+const axeSource = readFileSync(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/**
+ * Checks the page as it is with axe-core, the engine of screen-reader-level audits: no serious
+ * or critical violation of WCAG 2.1 A/AA or of axe's best practices. Every screenshot is of a
+ * screen a user meets, so each one is checked.
+ */
+async function accessible(page, name) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => `${n.target.join(" ")}: ${n.failureSummary}`) }));
+  });
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(serious, [], `${name}: ${JSON.stringify(serious, null, 1)}`);
+}
+
+/** A screenshot for review, after the accessibility check of what it shows. */
+const shot = async (page, name) => {
+  await accessible(page, name);
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+};
 
 describe("login", () => {
   test("with nothing remembered it asks for a server, a user and a password", async () => {

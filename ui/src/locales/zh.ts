@@ -126,7 +126,7 @@ export const ZH: Record<string, string> = {
   "Log out": "退出登录",
   "History": "通话记录",
   "Settings": "设置",
-  "History, {count} missed": "通话记录，{count} 个未接",
+  "{count} missed": "{count} 个未接",
   "Remove {name}": "删除 {name}",
   "Remove": "删除",
   "Video call {name}": "与 {name} 视频通话",

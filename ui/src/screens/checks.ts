@@ -272,14 +272,17 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
   const networkStep = () => {
     const progress = h("progress", { id: "network-progress", max: "100", value: "0" });
     const phase = h("p", { class: "hint", id: "network-phase" }, "");
-    const figures = h("dl", { class: "figures", id: "network-figures" });
+    const outcome = h("div");
+    const list = h("dl", { class: "figures" });
+    const figures = h("div", { id: "network-figures" }, outcome, list);
     const run = h("button", { type: "button", class: "primary", id: "network-run" }, t("Test the network"));
     const skip = h("button", { type: "button", class: "link", id: "network-skip" }, t("Skip"));
     const nextButton = h("button", { type: "button", class: "primary", id: "network-next", hidden: true }, t("Continue"));
     skip.addEventListener("click", () => void finish("network", null));
     nextButton.addEventListener("click", () => void finish("network", null));
     const done = (tested: NetworkOutcome) => {
-      figures.replaceChildren(outcomeBox(tested.outcome));
+      outcome.replaceChildren(outcomeBox(tested.outcome));
+      list.replaceChildren();
       const f = tested.figures;
       if (f) {
         const kbps = (k: number) => (k < 0 ? t("not tested") : `${k} kbps`);
@@ -291,7 +294,7 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
           [msg("Download"), kbps(f.down_kbps)],
           [msg("Server"), f.server],
         ];
-        figures.append(...rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
+        list.append(...rows.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
       }
       run.textContent = t("Test again");
       nextButton.hidden = false;
@@ -299,7 +302,8 @@ export function checksScreen(options: ChecksOptions): { screen: HTMLElement; clo
     run.addEventListener("click", async () => {
       run.disabled = true;
       showProblem(null);
-      figures.replaceChildren();
+      outcome.replaceChildren();
+      list.replaceChildren();
       const result = await commands.testNetwork();
       run.disabled = false;
       phase.textContent = "";

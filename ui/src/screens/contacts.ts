@@ -33,7 +33,7 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
   const banner = h("p", { class: "banner", id: "connection", hidden: true });
   const logout = h("button", { type: "button", id: "logout" }, t("Log out"));
   const badge = h("span", { class: "badge", id: "missed-badge", hidden: true });
-  const history = h("button", { type: "button", id: "open-history" }, t("History"), badge);
+  const history = h("button", { type: "button", id: "open-history" }, t("History"), " ", badge);
   history.addEventListener("click", () => options.onHistory?.());
   const settings = h("button", { type: "button", id: "open-settings" }, t("Settings"));
   settings.addEventListener("click", () => options.onSettings?.());
@@ -42,7 +42,8 @@ export function contactsScreen(options: ContactsOptions): { screen: HTMLElement;
     const missed = unseenMissed(result.data);
     badge.hidden = missed === 0;
     badge.textContent = String(missed);
-    history.setAttribute("aria-label", missed ? t("History, {count} missed", { count: missed }) : t("History"));
+    // The name a screen reader says starts with what is seen ("History 2"), then says what the number is.
+    history.setAttribute("aria-label", missed ? `${t("History")} ${t("{count} missed", { count: missed })}` : t("History"));
   });
 
   const fail = (error: AppError) => {

@@ -140,7 +140,7 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
       const result = await commands.previewRingtone(current.ringtone, current.ringtone_volume, current.speaker);
       if (result.status === "error") message.textContent = errorText(result.error);
     });
-    const languageSelect = h("select", { id: "setting-language" }, h("option", { value: "" }, t("System language")),
+    const languageSelect = h("select", { id: "setting-language", "aria-label": t("Language") }, h("option", { value: "" }, t("System language")),
       ...LANGUAGES.map(([value, label]) => h("option", { value, selected: value === current.language }, label)));
     languageSelect.addEventListener("change", () => (current.language = (languageSelect.value || null) as Language | null));
     const login = h("input", { type: "checkbox", id: "start-at-login", checked: current.start_at_login });
