@@ -67,6 +67,8 @@ pub struct CallChanged {
     pub call_type: Option<CallKind>,
     /// How long the two talked (ended and failed calls).
     pub duration_ms: Option<u32>,
+    /// The server's invitation (what a `duet://invite/<id>` link names), once known.
+    pub invite_id: Option<String>,
 }
 
 /// Once a second during a call: this side's network and video, and the peer's quality.

@@ -116,6 +116,7 @@ fn call_changed(change: &duet_call::StateChange) -> CallChanged {
             CallType::Video => CallKind::Video,
         }),
         duration_ms: change.duration_ms.map(|ms| ms.min(u64::from(u32::MAX)) as u32),
+        invite_id: call.and_then(|c| c.invite_id.clone()),
     }
 }
 
@@ -171,7 +172,12 @@ mod tests {
 
     #[test]
     fn engine_states_become_call_changes() {
-        let bob = CallSummary { peer: "bob".into(), direction: Direction::Outgoing, call_type: CallType::Video };
+        let bob = CallSummary {
+            peer: "bob".into(),
+            direction: Direction::Outgoing,
+            call_type: CallType::Video,
+            invite_id: Some("i1".into()),
+        };
         let ended =
             StateChange { state: CallState::Ended(EndReason::Busy), at_ms: 0.0, call: Some(bob), duration_ms: Some(0) };
         let change = call_changed(&ended);
@@ -180,6 +186,7 @@ mod tests {
         assert_eq!(change.peer.as_deref(), Some("bob"));
         assert_eq!((change.direction, change.call_type), (Some(CallDirection::Outgoing), Some(CallKind::Video)));
         assert_eq!(change.duration_ms, Some(0));
+        assert_eq!(change.invite_id.as_deref(), Some("i1"), "a duet://invite link is matched by it");
 
         let failed = StateChange {
             state: CallState::Failed(FailReason::MediaFailure("the media connection failed".into())),

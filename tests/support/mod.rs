@@ -192,6 +192,11 @@ impl Drop for App {
 impl App {
     /// Starts the app (with `env` added to its environment) and waits until its UI is ready.
     pub async fn start(env: &[(&str, &str)]) -> App {
+        App::start_with_args(env, &[]).await
+    }
+
+    /// [`App::start`] with command-line arguments (a `duet://` link, as the desktop passes it).
+    pub async fn start_with_args(env: &[(&str, &str)], args: &[&str]) -> App {
         let port = free_port();
         let data = (!env.iter().any(|(k, _)| *k == "XDG_DATA_HOME")).then(|| tempfile::tempdir().expect("tempdir"));
         let driver = Command::new("tauri-driver")
@@ -216,7 +221,7 @@ impl App {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let capabilities = json!({
-            "capabilities": {"alwaysMatch": {"tauri:options": {"application": env!("CARGO_BIN_EXE_duet")}}}
+            "capabilities": {"alwaysMatch": {"tauri:options": {"application": env!("CARGO_BIN_EXE_duet"), "args": args}}}
         });
         let session = app.request(reqwest::Method::POST, "/session", Some(capabilities)).await.expect("new session");
         app.session = session["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {session}")).into();

@@ -184,6 +184,8 @@ export type CallChanged = {
 	call_type: CallKind | null,
 	/**  How long the two talked (ended and failed calls). */
 	duration_ms: number | null,
+	/**  The server's invitation (what a `duet://invite/<id>` link names), once known. */
+	invite_id: string | null,
 };
 
 /**  Which way a call goes. */

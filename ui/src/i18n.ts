@@ -34,6 +34,11 @@ export function formatDateTime(ms: number): string {
   return new Date(ms).toLocaleString(current === "zh" ? "zh-CN" : undefined);
 }
 
+/** The hour and minute of `ms` ("14:02"), as the language writes them. */
+export function formatTime(ms: number): string {
+  return new Date(ms).toLocaleTimeString(current === "zh" ? "zh-CN" : undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
 /** Marks `text` for translation where it is translated later, by `t(variable)` (tables of labels). */
 export function msg(text: string): string {
   return text;

@@ -102,7 +102,9 @@ async function start(app: HTMLElement): Promise<void> {
   };
   const onCall = (change: CallChanged) => {
     if (call) return call.update(change);
-    if (change.phase === "ringing") pendingInvite = null;
+    // The link's own call rings: it has landed (another call that rings meanwhile shows too,
+    // and the link's call, if it ended, is left to the history).
+    if (change.phase === "ringing" && change.invite_id === pendingInvite) pendingInvite = null;
     if ((change.phase !== "calling" && change.phase !== "ringing") || !change.peer) return;
     const contact = known.get(change.peer);
     const echo = account?.echo_user === change.peer;

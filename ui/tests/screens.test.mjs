@@ -140,12 +140,61 @@ const shot = async (page, name) => {
   await page.screenshot({ path: join(shots, `${name}.png`) });
 };
 
+/**
+ * What the keyboard must reach on the page as it is: every visible, enabled control in
+ * document order (of a group of radio buttons, the checked one), each as "tag#id" or
+ * "tag:name", against what Tab visits from the top until it comes round again.
+ */
+async function tabWalk(page, limit = 80) {
+  await page.evaluate(() => {
+    // Controls without an id are told apart by their place in the document.
+    const place = (e) => [...document.querySelectorAll("*")].indexOf(e);
+    window.__label = (e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : `:${(e.getAttribute("aria-label") || e.textContent).trim()}@${place(e)}`}`;
+  });
+  // Tab starts from where the focus was last, even after a blur: from a mark at the top.
+  await page.evaluate(() => {
+    const mark = document.createElement("span");
+    mark.id = "tab-walk-start";
+    mark.tabIndex = -1;
+    document.body.prepend(mark);
+    mark.focus();
+  });
+  const expected = await page.evaluate(() => {
+    const all = [...document.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]")];
+    return all.filter((e) => e.tabIndex >= 0 && !e.disabled && e.checkVisibility({ visibilityProperty: true }) &&
+      !(e.type === "radio" && e.name && !e.checked && document.querySelector(`input[name="${e.name}"]:checked`)))
+      .map((e) => window.__label(e));
+  });
+  const visited = [];
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press("Tab");
+    const here = await page.evaluate(() => (document.activeElement && document.activeElement !== document.body
+      ? window.__label(document.activeElement) : null));
+    if (here === null && visited.length > 0) break;
+    if (here === null) continue;
+    if (visited.includes(here)) break;
+    visited.push(here);
+  }
+  await page.evaluate(() => document.querySelector("#tab-walk-start")?.remove());
+  return { expected, visited };
+}
+
+/** Tab reaches every control of the page, in order. */
+async function everyControlByTab(page, name) {
+  const { expected, visited } = await tabWalk(page);
+  assert.ok(expected.length > 0, `${name}: no controls`);
+  assert.deepEqual(visited, expected, `${name}: what Tab visits`);
+}
+
+const focused = (page) => page.evaluate(() => document.activeElement?.id ?? null);
+
 describe("login", () => {
   test("with nothing remembered it asks for a server, a user and a password", async () => {
     const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: "https://duet.example", policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => null }`);
     assert.equal(await page.inputValue("#server"), "https://duet.example");
     assert.ok(await page.isChecked("#remember"), "remember me is on by default");
     await shot(page, "login");
+    await everyControlByTab(page, "login");
     assert.deepEqual(page.errors, []);
     await page.close();
   });
@@ -227,6 +276,7 @@ describe("contacts", () => {
     const rows = await page.$$eval("li.contact", (lis) => lis.map((li) => [li.dataset.user, li.dataset.status]));
     assert.deepEqual(rows, [["bob", "online"], ["echo", "busy"], ["carol", "offline"]]);
     await shot(page, "contacts");
+    await everyControlByTab(page, "contacts");
     await page.close();
   });
 
@@ -378,6 +428,115 @@ describe("calls", () => {
     await emit(page, "call-changed", change("ended", { direction: "incoming", reason: "rejected", duration_ms: 0 }));
     assert.equal(await page.textContent("#call-result"), "You declined the call.");
     await page.close();
+  });
+
+  test("keyboard only: a ringing call has the focus on Accept, Enter answers, Tab reaches the others", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("ringing", { direction: "incoming" }));
+    await page.waitForSelector("#call[data-phase='ringing']");
+    await page.waitForFunction(() => document.activeElement?.id === "accept-video");
+    await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "Bob is calling: video call");
+    await everyControlByTab(page, "ringing");
+    await page.focus("#accept-video");
+    await page.keyboard.press("Enter");
+    assert.deepEqual((await calls(page, "accept")).map((c) => c.args), [{ audioOnly: false }]);
+    await page.keyboard.press("Tab");
+    assert.equal(await focused(page), "accept-audio");
+    await page.keyboard.press("Tab");
+    assert.equal(await focused(page), "decline");
+    await page.keyboard.press("Space");
+    assert.equal((await calls(page, "decline")).length, 1);
+    await emit(page, "call-changed", change("ended", { direction: "incoming", reason: "rejected", duration_ms: 0 }));
+    await page.waitForFunction(() => document.activeElement?.id === "back");
+    await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "You declined the call.");
+    await page.close();
+  });
+
+  test("keyboard only: in a call Tab reaches every control, the small video moves with the arrows and swaps with Enter, Escape closes the menus", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("calling"));
+    await page.waitForFunction(() => document.activeElement?.id === "cancel");
+    await emit(page, "call-changed", change("connected"));
+    await page.waitForSelector(".in-call:not([hidden])");
+    await page.waitForFunction(() => document.activeElement?.id === "toggle-microphone");
+    await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "In a call with Bob");
+    await everyControlByTab(page, "in call");
+    // The big video is not in the Tab order; the small one is, with a name and how to use it.
+    assert.equal(await page.getAttribute("#video-remote", "tabindex"), "-1");
+    assert.equal(await page.getAttribute("#video-local", "aria-label"), "Your video");
+    assert.match(await page.textContent("#small-video-hint"), /Enter swaps/);
+
+    await page.focus("#toggle-microphone");
+    await page.keyboard.press("Space");
+    await page.waitForFunction(() => document.querySelector("#toggle-microphone").getAttribute("aria-pressed") === "false");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Enter");
+    await page.waitForFunction(() => document.querySelector("#toggle-camera").getAttribute("aria-pressed") === "false");
+    assert.deepEqual((await calls(page, "set_switch")).map((c) => c.args), [{ device: "microphone", on: false }, { device: "camera", on: false }]);
+
+    await page.focus("#video-local");
+    await page.keyboard.press("ArrowUp");
+    await page.keyboard.press("ArrowLeft");
+    assert.equal(await page.getAttribute("#video-local", "data-corner"), "top-left");
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.getAttribute("#video-local", "data-corner"), "top-right");
+    await page.keyboard.press("Enter");
+    assert.ok(await page.$("#video-local.big"), "Enter on the small view makes it big");
+    assert.ok(await page.$("#video-remote.small"));
+    assert.equal(await focused(page), "video-remote", "the view that became small has the focus");
+    assert.equal(await page.getAttribute("#video-remote", "aria-label"), "Bob's video");
+    await page.keyboard.press("Space");
+    assert.ok(await page.$("#video-remote.big"), "and Space swaps back");
+
+    await page.focus("#devices");
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#device-menu:not([hidden])");
+    await page.waitForFunction(() => document.activeElement?.id === "device-camera");
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("#device-menu", { state: "hidden" });
+    assert.equal(await focused(page), "devices");
+
+    await emit(page, "peer-media", { audio: false, video: true });
+    await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "Bob muted their microphone");
+    await page.focus("#hang-up");
+    await page.keyboard.press("Enter");
+    assert.equal((await calls(page, "hang_up")).length, 1);
+    await page.close();
+  });
+
+  test("reduced motion stops the transitions; a high-contrast theme keeps the quality bars and the focus visible", async () => {
+    const page = await open(signedIn());
+    await page.emulateMedia({ reducedMotion: "reduce", forcedColors: "active" });
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("calling"));
+    await emit(page, "call-changed", change("connected"));
+    await page.waitForSelector(".in-call:not([hidden])");
+    await emit(page, "call-stats", { quality: 2, peer_quality: 2, rtt_ms: 20, loss: 0, fps: 15, width: 960, height: 540,
+      bitrate_in_kbps: 800, bitrate_out_kbps: 820, freeze_count: 0 });
+    const [on, off] = await page.$$eval("#quality-mine i", (bars) => [bars[0], bars[4]].map((b) => getComputedStyle(b).backgroundColor));
+    assert.notEqual(on, off, "a lit bar and an unlit one differ in a forced-colour theme");
+    assert.equal(await page.getAttribute("#quality-mine", "aria-label"), "You: good");
+    await page.focus("#toggle-microphone");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Shift+Tab");
+    const outline = await page.$eval("#toggle-microphone", (b) => getComputedStyle(b).outlineStyle);
+    assert.equal(outline, "solid", "the focus ring is drawn");
+    await shot(page, "call-high-contrast");
+    await page.close();
+
+    const checks = await open(signedIn(`settings: () => ({ camera: null, microphone: null, speaker: null }), devices: () => ({ cameras: [], microphones: [], speakers: [] })`));
+    await checks.emulateMedia({ reducedMotion: "reduce" });
+    await checks.waitForSelector("li.contact");
+    const transition = await checks.evaluate(() => {
+      const fill = document.createElement("span");
+      fill.className = "meter-fill";
+      document.body.append(fill);
+      return getComputedStyle(fill).transitionDuration;
+    });
+    assert.equal(transition, "0s", "the level meters jump instead of sliding");
+    await checks.close();
   });
 
   test("a missed incoming call says so", async () => {
@@ -562,6 +721,7 @@ describe("history", () => {
       ["bob", false, "Outgoing call · video", "01:35"],
     ]);
     await shot(page, "history");
+    await everyControlByTab(page, "history");
     await page.click("li.record[data-outcome='rejected'] button.call");
     assert.deepEqual((await calls(page, "call")).map((c) => c.args), [{ peer: "carol", audioOnly: true }]);
     await page.close();
@@ -570,7 +730,8 @@ describe("history", () => {
 
 describe("desktop", () => {
   const now = Date.now();
-  const RINGING = { phase: "ringing", reason: null, detail: null, peer: "bob", direction: "incoming", call_type: "video", duration_ms: null };
+  const RINGING = { phase: "ringing", reason: null, detail: null, peer: "bob", direction: "incoming", call_type: "video", duration_ms: null,
+    invite_id: "inv-8" };
 
   test("the incoming-call window shows who calls and answers from there", async () => {
     const page = await open(`{ current_call: () => (${JSON.stringify(RINGING)}), accept: () => null, decline: () => null }`, "#incoming");
@@ -578,6 +739,8 @@ describe("desktop", () => {
     assert.equal(await page.textContent("#incoming-peer"), "bob");
     assert.equal(await page.textContent("#incoming-kind"), "Incoming video call");
     await shot(page, "incoming-window");
+    assert.equal(await focused(page), "accept-video", "the window opens with the focus on Accept: Enter answers");
+    await everyControlByTab(page, "incoming window");
     await page.click("#accept-video");
     assert.deepEqual((await calls(page, "accept")).map((c) => c.args), [{ audioOnly: false }]);
     await page.evaluate((c) => window.__mock.emit("call-changed", { ...c, phase: "ended", reason: "cancelled" }), RINGING);
@@ -591,7 +754,8 @@ describe("desktop", () => {
     const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }), resume: () => (${JSON.stringify(ALICE)}),
       contacts: () => ${JSON.stringify(CONTACTS)}, history: () => ${JSON.stringify(history)}, take_invite_link: () => "inv-7" }`);
     await page.waitForSelector("li.record.highlight[data-invite='inv-7']", { timeout: 8000 });
-    assert.equal(await page.textContent("#history-notice"), "That call from Bob is over: you missed it.");
+    const at = await page.evaluate((ms) => new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }), history[0].started_at);
+    assert.equal(await page.textContent("#history-notice"), `Missed call from Bob at ${at}.`);
     await shot(page, "invite-link-missed");
     await page.close();
   });
@@ -602,7 +766,7 @@ describe("desktop", () => {
     await page.waitForSelector("li.contact");
     await page.evaluate(() => window.__mock.emit("invite-link-opened", { invite_id: "inv-8" }));
     await page.evaluate((c) => window.__mock.emit("call-changed", c), RINGING);
-    await page.waitForSelector("#call[data-phase='ringing']");
+    await page.waitForSelector("#call[data-phase='ringing'][data-invite='inv-8']");
     await new Promise((resolve) => setTimeout(resolve, 3500));
     assert.ok(await page.$("#call[data-phase='ringing']"), "still on the ringing call, not the history");
     await page.close();
@@ -622,6 +786,7 @@ describe("settings", () => {
     const page = await open(handlers(`save_settings: ({ settings }) => settings`));
     await page.click("#open-settings");
     await page.waitForSelector("#setting-camera");
+    await everyControlByTab(page, "settings");
     assert.equal(await page.inputValue("#setting-microphone"), "vmic");
     await page.selectOption("#setting-camera", "USB Camera");
     await page.check("#quality-hd");

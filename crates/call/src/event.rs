@@ -73,6 +73,10 @@ pub struct CallSummary {
     pub peer: String,
     pub direction: Direction,
     pub call_type: CallType,
+    /// The server's invitation, once known (a `duet://invite/<id>` link names it). Not in the
+    /// CLI's lines, whose format is fixed.
+    #[serde(skip)]
+    pub invite_id: Option<String>,
 }
 
 /// The media connection's state.

@@ -67,8 +67,12 @@ impl Engine {
             }
             _ => None,
         };
-        let summary =
-            call.as_ref().map(|c| CallSummary { peer: c.peer.clone(), direction: c.direction, call_type: c.call_type });
+        let summary = call.as_ref().map(|c| CallSummary {
+            peer: c.peer.clone(),
+            direction: c.direction,
+            call_type: c.call_type,
+            invite_id: c.invite_id.clone(),
+        });
         self.emit(Event::State(StateChange { state: state.clone(), at_ms: wall_ms(), call: summary, duration_ms }));
         self.play_cue_for(&state);
         match state {

@@ -31,7 +31,12 @@ fn state(state: CallState, call: Option<CallSummary>, duration_ms: Option<u64>) 
 
 #[test]
 fn call_states_print_as_before() {
-    let bob = CallSummary { peer: "bob".into(), direction: Direction::Outgoing, call_type: CallType::Video };
+    let bob = CallSummary {
+        peer: "bob".into(),
+        direction: Direction::Outgoing,
+        call_type: CallType::Video,
+        invite_id: Some("i1".into()),
+    };
     assert_eq!(
         event_json(&state(CallState::Prepared, None, None)),
         json!({"event": "state", "state": "prepared", "at_ms": 1.5})

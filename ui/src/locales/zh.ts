@@ -153,7 +153,7 @@ export const ZH: Record<string, string> = {
   "audio": "语音",
   "No calls yet.": "还没有通话记录。",
   "That call is no longer ringing.": "该来电已不再响铃。",
-  "That call from {name} is over: you missed it.": "{name} 的这通来电已结束：你错过了它。",
+  "Missed call from {name} at {time}.": "{time} 有 {name} 的未接来电。",
   "That call with {name} is over.": "与 {name} 的这通通话已结束。",
   "The call is over.": "通话已结束。",
   "Someone": "有人",
@@ -225,4 +225,9 @@ export const ZH: Record<string, string> = {
   "Make a test call: hear and see yourself": "拨打测试通话：看看、听听自己",
   "Or check your camera and microphone first:": "也可以先检查摄像头和麦克风：",
   "See and hear yourself as the other side will:": "像对方一样看到、听到你自己：",
+  "Enter swaps the big and small views; the arrow keys move the small one to another corner.": "按回车键交换大小画面；方向键把小画面移到另一个角落。",
+  "{name}'s video": "{name} 的画面",
+  "Your video": "你的画面",
+  "{name} is calling: {kind}": "{name} 来电：{kind}",
+  "In a call with {name}": "正在与 {name} 通话",
 };

@@ -135,7 +135,7 @@ function feedTile(canvas: HTMLCanvasElement, name: string, id: string) {
 
 /** Bars for a quality of 1 (excellent, 5 bars) to 6 (down, none); 0 is unknown. */
 function bars(label: string, id: string): { el: HTMLElement; set: (quality: number | null) => void } {
-  const el = h("span", { class: "quality", id, "data-quality": "0", title: `${label}: ${t("unknown")}` },
+  const el = h("span", { class: "quality", id, role: "img", "data-quality": "0", title: `${label}: ${t("unknown")}`, "aria-label": `${label}: ${t("unknown")}` },
     h("small", {}, label), ...[1, 2, 3, 4, 5].map(() => h("i")));
   const NAMES = [msg("unknown"), msg("excellent"), msg("good"), msg("fair"), msg("poor"), msg("very poor"), msg("down")];
   return {
@@ -144,10 +144,16 @@ function bars(label: string, id: string): { el: HTMLElement; set: (quality: numb
       const q = quality ?? 0;
       el.dataset.quality = String(q);
       el.title = `${label}: ${t(NAMES[q] ?? "unknown")}`;
+      el.setAttribute("aria-label", el.title);
       const lit = q === 0 ? 0 : Math.max(0, 6 - q);
       el.querySelectorAll("i").forEach((bar, i) => bar.classList.toggle("on", i < lit));
     },
   };
+}
+
+/** Puts the focus on the first button of `box` once it is on screen (the screen may be added after). */
+function focusFirst(box: HTMLElement) {
+  requestAnimationFrame(() => box.querySelector<HTMLElement>("button:not([disabled]):not([hidden])")?.focus());
 }
 
 /** What the call on screen does with the engine's events. */
@@ -193,7 +199,13 @@ export function callScreen(options: CallOptions): CallView {
   const video = change.call_type !== "audio";
   const cleanups: (() => void)[] = [];
 
-  const status = h("p", { class: "call-status", id: "call-status", "aria-live": "polite" });
+  const status = h("p", { class: "call-status", id: "call-status" });
+  // What a screen reader says as the call goes on (one polite live region for the whole call).
+  const announcer = h("p", { class: "sr-only", id: "call-announce", role: "status" });
+  const announce = (text: string) => {
+    // A region filled as it is added is not read: the text comes a moment after.
+    setTimeout(() => (announcer.textContent = text), 50);
+  };
   const problemText = h("span");
   const checkLater = h("button", { type: "button", class: "link", id: "check-devices-later", hidden: true }, t("Check devices after the call"));
   const problem = h("p", { class: "error", role: "alert", id: "call-error", hidden: true }, problemText, " ", checkLater);
@@ -245,9 +257,12 @@ export function callScreen(options: CallOptions): CallView {
   const timer = h("span", { class: "timer", id: "call-timer" }, "00:00");
   const mine = bars(t("You"), "quality-mine");
   const theirs = bars(name, "quality-peer");
-  const warning = h("p", { class: "banner", id: "poor-network", hidden: true },
+  const warning = h("p", { class: "banner", id: "poor-network", role: "status", hidden: true },
     t("Your connection is poor. Turning your camera off can keep the call going."));
-  const stage = h("div", { class: video ? "stage" : "stage audio-only" }, bigCanvas, smallCanvas, peerTile.el, localTile.el,
+  // Said by a screen reader on the small view: how to swap and move it without a mouse.
+  const hint = h("span", { class: "sr-only", id: "small-video-hint" },
+    t("Enter swaps the big and small views; the arrow keys move the small one to another corner."));
+  const stage = h("div", { class: video ? "stage" : "stage audio-only" }, bigCanvas, smallCanvas, peerTile.el, localTile.el, hint,
     video ? null : h("div", { class: "avatar big-avatar" }, initials(name)));
 
   // Click swaps the views; a drag moves the small one to the nearest corner.
@@ -263,8 +278,47 @@ export function callScreen(options: CallOptions): CallView {
     stage.dataset.swapped = String(remoteBig);
     peerTile.place();
     localTile.place();
+    placeFocus();
+  };
+  // The keyboard's way to the same: the small view takes focus, Enter or Space swaps, the
+  // arrow keys move it to another corner. Only the small one is in the Tab order.
+  const FEED_NAMES: Record<string, string> = { remote: t("{name}'s video", { name }), local: t("Your video") };
+  const placeFocus = () => {
+    for (const canvas of [bigCanvas, smallCanvas]) {
+      const small = canvas.classList.contains("small");
+      canvas.tabIndex = small && video ? 0 : -1;
+      canvas.setAttribute("role", small ? "button" : "img");
+      canvas.setAttribute("aria-label", FEED_NAMES[canvas.dataset.feed ?? "remote"]!);
+      if (small) canvas.setAttribute("aria-describedby", hint.id);
+      else canvas.removeAttribute("aria-describedby");
+    }
+  };
+  const moveSmall = (canvas: HTMLCanvasElement, key: string) => {
+    const [vertical, horizontal] = (canvas.dataset.corner ?? "bottom-right").split("-");
+    const next = {
+      ArrowUp: `top-${horizontal}`,
+      ArrowDown: `bottom-${horizontal}`,
+      ArrowLeft: `${vertical}-left`,
+      ArrowRight: `${vertical}-right`,
+    }[key];
+    if (!next) return false;
+    canvas.dataset.corner = next;
+    peerTile.place();
+    localTile.place();
+    return true;
   };
   for (const canvas of [bigCanvas, smallCanvas]) {
+    canvas.addEventListener("keydown", (event) => {
+      if (!canvas.classList.contains("small")) return;
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        swap();
+        // The view that became small keeps the focus, so a second Enter swaps back.
+        (canvas === bigCanvas ? smallCanvas : bigCanvas).focus();
+      } else if (moveSmall(canvas, event.key)) {
+        event.preventDefault();
+      }
+    });
     canvas.addEventListener("pointerdown", (event) => {
       if (!canvas.classList.contains("small")) return;
       drag = { x: event.clientX, y: event.clientY, moved: false };
@@ -290,6 +344,8 @@ export function callScreen(options: CallOptions): CallView {
       localTile.place();
     });
   }
+
+  placeFocus();
 
   const switches: Record<Switch, boolean> = { microphone: true, camera: video, speaker: true };
   const toggles: Record<Switch, HTMLButtonElement> = {
@@ -335,6 +391,7 @@ export function callScreen(options: CallOptions): CallView {
     );
     if (list.cameras.length === 0) deviceMenu.append(h("small", {}, t("No camera found: check that it is plugged in and not used by another app.")));
     deviceMenu.hidden = false;
+    deviceMenu.querySelector("select")?.focus();
   });
 
   // Chat over the call's message channel.
@@ -407,8 +464,19 @@ export function callScreen(options: CallOptions): CallView {
     const settings = await commands.settings();
     beautyPanel.replaceChildren(beautyControls(settings.beauty, (beauty) => void act(() => commands.setBeauty(beauty))));
     beautyPanel.hidden = false;
+    beautyPanel.querySelector<HTMLElement>("input, select, button")?.focus();
   });
   if (!video) beautyButton.hidden = true;
+
+  // The device menu and the beauty panel close with Escape, and the focus goes back to their button.
+  for (const [panel, opener] of [[deviceMenu, devicesButton], [beautyPanel, beautyButton]] as const) {
+    panel.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      panel.hidden = true;
+      opener.focus();
+    });
+  }
 
   const controls = h("div", { class: "controls" }, toggles.microphone, toggles.camera, toggles.speaker, devicesButton, beautyButton,
     button("swap", t("Swap views"), "", swap), button("hang-up", t("Hang up"), "danger", hangUp));
@@ -417,7 +485,7 @@ export function callScreen(options: CallOptions): CallView {
     warning, stage, controls, deviceMenu, beautyPanel, h("aside", { class: "chat" }, chatLog, chatForm));
 
   const resultView = h("section", { class: "result", hidden: true });
-  const screen = h("main", { class: "screen call-screen", id: "call", "data-phase": change.phase }, ringView, inCallView, resultView, problem);
+  const screen = h("main", { class: "screen call-screen", id: "call", "data-phase": change.phase, "data-invite": change.invite_id ?? "" }, ringView, inCallView, resultView, problem, announcer);
 
   // --- The call's life.
   let connectedAt: number | null = null;
@@ -435,6 +503,8 @@ export function callScreen(options: CallOptions): CallView {
           ? t("{name} is offline; they were sent a notification. Waiting for an answer…", { name })
           : t("Calling… ({kind})", { kind });
         ringActions.replaceChildren(button("cancel", t("Cancel"), "danger", hangUp));
+        focusFirst(ringActions);
+        announce(`${name}: ${status.textContent}`);
         break;
       case "ringing":
         status.textContent = video ? t("Incoming video call") : t("Incoming audio call");
@@ -443,11 +513,16 @@ export function callScreen(options: CallOptions): CallView {
           button("accept-audio", video ? t("Accept audio only") : t("Accept"), "accept", () => void act(() => commands.accept(true))),
           button("decline", t("Decline"), "danger", () => void act(() => commands.decline())),
         );
+        // Enter answers: the focus is on Accept as the call rings (Tab reaches the others).
+        focusFirst(ringActions);
+        announce(t("{name} is calling: {kind}", { name, kind }));
         break;
       case "connecting":
       case "connected":
+        if (inCallView.hidden) focusFirst(controls);
         ringView.hidden = true;
         inCallView.hidden = false;
+        announce(change.phase === "connected" ? t("In a call with {name}", { name }) : t("Connecting…"));
         if (change.phase === "connected" && connectedAt === null) connectedAt = Date.now();
         timer.textContent = change.phase === "connected" ? formatDuration(Date.now() - (connectedAt ?? Date.now())) : t("Connecting…");
         break;
@@ -458,6 +533,8 @@ export function callScreen(options: CallOptions): CallView {
         resultView.hidden = false;
         const back = button("back", t("Back to contacts"), "", () => options.onDone());
         resultView.replaceChildren(avatar, title, h("p", { id: "call-result", "data-reason": change.reason ?? "" }, resultText(change, name)), back);
+        focusFirst(resultView);
+        announce(resultText(change, name));
         setTimeout(() => (wantsChecks && options.onCheckDevices ? options.onCheckDevices() : options.onDone()), RESULT_MS);
         close();
         break;
@@ -477,6 +554,7 @@ export function callScreen(options: CallOptions): CallView {
   const handlers: CallHandlers = {
     stats: onStats,
     peerMedia: (media) => {
+      if (!media.audio && peerMuted.hidden) announce(t("{name} muted their microphone", { name }));
       peerMuted.hidden = media.audio;
       const why = media.audio_off ?? "off";
       peerMuted.textContent = why === "off" ? t("{name} muted their microphone", { name }) : `${name}: ${t(AUDIO_OFF[why])}`;

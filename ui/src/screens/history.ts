@@ -3,7 +3,7 @@
 
 import { commands, type CallRecord, type Contact } from "../bindings";
 import { h } from "../dom";
-import { errorText, formatDateTime, msg, t } from "../i18n";
+import { errorText, formatDateTime, formatTime, msg, t } from "../i18n";
 import { formatDuration } from "./call";
 
 const SEEN_KEY = "duet.history-seen-at";
@@ -89,7 +89,7 @@ export function historyScreen(options: HistoryOptions): HTMLElement {
       notice.textContent = !linked
         ? t("That call is no longer ringing.")
         : isMissed(linked)
-          ? t("That call from {name} is over: you missed it.", { name })
+          ? t("Missed call from {name} at {time}.", { name, time: formatTime(linked.started_at ?? 0) })
           : t("That call with {name} is over.", { name });
     }
   });

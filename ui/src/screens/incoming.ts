@@ -9,7 +9,7 @@ import { errorText, t } from "../i18n";
 
 export function incomingWindow(root: HTMLElement): void {
   const name = h("h2", { id: "incoming-peer" }, "…");
-  const kind = h("p", { class: "call-status", id: "incoming-kind" }, t("Incoming call"));
+  const kind = h("p", { class: "call-status", id: "incoming-kind", role: "status" }, t("Incoming call"));
   const avatar = h("div", { class: "avatar", "aria-hidden": "true" }, "?");
   const message = h("p", { class: "error", role: "alert", id: "incoming-error" });
   const actions = h("div", { class: "ring-actions" });
@@ -39,6 +39,8 @@ export function incomingWindow(root: HTMLElement): void {
       button("accept-audio", video ? t("Audio only") : t("Accept"), "accept", answer(() => commands.accept(true))),
       button("decline", t("Decline"), "danger", answer(() => commands.decline())),
     );
+    // Enter answers from the keyboard: the window opens with the focus on Accept.
+    actions.querySelector("button")?.focus();
   };
   void events.callChanged.listen((event) => render(event.payload));
   void commands.currentCall().then(render);
