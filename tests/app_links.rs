@@ -8,29 +8,21 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{App, display_available, eventually, headless_peer, server_with_alice_and_bob, tauri_driver_available};
+use support::{App, bob_calls_alice, desktop_session_available, server_with_alice_and_bob};
 
-/// An X display, tauri-driver and a D-Bus session (one instance per profile, the keyring);
-/// outside CI a test without them is skipped, under CI it fails.
-fn desktop_session() -> bool {
-    if !display_available() || !tauri_driver_available() {
-        eprintln!("skipped: needs an X display and tauri-driver (see scripts/setup.sh)");
-        return false;
-    }
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but no D-Bus session: scripts/test.sh starts one"
-        );
-        eprintln!("skipped: needs a D-Bus session (one instance per profile, the keyring)");
-        return false;
-    }
-    true
+/// Starts Duet again with `link`, as the desktop does when a link is opened while it runs:
+/// the second launch hands the link over and exits.
+fn open_link_again(data_home: &str, link: &str) -> std::process::ExitStatus {
+    std::process::Command::new(env!("CARGO_BIN_EXE_duet"))
+        .arg(link)
+        .env("XDG_DATA_HOME", data_home)
+        .status()
+        .expect("the second launch runs")
 }
 
 #[tokio::test]
 async fn a_second_launch_with_an_invite_link_goes_to_the_running_app() {
-    if !desktop_session() {
+    if !desktop_session_available("one instance per profile, and the keyring") {
         return;
     }
     let data = tempfile::tempdir().expect("tempdir");
@@ -40,11 +32,7 @@ async fn a_second_launch_with_an_invite_link_goes_to_the_running_app() {
     app.wait_for("li.contact[data-user='echo']", Duration::from_secs(20)).await;
 
     let started = Instant::now();
-    let second = std::process::Command::new(env!("CARGO_BIN_EXE_duet"))
-        .arg("duet://invite/inv-gone")
-        .env("XDG_DATA_HOME", data_home)
-        .status()
-        .expect("the second launch runs");
+    let second = open_link_again(data_home, "duet://invite/inv-gone");
     assert!(second.success(), "the second launch hands over and exits cleanly: {second}");
     assert!(started.elapsed() < Duration::from_secs(10), "it exits at once, without a window");
 
@@ -56,7 +44,7 @@ async fn a_second_launch_with_an_invite_link_goes_to_the_running_app() {
 
 #[tokio::test]
 async fn a_link_opened_while_duet_is_closed_signs_in_and_rings_for_that_call_then_shows_it_missed() {
-    if !desktop_session() {
+    if !desktop_session_available("one instance per profile, and the keyring") {
         return;
     }
     let server_dir = tempfile::tempdir().expect("tempdir");
@@ -71,15 +59,7 @@ async fn a_link_opened_while_duet_is_closed_signs_in_and_rings_for_that_call_the
     app.quit().await;
 
     // Bob calls her: she is offline, the invitation waits (and her push would carry its link).
-    let store = server.hub().store.clone();
-    let (controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
-    let options = headless_peer(&server, &url, "bob", Duration::from_secs(30));
-    let bob = tokio::spawn(duet_cli::run(options, duet_cli::Mode::Call { peer: "alice".into() }, controls_rx, |_| {}));
-    eventually("the invitation is stored for Alice", Duration::from_secs(10), || {
-        store.open_invitations().is_ok_and(|open| !open.is_empty())
-    })
-    .await;
-    let invite_id = store.open_invitations().expect("open invitations")[0].id.clone();
+    let (controls, bob, invite_id) = bob_calls_alice(&server, &url, Duration::from_secs(30)).await;
     let link = format!("duet://invite/{invite_id}");
 
     // Opening the link starts Duet, which signs in by itself and rings for that call.
@@ -91,11 +71,7 @@ async fn a_link_opened_while_duet_is_closed_signs_in_and_rings_for_that_call_the
     controls.send(duet_call::Command::Hangup).expect("bob runs");
     let _ = tokio::time::timeout(Duration::from_secs(10), bob).await.expect("bob stops");
     app.wait_for("#open-history", Duration::from_secs(15)).await;
-    let second = std::process::Command::new(env!("CARGO_BIN_EXE_duet"))
-        .arg(&link)
-        .env("XDG_DATA_HOME", data_home)
-        .status()
-        .expect("the second launch runs");
+    let second = open_link_again(data_home, &link);
     assert!(second.success(), "the second launch hands over and exits: {second}");
     app.wait_for("#history-notice:not([hidden])", Duration::from_secs(10)).await;
     let notice = app.text("#history-notice").await;

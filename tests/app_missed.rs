@@ -8,19 +8,13 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    App, display_available, dunstctl, eventually, headless_peer, server_with_alice_and_bob, tauri_driver_available,
+    App, bob_calls_alice, display_available, dunstctl, eventually, server_with_alice_and_bob, tauri_driver_available,
 };
 
 /// Bob calls Alice, who is not signed in anywhere, and hangs up once the call is placed.
 async fn missed_call_from_bob(server: &duet_server::ServerHandle, url: &str, missed_before: usize) {
     let store = server.hub().store.clone();
-    let options = headless_peer(server, url, "bob", Duration::from_secs(5));
-    let (controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
-    let bob = tokio::spawn(duet_cli::run(options, duet_cli::Mode::Call { peer: "alice".into() }, controls_rx, |_| {}));
-    eventually("the invitation is stored for Alice", Duration::from_secs(10), || {
-        store.open_invitations().is_ok_and(|open| !open.is_empty())
-    })
-    .await;
+    let (controls, bob, _invite) = bob_calls_alice(server, url, Duration::from_secs(5)).await;
     controls.send(duet_call::Command::Hangup).expect("bob runs");
     let _ = tokio::time::timeout(Duration::from_secs(10), bob).await.expect("bob stops");
     eventually("Alice's history has the missed call", Duration::from_secs(10), || {

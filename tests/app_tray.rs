@@ -9,7 +9,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{AliceSignedIn, App, display_available, eventually, focus_elsewhere, tauri_driver_available};
+use support::{AliceSignedIn, App, desktop_session_available, eventually, focus_elsewhere};
 
 const ITEM: &str = "/org/ayatana/NotificationItem/tray_icon_tray_app_duet";
 
@@ -73,19 +73,7 @@ fn click(owner: &str, id: &str) {
 
 /// Whether the tray can be tested here; outside CI a missing piece skips.
 fn tray_testable() -> bool {
-    if !display_available() || !tauri_driver_available() {
-        eprintln!("skipped: needs an X display and tauri-driver (see scripts/setup.sh)");
-        return false;
-    }
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but no D-Bus session: scripts/test.sh starts it"
-        );
-        eprintln!("skipped: no D-Bus session for the tray icon");
-        return false;
-    }
-    true
+    desktop_session_available("the tray icon talks to the panel over it")
 }
 
 #[tokio::test]

@@ -27,6 +27,25 @@ pub fn tauri_driver_available() -> bool {
     found
 }
 
+/// Whether the app's desktop tests can run: an X display, tauri-driver and a D-Bus session
+/// (`needs` says what the test needs the session for). Outside CI a missing piece skips the
+/// test with a line saying so; under CI it fails.
+pub fn desktop_session_available(needs: &str) -> bool {
+    if !display_available() || !tauri_driver_available() {
+        eprintln!("skipped: needs an X display and tauri-driver (see scripts/setup.sh)");
+        return false;
+    }
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no D-Bus session: scripts/test.sh starts one"
+        );
+        eprintln!("skipped: no D-Bus session ({needs})");
+        return false;
+    }
+    true
+}
+
 /// Whether weston (a Wayland compositor) is installed; required under CI.
 pub fn weston_available() -> bool {
     let found = Command::new("weston").arg("--version").output().is_ok();
@@ -153,6 +172,26 @@ pub fn headless_peer(
         video_out: None,
         processing: None,
     }
+}
+
+/// Bob (a [`headless_peer`] whose call ends after `duration`) calls Alice, who is not
+/// signed in anywhere; returns once the server has stored the invitation, with Bob's
+/// controls, his run, and the invitation's id.
+pub async fn bob_calls_alice(
+    server: &duet_server::ServerHandle,
+    url: &str,
+    duration: Duration,
+) -> (tokio::sync::mpsc::UnboundedSender<duet_call::Command>, tokio::task::JoinHandle<i32>, String) {
+    let store = server.hub().store.clone();
+    let (controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = headless_peer(server, url, "bob", duration);
+    let bob = tokio::spawn(duet_cli::run(options, duet_cli::Mode::Call { peer: "alice".into() }, controls_rx, |_| {}));
+    eventually("the invitation is stored for Alice", Duration::from_secs(10), || {
+        store.open_invitations().is_ok_and(|open| !open.is_empty())
+    })
+    .await;
+    let invite_id = store.open_invitations().expect("open invitations")[0].id.clone();
+    (controls, bob, invite_id)
 }
 
 /// `dunstctl ARGS` (the notification daemon scripts/test.sh starts): its output, trimmed.

@@ -135,12 +135,11 @@ function feedTile(canvas: HTMLCanvasElement, name: string, id: string) {
 
 /** Bars for a quality of 1 (excellent, 5 bars) to 6 (down, none); 0 is unknown. */
 function bars(label: string, id: string): { el: HTMLElement; set: (quality: number | null) => void } {
-  const el = h("span", { class: "quality", id, role: "img", "data-quality": "0", title: `${label}: ${t("unknown")}`, "aria-label": `${label}: ${t("unknown")}` },
-    h("small", {}, label), ...[1, 2, 3, 4, 5].map(() => h("i")));
+  const el = h("span", { class: "quality", id, role: "img" }, h("small", {}, label), ...[1, 2, 3, 4, 5].map(() => h("i")));
   const NAMES = [msg("unknown"), msg("excellent"), msg("good"), msg("fair"), msg("poor"), msg("very poor"), msg("down")];
-  return {
+  const shown = {
     el,
-    set(quality) {
+    set(quality: number | null) {
       const q = quality ?? 0;
       el.dataset.quality = String(q);
       el.title = `${label}: ${t(NAMES[q] ?? "unknown")}`;
@@ -149,6 +148,8 @@ function bars(label: string, id: string): { el: HTMLElement; set: (quality: numb
       el.querySelectorAll("i").forEach((bar, i) => bar.classList.toggle("on", i < lit));
     },
   };
+  shown.set(null);
+  return shown;
 }
 
 /** Puts the focus on the first button of `box` once it is on screen (the screen may be added after). */
@@ -532,9 +533,10 @@ export function callScreen(options: CallOptions): CallView {
         inCallView.hidden = true;
         resultView.hidden = false;
         const back = button("back", t("Back to contacts"), "", () => options.onDone());
-        resultView.replaceChildren(avatar, title, h("p", { id: "call-result", "data-reason": change.reason ?? "" }, resultText(change, name)), back);
+        const result = resultText(change, name);
+        resultView.replaceChildren(avatar, title, h("p", { id: "call-result", "data-reason": change.reason ?? "" }, result), back);
         focusFirst(resultView);
-        announce(resultText(change, name));
+        announce(result);
         setTimeout(() => (wantsChecks && options.onCheckDevices ? options.onCheckDevices() : options.onDone()), RESULT_MS);
         close();
         break;
