@@ -28,6 +28,8 @@ pub enum CallReason {
     RemoteHangup,
     Rejected,
     Busy,
+    // Every line of the test call (the echo user) is taken.
+    TestLineBusy,
     Cancelled,
     Timeout,
     AnsweredElsewhere,

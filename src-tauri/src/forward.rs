@@ -126,6 +126,7 @@ fn end_reason(why: EndReason) -> CallReason {
         EndReason::RemoteHangup => CallReason::RemoteHangup,
         EndReason::Rejected => CallReason::Rejected,
         EndReason::Busy => CallReason::Busy,
+        EndReason::TestLineBusy => CallReason::TestLineBusy,
         EndReason::Cancelled => CallReason::Cancelled,
         EndReason::Timeout => CallReason::Timeout,
         EndReason::AnsweredElsewhere => CallReason::AnsweredElsewhere,

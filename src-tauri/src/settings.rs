@@ -187,6 +187,7 @@ impl Settings {
                 output,
                 hd,
                 ring,
+                first_frame: 0,
             },
         }
     }

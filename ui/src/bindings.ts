@@ -208,7 +208,7 @@ export type CallProblem = {
 };
 
 /**  Why a call ended (`local_hangup` … `answered_elsewhere`) or failed (`signaling`, `media_failure`, `signaling_lost`). */
-export type CallReason = "local_hangup" | "remote_hangup" | "rejected" | "busy" | "cancelled" | "timeout" | "answered_elsewhere" | "signaling" | "media_failure" | "signaling_lost";
+export type CallReason = "local_hangup" | "remote_hangup" | "rejected" | "busy" | "test_line_busy" | "cancelled" | "timeout" | "answered_elsewhere" | "signaling" | "media_failure" | "signaling_lost";
 
 /**  One call in the history, newest first. */
 export type CallRecord = {

@@ -398,6 +398,7 @@ describe("calls", () => {
     const outcomes = [
       ["rejected", "Carol declined the call."],
       ["busy", "Carol is in another call. Try again later."],
+      ["test_line_busy", "The test line is busy. Try again in a minute."],
       ["timeout", "Carol did not answer."],
     ];
     for (const [reason, text] of outcomes) {

@@ -98,6 +98,9 @@ pub struct Sources {
     /// 1280x720 at 30 fps instead of the seed's 960x540 at 15.
     pub hd: bool,
     pub ring: Ring,
+    /// The synthetic pattern's first frame counter: callers on one machine tell
+    /// their own stamped frames from another's by it.
+    pub first_frame: u32,
 }
 
 impl Sources {
@@ -108,6 +111,7 @@ impl Sources {
         output: AudioOutput::Nowhere,
         hd: false,
         ring: Ring::DEFAULT,
+        first_frame: 0,
     };
 }
 

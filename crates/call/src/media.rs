@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::event::{EngineError, Event};
 use crate::stats::Counters;
-use crate::{AudioInput, Config, Feed, Processing, VideoInput, VideoOut};
+use crate::{AudioInput, Config, Feed, Processing, Sources, VideoInput, VideoOut};
 
 /// One audio frame's time on the wire.
 pub(crate) const AUDIO_FRAME: Duration = Duration::from_millis(20);
@@ -273,7 +273,7 @@ impl Media {
             return Ok(media);
         }
         if video {
-            match open_video(&sources.video, sources.hd) {
+            match open_video(sources) {
                 Ok((mut sender, interval)) => {
                     media.process(&mut sender, interval);
                     media.video = Some(sender);
@@ -473,13 +473,13 @@ fn wanted_format(hd: bool) -> VideoFormat {
 }
 
 /// The chosen video source behind the sending pipeline, with its frame interval.
-fn open_video(input: &VideoInput, hd: bool) -> duet_media::Result<(VideoSender, Duration)> {
-    let wanted = wanted_format(hd);
-    let source: Box<dyn VideoSource> = match input {
-        VideoInput::Synthetic => Box::new(SyntheticSource::new(wanted)?),
+fn open_video(sources: &Sources) -> duet_media::Result<(VideoSender, Duration)> {
+    let wanted = wanted_format(sources.hd);
+    let source: Box<dyn VideoSource> = match &sources.video {
+        VideoInput::Synthetic => Box::new(SyntheticSource::new(wanted)?.starting_at(sources.first_frame)),
         VideoInput::Camera(name) => Box::new(CameraSource::open(name.as_deref(), wanted)?),
     };
-    sender_for(source, hd)
+    sender_for(source, sources.hd)
 }
 
 /// The sending pipeline for `source`, encoding at its size and rate.

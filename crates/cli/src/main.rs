@@ -135,7 +135,7 @@ impl CallArgs {
             (None, true) => AudioOutput::Nowhere,
             (speaker, _) => AudioOutput::Speaker(speaker.clone()),
         };
-        Sources { video, audio, output, hd: self.hd, ring: duet_cli::Ring::DEFAULT }
+        Sources { video, audio, output, hd: self.hd, ring: duet_cli::Ring::DEFAULT, first_frame: 0 }
     }
 }
 

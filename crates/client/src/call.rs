@@ -17,6 +17,8 @@ pub enum EndReason {
     RemoteHangup,
     Rejected,
     Busy,
+    /// The echo user's every line is in a call (try again in a minute).
+    TestLineBusy,
     Cancelled,
     Timeout,
     AnsweredElsewhere,
@@ -337,7 +339,11 @@ impl CallMachine {
                 self.set(S::Connecting);
             }
             (S::Calling, Input::InviteeRejected { invite_id, reason }) if self.is_current(&invite_id) => {
-                let reason = if reason == RejectReason::Busy { EndReason::Busy } else { EndReason::Rejected };
+                let reason = match reason {
+                    RejectReason::Busy => EndReason::Busy,
+                    RejectReason::TestLineBusy => EndReason::TestLineBusy,
+                    RejectReason::Active => EndReason::Rejected,
+                };
                 self.finish(S::Ended(reason));
             }
             (S::Ringing, Input::InvitationCancelled { invite_id }) if self.is_current(&invite_id) => {
@@ -517,8 +523,12 @@ mod tests {
 
     #[test]
     fn cancel_decline_reject_and_timeout_end_with_their_reasons() {
-        let cases: [(Input, EndReason); 4] = [
+        let cases: [(Input, EndReason); 5] = [
             (Input::InviteeRejected { invite_id: "i1".into(), reason: RejectReason::Busy }, EndReason::Busy),
+            (
+                Input::InviteeRejected { invite_id: "i1".into(), reason: RejectReason::TestLineBusy },
+                EndReason::TestLineBusy,
+            ),
             (Input::InviteeRejected { invite_id: "i1".into(), reason: RejectReason::Active }, EndReason::Rejected),
             (Input::InvitationTimeout { invite_id: "i1".into() }, EndReason::Timeout),
             (Input::Hangup, EndReason::Cancelled),

@@ -3,16 +3,36 @@
 //! fresh installation always has someone to call (the "Make a test call"
 //! button). `duet-server serve --echo-user NAME` starts the `duet-echo`
 //! binary next to it; the desktop app's built-in server runs [`run`] in process.
+//!
+//! It serves several callers at once: it signs in once per line, each line an
+//! engine (one connection, one call) of its own. The server rings one free line
+//! per invitation and answers `test_line_busy` when every line is taken
+//! (docs/protocol.md, "the echo user's lines").
+
+use std::time::Duration;
 
 use duet_call::{CallState, Command, Config, Engine, Event, Sources};
+use tokio::task::JoinSet;
 
-/// Where the echo user signs in.
+/// Lines of `duet-echo` unless told otherwise: a team's rollout day.
+pub const DEFAULT_LINES: usize = 8;
+
+/// Most lines one echo user may have.
+pub const MAX_LINES: usize = 64;
+
+/// A line whose answered call has not connected by then hangs up, so a caller who
+/// left before the echo joined never keeps the line taken.
+const CONNECT_WITHIN: Duration = Duration::from_secs(20);
+
+/// Where the echo user signs in, and on how many lines.
 #[derive(Debug, Clone)]
 pub struct EchoLogin {
     /// duet-server's address, e.g. `http://127.0.0.1:8443`.
     pub server: String,
     pub user: String,
     pub token: String,
+    /// How many callers it serves at once (1 to [`MAX_LINES`]).
+    pub lines: usize,
 }
 
 /// Why the echo user stopped.
@@ -24,10 +44,26 @@ pub enum EchoError {
     /// The connection ended for good.
     #[error("the echo user's connection ended")]
     Disconnected,
+    #[error("the echo user needs 1 to {MAX_LINES} lines, not {0}")]
+    Lines(usize),
 }
 
-/// Answers calls until the connection ends or the token is refused.
+/// Answers calls on every line until a line's connection ends or the token is refused.
 pub async fn run(login: EchoLogin) -> Result<(), EchoError> {
+    if !(1..=MAX_LINES).contains(&login.lines) {
+        return Err(EchoError::Lines(login.lines));
+    }
+    let mut lines = JoinSet::new();
+    for line in 1..=login.lines {
+        lines.spawn(serve_line(login.clone(), line));
+    }
+    // Every line runs until it fails; the first failure stops them all (dropping the set).
+    let first = lines.join_next().await.expect("at least one line");
+    first.unwrap_or(Err(EchoError::Disconnected))
+}
+
+/// One line: an engine that answers each call it is rung for.
+async fn serve_line(login: EchoLogin, line: usize) -> Result<(), EchoError> {
     let config = Config {
         // Loopback for callers on this machine, the other interfaces for the rest.
         udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
@@ -36,16 +72,39 @@ pub async fn run(login: EchoLogin) -> Result<(), EchoError> {
         ..Config::new(login.server, login.token, Sources::SYNTHETIC)
     };
     let (engine, mut events) = Engine::start(config);
-    while let Some(event) = events.recv().await {
+    let user = login.user;
+    let mut connect_by: Option<tokio::time::Instant> = None;
+    loop {
+        let deadline = async {
+            match connect_by {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let event = tokio::select! {
+            event = events.recv() => event,
+            () = deadline => {
+                tracing::warn!(%user, line, "the answered call did not connect; hanging up");
+                connect_by = None;
+                let _ = engine.send(Command::Hangup);
+                continue;
+            }
+        };
+        let Some(event) = event else { return Err(EchoError::Disconnected) };
         match &event {
-            Event::State(change) if change.state == CallState::Ringing => {
-                let _ = engine.send(Command::Accept { audio_only: false });
+            Event::State(change) => {
+                match change.state {
+                    CallState::Ringing => {
+                        let _ = engine.send(Command::Accept { audio_only: false });
+                    }
+                    CallState::Connecting => connect_by = Some(tokio::time::Instant::now() + CONNECT_WITHIN),
+                    _ => connect_by = None,
+                }
+                tracing::info!(%user, line, state = change.state.name(), "call");
             }
             Event::AuthFailed { message, .. } => return Err(EchoError::Refused(message.clone())),
-            Event::State(change) => tracing::info!(user = %login.user, state = change.state.name(), "call"),
-            Event::Error(error) => tracing::warn!(user = %login.user, %error, "call"),
-            _ => tracing::debug!(user = %login.user, ?event),
+            Event::Error(error) => tracing::warn!(%user, line, %error, "call"),
+            _ => tracing::debug!(%user, line, ?event),
         }
     }
-    Err(EchoError::Disconnected)
 }

@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! DUET_TOKEN=$(duet-server token issue --user echo --ttl 8760h | awk '{print $NF}') \
-//!   duet-echo --server http://127.0.0.1:8443 --user echo
+//!   duet-echo --server http://127.0.0.1:8443 --user echo --lines 8
 //! ```
 //! `duet-server serve --echo-user echo` starts it itself (with a fresh token).
 
@@ -25,6 +25,9 @@ struct Args {
     /// Its access token (`duet-server token issue --user echo`).
     #[arg(long, env = "DUET_TOKEN", hide_env_values = true)]
     token: String,
+    /// How many callers it serves at once (each line signs in as a device of its own).
+    #[arg(long, default_value_t = duet_echo::DEFAULT_LINES)]
+    lines: usize,
     /// Exit when standard input closes (duet-server starts it so: it stops with the server).
     #[arg(long)]
     until_stdin_closes: bool,
@@ -44,7 +47,7 @@ async fn main() {
             std::process::exit(0);
         });
     }
-    let login = EchoLogin { server: args.server, user: args.user, token: args.token };
+    let login = EchoLogin { server: args.server, user: args.user, token: args.token, lines: args.lines };
     if let Err(error) = duet_echo::run(login).await {
         eprintln!("duet-echo: {error}");
         std::process::exit(1);

@@ -24,21 +24,38 @@ async fn server_with_echo(data: &Path) -> (duet_server::ServerHandle, String, St
 
 /// Alice calls the echo user for a few seconds with `sources`: her exit code and report lines.
 async fn call_echo(url: String, token: String, sources: duet_cli::Sources) -> (i32, Vec<serde_json::Value>) {
+    call_echo_as("alice", url, token, sources, Duration::from_secs(5), |_| {}).await
+}
+
+/// `user` calls the echo user (talking for `talk` once connected) with `sources`, handing
+/// each report line to `watch` as it comes: the exit code and every line.
+async fn call_echo_as(
+    user: &str,
+    url: String,
+    token: String,
+    sources: duet_cli::Sources,
+    talk: Duration,
+    mut watch: impl FnMut(&serde_json::Value),
+) -> (i32, Vec<serde_json::Value>) {
     let options = duet_cli::Options {
         server: url,
-        user: "alice".into(),
+        user: user.into(),
         token,
         udp_addrs: vec!["127.0.0.1:0".into()],
         audio_only: false,
-        duration: Some(Duration::from_secs(5)),
+        duration: Some(talk),
         sources,
         video_out: None,
         processing: None,
     };
     let mut out = Vec::new();
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();
-    let call = duet_cli::run(options, duet_cli::Mode::Call { peer: "echo".into() }, controls_rx, |line| out.push(line));
-    let code = tokio::time::timeout(Duration::from_secs(30), call).await.expect("the call ends");
+    let report = |line: serde_json::Value| {
+        watch(&line);
+        out.push(line);
+    };
+    let call = duet_cli::run(options, duet_cli::Mode::Call { peer: "echo".into() }, controls_rx, report);
+    let code = tokio::time::timeout(Duration::from_secs(60), call).await.expect("the call ends");
     (code, out)
 }
 
@@ -53,6 +70,70 @@ async fn a_call_to_the_echo_user_comes_back_to_the_caller() {
     assert!(stats["frames_decoded"].as_u64().unwrap() >= 20, "own video came back: {stats}");
     assert!(stats["last_frame_counter"].is_u64(), "the frames are the caller's own: {stats}");
     assert!(stats["audio_packets_received"].as_u64().unwrap() >= 50, "own audio came back: {stats}");
+}
+
+/// A team's rollout day: eight testers call the echo user at once, each gets their own
+/// picture back (their own stamps, never another caller's), and a ninth hears that the
+/// test line is busy instead of a bare "busy".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_callers_at_once_each_get_their_own_frames_back_and_a_ninth_hears_the_line_is_busy() {
+    const CALLERS: u32 = 8;
+    /// Far apart stamp counters: a caller's frames are those in its own range.
+    const RANGE: u32 = 1_000_000;
+    let data = tempfile::tempdir().unwrap();
+    let (server, url, _) = server_with_echo(data.path()).await;
+    let hub = server.hub();
+    let token_for = |user: &str| {
+        duet_server::create_user(&*hub.store, user, user, "long enough password").expect("a tester");
+        hub.signer.issue_token(user, duet_server::now_ms() + 3_600_000)
+    };
+    let (connected_tx, mut connected) = tokio::sync::mpsc::unbounded_channel();
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 1..=CALLERS {
+        let user = format!("tester{n}");
+        let (url, token, connected_tx) = (url.clone(), token_for(&user), connected_tx.clone());
+        let sources = duet_cli::Sources { first_frame: n * RANGE, ..duet_cli::Sources::SYNTHETIC };
+        calls.spawn(async move {
+            let watch = move |line: &serde_json::Value| {
+                if line["event"] == "state" && line["state"] == "connected" {
+                    let _ = connected_tx.send(());
+                }
+            };
+            let (code, out) = call_echo_as(&user, url, token, sources, Duration::from_secs(8), watch).await;
+            (n, code, out)
+        });
+    }
+    for _ in 0..CALLERS {
+        tokio::time::timeout(Duration::from_secs(30), connected.recv()).await.expect("every tester connects");
+    }
+
+    let ninth = call_echo_as(
+        "tester9",
+        url.clone(),
+        token_for("tester9"),
+        duet_cli::Sources::SYNTHETIC,
+        Duration::from_secs(8),
+        |_| {},
+    );
+    let (code, out) = ninth.await;
+    let ended = out.iter().find(|l| l["event"] == "state" && l["state"] == "ended").expect("the ninth call ends");
+    assert_eq!(ended["reason"], "test_line_busy", "{out:#?}");
+    assert_ne!(code, 0, "the ninth call did not happen");
+
+    while let Some(done) = calls.join_next().await {
+        let (n, code, out) = done.expect("a tester's call");
+        assert_eq!(code, 0, "tester{n}: {out:#?}");
+        let stats: Vec<_> = out.iter().filter(|l| l["event"] == "stats").collect();
+        let last = stats.last().unwrap_or_else(|| panic!("tester{n} has stats"));
+        eprintln!("tester{n}: {last}");
+        assert!(last["frames_decoded"].as_u64().unwrap() >= 20, "tester{n}'s video came back: {last}");
+        for line in &stats {
+            let Some(counter) = line["last_frame_counter"].as_u64() else { continue };
+            let own = u64::from(n * RANGE)..u64::from((n + 1) * RANGE);
+            assert!(own.contains(&counter), "tester{n} decoded another caller's frame {counter}: {line}");
+        }
+        assert!(last["audio_packets_received"].as_u64().unwrap() >= 50, "tester{n}'s sound came back: {last}");
+    }
 }
 
 /// A caller without a camera: the call goes on with sound, and both the

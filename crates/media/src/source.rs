@@ -56,6 +56,12 @@ impl SyntheticSource {
         Ok(Self { format, counter: 0, frame_clock: false })
     }
 
+    /// The same pattern with its frame counter (and stamps) counted from `counter`.
+    pub fn starting_at(mut self, counter: u32) -> Self {
+        self.counter = counter;
+        self
+    }
+
     /// The same pattern with its timestamps (and stamps) counted from the first
     /// frame at the format's rate, 0, 1/fps, 2/fps..., instead of read from the
     /// clock: frames made faster than real time then reach an encoder spaced as in

@@ -31,6 +31,9 @@ pub enum RejectReason {
     Active,
     /// The client was already in a call and declined automatically.
     Busy,
+    /// Every line of the echo user (the test call) is in a call: the server answered
+    /// at once; the caller may try again in a minute.
+    TestLineBusy,
 }
 
 /// JSON carried in the opaque `data` string of invitations and answers.

@@ -68,6 +68,8 @@ pub trait Bus: Send + Sync + 'static {
     fn send_conn(&self, user: &str, conn: ConnId, frame: &Frame) -> bool;
     /// Whether `user` has at least one connection.
     fn is_online(&self, user: &str) -> bool;
+    /// The connections of `user`, oldest first.
+    fn connections(&self, user: &str) -> Vec<ConnId>;
 }
 
 /// The connections of each online user.
@@ -128,5 +130,9 @@ impl Bus for LocalBus {
 
     fn is_online(&self, user: &str) -> bool {
         self.users().contains_key(user)
+    }
+
+    fn connections(&self, user: &str) -> Vec<ConnId> {
+        self.users().get(user).map(|conns| conns.iter().map(|(id, _)| *id).collect()).unwrap_or_default()
     }
 }

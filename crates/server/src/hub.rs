@@ -70,6 +70,17 @@ struct State {
     watching: HashMap<ConnId, HashSet<String>>,
     /// Last status announced per user; absent means offline.
     announced: HashMap<String, Status>,
+    /// The echo user's taken lines (one connection each) and what each serves.
+    lines: HashMap<ConnId, Line>,
+}
+
+/// What a taken line of the echo user serves: it takes one call at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Line {
+    /// It rings for this invitation.
+    Ringing(String),
+    /// It answered and is in this room (or on its way in).
+    InRoom(String),
 }
 
 #[derive(Debug)]
@@ -191,9 +202,17 @@ impl Hub {
             .filter(|inv| !inv.online_only && inv.stored.expires_at.is_none_or(|at| at > now))
             .collect();
         ringing.sort_by_key(|inv| inv.stored.created_at);
-        for inv in ringing {
-            outbox.push(frame(&invitation_event(&inv.stored)));
+        if !self.has_lines(&session.user) {
+            for inv in ringing {
+                outbox.push(frame(&invitation_event(&inv.stored)));
+            }
+            return;
         }
+        // A new line takes the oldest invitation that no other line rings for.
+        let Some(inv) = ringing.into_iter().find(|inv| line_of(&st, &inv.stored.id).is_none()) else { return };
+        let (id, event) = (inv.stored.id.clone(), frame(&invitation_event(&inv.stored)));
+        st.lines.insert(session.conn, Line::Ringing(id));
+        outbox.push(event);
     }
 
     /// Unregisters a connection. Rooms keep a vanished member until the watchdog fires.
@@ -221,6 +240,14 @@ impl Hub {
             member.gone = true;
             member.generation += 1;
             self.schedule_watchdog(room_id, session.user.clone(), member.generation);
+        }
+        // A line that goes while it rings hands its invitation to another free line.
+        if let Some(Line::Ringing(invite_id)) = st.lines.remove(&session.conn)
+            && let Some(conn) = self.free_line(&st, &session.user)
+            && let Some(inv) = st.invitations.get(&invite_id)
+        {
+            self.bus.send_conn(&session.user, conn, &frame(&invitation_event(&inv.stored)));
+            st.lines.insert(conn, Line::Ringing(invite_id));
         }
         self.announce(&mut st, &session.user);
     }
@@ -260,7 +287,7 @@ impl Hub {
     fn status(&self, st: &State, user: &str) -> Status {
         if !self.bus.is_online(user) {
             Status::Offline
-        } else if st.in_rooms.get(user).is_some_and(|r| !r.is_empty()) {
+        } else if !self.has_lines(user) && st.in_rooms.get(user).is_some_and(|r| !r.is_empty()) {
             Status::Busy
         } else {
             Status::Online
@@ -437,9 +464,11 @@ impl Hub {
         {
             return Some(error(req, ErrorCode::Forbidden, "that room id belongs to another call; use a fresh one"));
         }
-        let busy: Vec<String> = to.iter().filter(|user| Self::answers_busy(&st, user)).cloned().collect();
+        let busy: Vec<(String, RejectReason)> =
+            to.iter().filter_map(|user| Some((user.clone(), self.busy_reason(&st, user)?))).collect();
+        let is_busy = |user: &String| busy.iter().any(|(b, _)| b == user);
         for (user, outcome) in &mut stored.invitees {
-            if busy.contains(user) {
+            if is_busy(user) {
                 *outcome = Outcome::Rejected;
             }
         }
@@ -450,9 +479,16 @@ impl Hub {
         }
         self.metrics.invitation_sent();
         let event = frame(&invitation_event(&stored));
-        for user in to.iter().filter(|user| !busy.contains(user)) {
+        for user in to.iter().filter(|user| !is_busy(user)) {
             st.pending.entry(user.clone()).or_default().insert(id.clone());
-            let reached = self.bus.send_user(user, &event, None);
+            let line = if self.has_lines(user) { self.free_line(&st, user) } else { None };
+            let reached = match line {
+                Some(conn) => {
+                    st.lines.insert(conn, Line::Ringing(id.clone()));
+                    usize::from(self.bus.send_conn(user, conn, &event))
+                }
+                None => self.bus.send_user(user, &event, None),
+            };
             if reached == 0 && !m.online_only {
                 self.send_push(&stored, user);
             }
@@ -467,10 +503,10 @@ impl Hub {
         let reply = ServerMessage::InviteOk(p::InviteOk { req, invite_id: id.clone(), room_ticket: ticket });
         if !busy.is_empty() {
             self.bus.send_conn(&s.user, s.conn, &frame(&reply));
-            let data = AvCall::reject(RejectReason::Busy).to_data();
-            for user in &busy {
+            for (user, reason) in &busy {
                 self.metrics.invitee_outcome(Outcome::Rejected);
-                let answer = p::InviteeAnswer { invite_id: id.clone(), invitee: user.clone(), data: data.clone() };
+                let data = AvCall::reject(*reason).to_data();
+                let answer = p::InviteeAnswer { invite_id: id.clone(), invitee: user.clone(), data };
                 self.bus.send_user(&s.user, &frame(&ServerMessage::InviteeRejected(answer)), None);
                 if !m.online_only {
                     self.record(&stored, user, CallOutcome::Busy, CallOutcome::Busy);
@@ -478,7 +514,7 @@ impl Hub {
             }
         }
         st.invitations.insert(id.clone(), Invitation { stored, online_only: m.online_only });
-        for user in &busy {
+        for (user, _) in &busy {
             self.settle(&mut st, &id, user);
         }
         let still_open = st.invitations.contains_key(&id);
@@ -489,6 +525,41 @@ impl Hub {
             self.schedule_expiry(id, at);
         }
         busy.is_empty().then_some(reply)
+    }
+
+    /// Why `user` cannot take a new call now, if so: in a call on any device, or, for the
+    /// echo user, online with every line taken.
+    fn busy_reason(&self, st: &State, user: &str) -> Option<RejectReason> {
+        if self.has_lines(user) {
+            let taken = self.bus.is_online(user) && self.free_line(st, user).is_none();
+            taken.then_some(RejectReason::TestLineBusy)
+        } else {
+            Self::answers_busy(st, user).then_some(RejectReason::Busy)
+        }
+    }
+
+    /// Whether `user` takes one call per connection (a line) instead of one in all: the
+    /// echo user, which signs in once per line.
+    fn has_lines(&self, user: &str) -> bool {
+        self.config.echo_user.as_deref() == Some(user)
+    }
+
+    /// A connection of a user on lines that neither rings nor is in a call.
+    fn free_line(&self, st: &State, user: &str) -> Option<ConnId> {
+        self.bus.connections(user).into_iter().find(|conn| !st.lines.contains_key(conn))
+    }
+
+    /// Sends an event of an invitation to an invitee: only to `line` when the invitee is on
+    /// lines and one rings for it, otherwise to every device.
+    fn send_invitee(&self, user: &str, line: Option<ConnId>, event: &Frame) {
+        match line.filter(|_| self.has_lines(user)) {
+            Some(conn) => {
+                self.bus.send_conn(user, conn, event);
+            }
+            None => {
+                self.bus.send_user(user, event, None);
+            }
+        }
     }
 
     /// Whether `user` is in a call on any device: a member (or one reconnecting) of a room
@@ -558,9 +629,13 @@ impl Hub {
             (ServerMessage::InviteeRejected(answer), if busy { CallOutcome::Busy } else { CallOutcome::Rejected })
         };
         self.bus.send_user(&inv.stored.inviter, &frame(&event), None);
-        let elsewhere =
-            ServerMessage::AnsweredElsewhere(p::AnsweredElsewhere { invite_id: m.invite_id.clone(), outcome: decided });
-        self.bus.send_user(&s.user, &frame(&elsewhere), Some(s.conn));
+        if !self.has_lines(&s.user) {
+            let elsewhere = ServerMessage::AnsweredElsewhere(p::AnsweredElsewhere {
+                invite_id: m.invite_id.clone(),
+                outcome: decided,
+            });
+            self.bus.send_user(&s.user, &frame(&elsewhere), Some(s.conn));
+        }
         if !inv.online_only {
             self.record(&inv.stored, &s.user, call_outcome, call_outcome);
         }
@@ -570,9 +645,12 @@ impl Hub {
         } else {
             ServerMessage::ok(req)
         };
-        let room_id = inv.stored.room_id.clone();
-        if accept && let Some(room) = room_id.and_then(|id| st.rooms.get_mut(&id)) {
+        let room_id = inv.stored.room_id.clone().filter(|_| accept);
+        if let Some(room) = room_id.as_ref().and_then(|id| st.rooms.get_mut(id)) {
             room.accepted = true;
+        }
+        if let Some(room_id) = room_id.filter(|_| self.has_lines(&s.user)) {
+            st.lines.insert(s.conn, Line::InRoom(room_id));
         }
         self.settle(&mut st, &m.invite_id, &s.user);
         reply
@@ -581,6 +659,7 @@ impl Hub {
     fn cancel(self: &Arc<Self>, s: &Session, m: p::Answer) -> Reply {
         let req = m.req;
         let mut st = self.state();
+        let line = line_of(&st, &m.invite_id);
         let Some(inv) = st.invitations.get_mut(&m.invite_id) else {
             return error(req, ErrorCode::InvitationClosed, "this invitation is no longer open");
         };
@@ -597,7 +676,7 @@ impl Hub {
             data: m.data,
         }));
         for user in &pending {
-            self.bus.send_user(user, &event, None);
+            self.send_invitee(user, line, &event);
             if !inv.online_only {
                 self.record(&inv.stored, user, CallOutcome::Cancelled, CallOutcome::Missed);
             }
@@ -611,6 +690,7 @@ impl Hub {
     /// Times out whatever is still pending of an invitation whose time is up.
     fn expire(&self, invite_id: &str) {
         let mut st = self.state();
+        let line = line_of(&st, invite_id);
         let Some(inv) = st.invitations.get_mut(invite_id) else { return };
         if inv.stored.expires_at.is_none_or(|at| at > now_ms()) {
             return;
@@ -625,7 +705,7 @@ impl Hub {
         }));
         self.bus.send_user(&inv.stored.inviter, &event, None);
         for user in &timed_out {
-            self.bus.send_user(user, &event, None);
+            self.send_invitee(user, line, &event);
             if !inv.online_only {
                 self.record(&inv.stored, user, CallOutcome::Timeout, CallOutcome::Missed);
             }
@@ -657,6 +737,9 @@ impl Hub {
     /// Forgets that `user` is pending for the invitation; drops the invitation once
     /// nobody is pending, and its room if nobody accepted.
     fn settle(&self, st: &mut State, invite_id: &str, user: &str) {
+        if self.has_lines(user) {
+            st.lines.retain(|_, line| !matches!(line, Line::Ringing(id) if id == invite_id));
+        }
         if let Some(ids) = st.pending.get_mut(user) {
             ids.remove(invite_id);
             if ids.is_empty() {
@@ -886,6 +969,9 @@ impl Hub {
                 st.in_rooms.remove(user);
             }
         }
+        if self.has_lines(user) {
+            st.lines.retain(|_, line| !matches!(line, Line::InRoom(id) if id == room_id));
+        }
         self.announce(st, user);
         true
     }
@@ -950,6 +1036,11 @@ impl Room {
     fn unknown() -> Room {
         Room { invite_id: None, allowed: Vec::new(), members: Vec::new(), used: false, accepted: false }
     }
+}
+
+/// The echo user's line that rings for `invite_id`, if one does.
+fn line_of(st: &State, invite_id: &str) -> Option<ConnId> {
+    st.lines.iter().find(|(_, line)| matches!(line, Line::Ringing(id) if id == invite_id)).map(|(conn, _)| *conn)
 }
 
 fn invitation_event(inv: &StoredInvitation) -> ServerMessage {

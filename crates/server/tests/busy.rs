@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Client, TestServer, invite};
+use common::{Client, TestServer, invite, invite_raw};
 use serde_json::{Value, json};
 
 const QUIET: Duration = Duration::from_millis(500);
@@ -22,16 +22,6 @@ async fn call(alice: &mut Client, bob: &mut Client) -> String {
     let joined = bob.request(json!({"type": "room.join", "room_id": room, "ticket": ticket})).await;
     assert_eq!(joined["type"], "room.joined", "{joined}");
     room
-}
-
-/// Sends an invitation to `to` and returns the next two frames as they came.
-async fn invite_raw(client: &mut Client, to: &[&str]) -> (Value, Value) {
-    let room = format!("room-{}", common::uuid_like());
-    let data = json!({"cmd": "av_call", "call_type": "video", "room_id": room}).to_string();
-    client.send(json!({"type": "invite", "req": 1, "to": to, "room_id": room, "data": data, "timeout_s": 60})).await;
-    let first = client.next().await.expect("a reply");
-    let second = client.next().await.expect("an event");
-    (first, second)
 }
 
 async fn history(client: &mut Client) -> Vec<Value> {

@@ -10,6 +10,7 @@ export const ZH: Record<string, string> = {
   "{name} declined the call.": "{name} 拒绝了通话。",
   "You declined the call.": "你拒绝了通话。",
   "{name} is in another call. Try again later.": "{name} 正在通话中，请稍后再试。",
+  "The test line is busy. Try again in a minute.": "测试线路正忙，请一分钟后再试。",
   "Missed call from {name}.": "{name} 的未接来电。",
   "{name} did not answer.": "{name} 无应答。",
   "Call cancelled.": "通话已取消。",

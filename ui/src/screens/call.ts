@@ -62,6 +62,8 @@ export function resultText(change: CallChanged, name: string): string {
       return outgoing ? t("{name} declined the call.", { name }) : t("You declined the call.");
     case "busy":
       return outgoing ? t("{name} is in another call. Try again later.", { name }) : t("Missed call from {name}.", { name });
+    case "test_line_busy":
+      return t("The test line is busy. Try again in a minute.");
     case "timeout":
       return outgoing ? t("{name} did not answer.", { name }) : t("Missed call from {name}.", { name });
     case "cancelled":

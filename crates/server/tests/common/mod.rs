@@ -219,6 +219,17 @@ pub async fn invite(client: &mut Client, to: &str, timeout_s: u32) -> (String, S
     (ok["invite_id"].as_str().expect("id").into(), room, ok["room_ticket"].as_str().expect("ticket").into())
 }
 
+/// Sends an invitation to `to` and returns the next two frames as they came (for
+/// answers the server gives at once, right after `invite.ok`).
+pub async fn invite_raw(client: &mut Client, to: &[&str]) -> (Value, Value) {
+    let room = format!("room-{}", uuid_like());
+    let data = json!({"cmd": "av_call", "call_type": "video", "room_id": room}).to_string();
+    client.send(json!({"type": "invite", "req": 1, "to": to, "room_id": room, "data": data, "timeout_s": 60})).await;
+    let first = client.next().await.expect("a reply");
+    let second = client.next().await.expect("an event");
+    (first, second)
+}
+
 pub fn uuid_like() -> String {
     format!("{:x}", rand_u64())
 }
