@@ -186,7 +186,7 @@ async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEve
     let (mut ws, _) = tokio_tungstenite::connect_async(config.ws_url())
         .await
         .map_err(|e| Error::Connect(format!("cannot reach {}: {e}", config.server)))?;
-    let auth = ClientMessage::Auth(Auth { token: config.token.clone() });
+    let auth = ClientMessage::Auth(Auth { req: None, token: config.token.clone() });
     ws.send(Message::Text(auth.encode().into())).await.map_err(|e| Error::Connect(e.to_string()))?;
     let reply = tokio::time::timeout(config.request_timeout, next_message(&mut ws))
         .await

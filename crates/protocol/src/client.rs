@@ -65,7 +65,7 @@ impl ClientMessage {
     /// The request id the client attached, if any.
     pub fn req(&self) -> Option<u64> {
         match self {
-            ClientMessage::Auth(_) => None,
+            ClientMessage::Auth(m) => m.req,
             ClientMessage::PresenceQuery(m) => m.req,
             ClientMessage::PresenceSubscribe(m) | ClientMessage::PresenceUnsubscribe(m) => m.req,
             ClientMessage::ContactsList(m) => m.req,
@@ -83,7 +83,7 @@ impl ClientMessage {
     /// Sets the request id (clients number their requests).
     pub fn set_req(&mut self, req: u64) {
         let slot = match self {
-            ClientMessage::Auth(_) => return,
+            ClientMessage::Auth(m) => &mut m.req,
             ClientMessage::PresenceQuery(m) => &mut m.req,
             ClientMessage::PresenceSubscribe(m) | ClientMessage::PresenceUnsubscribe(m) => &mut m.req,
             ClientMessage::ContactsList(m) => &mut m.req,
@@ -108,6 +108,8 @@ impl ClientMessage {
 /// `auth`: the first message of every connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Auth {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
     pub token: String,
 }
 

@@ -82,6 +82,7 @@ impl ServerMessage {
     pub fn req(&self) -> Option<u64> {
         match self {
             ServerMessage::Ok(m) => m.req,
+            ServerMessage::AuthOk(m) => m.req,
             ServerMessage::Error(m) => m.req,
             ServerMessage::PresenceOk(m) => m.req,
             ServerMessage::ContactsOk(m) => m.req,
@@ -112,6 +113,9 @@ impl ServerMessage {
 /// `auth.ok`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthOk {
+    /// The `auth` message's `req`, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
     pub user_id: String,
     pub session_id: String,
     /// The user that answers test calls on this server (`serve --echo-user`), if any.

@@ -19,10 +19,11 @@ const POLICY: u16 = 1008;
 
 /// Serves one upgraded connection until it closes.
 pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
-    let Some(user) = authenticate(&hub, &mut socket).await else { return };
+    let Some((user, req)) = authenticate(&hub, &mut socket).await else { return };
     let session = Session { user, conn: hub.next_conn_id() };
     let outbox = Arc::new(Outbox::default());
     let ok = ServerMessage::AuthOk(duet_protocol::AuthOk {
+        req,
         user_id: session.user.clone(),
         session_id: format!("{:x}", session.conn),
         echo_user: hub.config.echo_user.clone(),
@@ -36,31 +37,40 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
     }
 }
 
-/// Waits for the `auth` message; answers errors and returns `None` when it fails.
-async fn authenticate(hub: &Hub, socket: &mut WebSocket) -> Option<String> {
+/// Waits for the `auth` message; returns the user and the message's `req`, or answers
+/// the error (with that `req`) and returns `None` when it fails.
+async fn authenticate(hub: &Hub, socket: &mut WebSocket) -> Option<(String, Option<u64>)> {
     let first = tokio::time::timeout(hub.config.auth_timeout, socket.recv()).await;
-    let refusal = match first {
-        Err(_) => (ErrorCode::Unauthorized, "no auth message within the time limit".to_string()),
+    let (req, refusal) = match first {
+        Err(_) => (None, (ErrorCode::Unauthorized, "no auth message within the time limit".to_string())),
         Ok(Some(Ok(Message::Text(text)))) => match decode_client(&text) {
-            Ok(ClientMessage::Auth(auth)) => match hub.signer.verify_token(&auth.token, now_ms()) {
-                Ok(claims) => match hub.store.user(&claims.sub) {
-                    Ok(Some(_)) => return Some(claims.sub),
-                    Ok(None) => (ErrorCode::Unauthorized, "this account no longer exists".into()),
-                    Err(e) => (ErrorCode::Internal, format!("cannot check the account: {e}")),
-                },
-                Err(TokenError::Expired) => (ErrorCode::TokenExpired, "your session has expired; log in again".into()),
-                Err(TokenError::Invalid) => (ErrorCode::Unauthorized, "invalid token".into()),
+            Ok(ClientMessage::Auth(auth)) => match check_token(hub, &auth.token) {
+                Ok(user) => return Some((user, auth.req)),
+                Err(refusal) => (auth.req, refusal),
             },
-            Ok(_) => (ErrorCode::Unauthorized, "the first message must be `auth`".into()),
-            Err(e) => (ErrorCode::Unauthorized, format!("the first message must be `auth`: {e}")),
+            Ok(other) => (other.req(), (ErrorCode::Unauthorized, "the first message must be `auth`".into())),
+            Err(e) => (None, (ErrorCode::Unauthorized, format!("the first message must be `auth`: {e}"))),
         },
         Ok(_) => return None,
     };
-    let error = ServerMessage::error(None, refusal.0, refusal.1);
+    let error = ServerMessage::error(req, refusal.0, refusal.1);
     let _ = socket.send(Message::Text(error.encode().into())).await;
     let close = CloseFrame { code: POLICY, reason: refusal.0.as_str().into() };
     let _ = socket.send(Message::Close(Some(close))).await;
     None
+}
+
+/// The user a token signs in, or why it does not.
+fn check_token(hub: &Hub, token: &str) -> Result<String, (ErrorCode, String)> {
+    match hub.signer.verify_token(token, now_ms()) {
+        Ok(claims) => match hub.store.user(&claims.sub) {
+            Ok(Some(_)) => Ok(claims.sub),
+            Ok(None) => Err((ErrorCode::Unauthorized, "this account no longer exists".into())),
+            Err(e) => Err((ErrorCode::Internal, format!("cannot check the account: {e}"))),
+        },
+        Err(TokenError::Expired) => Err((ErrorCode::TokenExpired, "your session has expired; log in again".into())),
+        Err(TokenError::Invalid) => Err((ErrorCode::Unauthorized, "invalid token".into())),
+    }
 }
 
 /// Runs the connection; returns the close frame to send, if any.

@@ -78,6 +78,25 @@ async fn registration_works_only_when_open() {
     assert!(post(&open, "/v1/register", short).await.1["message"].as_str().expect("message").contains("8 characters"));
 }
 
+/// Like every request, `auth` may carry a `req` (PROTOCOL.md "Transport"): its answer,
+/// `auth.ok` or the refusal, carries it back.
+#[tokio::test]
+async fn the_auth_messages_req_comes_back_in_its_answer() {
+    let server = TestServer::start().await;
+    let mut client = Client::connect(server.addr()).await;
+    client.send(json!({"type": "auth", "req": 7, "token": server.token("alice")})).await;
+    let ok = client.expect("auth.ok").await;
+    assert_eq!((ok["req"].clone(), ok["user_id"].clone()), (json!(7), json!("alice")), "{ok}");
+
+    let mut refused = Client::connect(server.addr()).await;
+    refused.send(json!({"type": "auth", "req": 8, "token": "garbage"})).await;
+    let error = refused.next().await.expect("an error before closing");
+    assert_eq!((error["req"].clone(), error["code"].clone()), (json!(8), json!("unauthorized")), "{error}");
+    let mut not_auth = Client::connect(server.addr()).await;
+    not_auth.send(json!({"type": "contacts.list", "req": 9})).await;
+    assert_eq!(not_auth.next().await.expect("an error")["req"], 9);
+}
+
 #[tokio::test]
 async fn forged_expired_and_missing_tokens_are_refused_and_the_socket_closed() {
     let server = TestServer::start_with(|c| c.auth_timeout = Duration::from_millis(300)).await;
