@@ -26,6 +26,8 @@ APT_PACKAGES=(
   dbus dbus-x11 gnome-keyring libsecret-tools dunst
   # gdbus: the tray test talks to the tray icon over D-Bus as a desktop panel does.
   libglib2.0-bin
+  # A real TURN relay (coturn) for the relayed-call tests.
+  coturn
   # Reading the .rpm's file list in the package checks, and signing Linux packages (tests/release.rs).
   rpm gnupg
 )

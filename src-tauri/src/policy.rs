@@ -1,7 +1,8 @@
 //! The administrator's policy: a system-wide JSON file, shipped with the
 //! package or deployed by an admin, read once at start. It presets the server
 //! (and can lock it), can turn off the built-in server and creating accounts,
-//! and sets the update channel. The UI marks what the policy manages.
+//! sets the update channel, and can send every call through the server's relay.
+//! The UI marks what the policy manages.
 //!
 //! Where it is read from (docs/admin.md):
 //! - Linux: `/etc/duet/policy.json`
@@ -42,6 +43,8 @@ pub struct Policy {
     /// People may create an account from the login screen (when the server allows it).
     pub allow_registration: bool,
     pub update_channel: UpdateChannel,
+    /// Every call goes through the server's TURN relay, whatever the user's setting.
+    pub relay_only: bool,
 }
 
 /// The policy as the UI sees it.
@@ -52,6 +55,7 @@ pub struct Managed {
     pub allow_local_server: bool,
     pub allow_registration: bool,
     pub update_channel: UpdateChannel,
+    pub relay_only: bool,
 }
 
 impl From<Policy> for Managed {
@@ -62,6 +66,7 @@ impl From<Policy> for Managed {
             allow_local_server: p.allow_local_server,
             allow_registration: p.allow_registration,
             update_channel: p.update_channel,
+            relay_only: p.relay_only,
         }
     }
 }
@@ -75,6 +80,7 @@ impl Default for Policy {
             allow_local_server: true,
             allow_registration: true,
             update_channel: UpdateChannel::Stable,
+            relay_only: false,
         }
     }
 }
@@ -171,6 +177,8 @@ mod tests {
             .expect("valid");
         assert!(!policy.allow_local_server && !policy.allow_registration);
         assert_eq!(policy.update_channel, UpdateChannel::Off);
+        assert!(!policy.relay_only, "calls are relayed only when the policy says so");
+        assert!(load(r#"{"relay_only": true}"#).expect("valid").relay_only);
     }
 
     #[test]

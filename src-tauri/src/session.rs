@@ -173,6 +173,7 @@ impl Session {
             udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
             video_out: Some(media.video_out),
             processing: media.processing,
+            relay_only: media.relay_only,
             ..Config::new(account.server.clone(), token.clone(), media.sources)
         };
         let (engine, engine_events) = Engine::attach(manager, events, config);
@@ -248,4 +249,6 @@ pub struct Media {
     pub video_out: duet_call::VideoOut,
     /// The beauty filter, with the settings the user changes live.
     pub processing: Option<duet_call::Processing>,
+    /// Media only through the server's relay (the setting, or the policy).
+    pub relay_only: bool,
 }

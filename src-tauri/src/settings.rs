@@ -106,6 +106,9 @@ pub struct Settings {
     pub ringtone_volume: u8,
     /// `None`: the system's language.
     pub language: Option<Language>,
+    /// "Always relay calls": media only through the server's TURN relay, so the
+    /// other side never learns this computer's addresses.
+    pub relay_only: bool,
 }
 
 impl Default for Settings {
@@ -120,6 +123,7 @@ impl Default for Settings {
             ringtone: Ringtone::Chime,
             ringtone_volume: duet_call::Ring::DEFAULT.volume,
             language: None,
+            relay_only: false,
         }
     }
 }

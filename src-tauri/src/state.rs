@@ -77,6 +77,11 @@ impl AppState {
         self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Whether calls go only through the server's relay: the user's setting, or the policy's.
+    pub fn relay_only(&self) -> bool {
+        self.settings().relay_only || self.policy.as_ref().is_ok_and(|p| p.relay_only)
+    }
+
     /// The administrator's policy; a policy file that cannot be read allows nothing until it is fixed.
     pub fn policy(&self) -> AppResult<&crate::policy::Policy> {
         self.policy.as_ref().map_err(|why| AppError::new(ErrorCode::Policy, format!("{why} Ask your administrator.")))
@@ -111,6 +116,7 @@ impl AppState {
             sources: self.settings().sources(),
             video_out: self.video.output(),
             processing: Some(duet_call::Processing(Arc::new(make))),
+            relay_only: self.relay_only(),
         };
         let (session, events) = Session::connect(account, token, expires_at, media).await?;
         let account = session.account.clone();

@@ -171,6 +171,7 @@ pub fn headless_peer(
         sources: duet_cli::Sources::SYNTHETIC,
         video_out: None,
         processing: None,
+        relay_only: false,
     }
 }
 

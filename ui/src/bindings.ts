@@ -394,6 +394,7 @@ export type Managed = {
 	allow_local_server: boolean,
 	allow_registration: boolean,
 	update_channel: UpdateChannel,
+	relay_only: boolean,
 };
 
 /**  Why a side sends no audio or no video (`room.media`'s `audio_off` / `video_off`). */
@@ -492,6 +493,11 @@ export type Settings = {
 	ringtone_volume: number,
 	/**  `None`: the system's language. */
 	language: Language | null,
+	/**
+	 *  "Always relay calls": media only through the server's TURN relay, so the
+	 *  other side never learns this computer's addresses.
+	 */
+	relay_only: boolean,
 };
 
 /**

@@ -46,7 +46,7 @@ after(async () => {
 });
 
 /** No policy file: nothing managed. */
-const NO_POLICY = { server: null, lock_server: false, allow_local_server: true, allow_registration: true, update_channel: "stable" };
+const NO_POLICY = { server: null, lock_server: false, allow_local_server: true, allow_registration: true, update_channel: "stable", relay_only: false };
 const POLICY = JSON.stringify(NO_POLICY);
 
 const ALICE = { server: "http://duet.test:8443", user_id: "alice", local: false, warning: null, echo_user: null };
@@ -777,13 +777,13 @@ describe("desktop", () => {
 describe("settings", () => {
   const SETTINGS = { camera: null, microphone: "vmic", speaker: null, quality: "standard",
     beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false,
-    ringtone: "chime", ringtone_volume: 50, language: null };
+    ringtone: "chime", ringtone_volume: 50, language: null, relay_only: false };
   const handlers = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
     resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
     settings: () => (${JSON.stringify(SETTINGS)}),
     devices: () => ({ cameras: ["USB Camera"], microphones: ["vmic"], speakers: ["vspeaker"] }), ${more} }`;
 
-  test("devices, quality, beauty defaults and start at login are saved together", async () => {
+  test("devices, quality, beauty defaults, relaying and start at login are saved together", async () => {
     const page = await open(handlers(`save_settings: ({ settings }) => settings`));
     await page.click("#open-settings");
     await page.waitForSelector("#setting-camera");
@@ -794,11 +794,12 @@ describe("settings", () => {
     await page.check("#default-beauty-enabled");
     await page.fill("#default-beauty-smoothing", "8");
     await page.check("#start-at-login");
+    await page.check("#relay-only");
     await shot(page, "settings");
     await page.click("#settings-form button.primary");
     await page.waitForSelector("#settings-saved:not(:empty)");
     const [saved] = (await calls(page, "save_settings")).map((c) => c.args.settings);
-    assert.deepEqual(saved, { ...SETTINGS, camera: "USB Camera", quality: "hd", start_at_login: true,
+    assert.deepEqual(saved, { ...SETTINGS, camera: "USB Camera", quality: "hd", start_at_login: true, relay_only: true,
       beauty: { ...SETTINGS.beauty, enabled: true, smoothing: 8 } });
     await page.close();
   });
@@ -1069,7 +1070,7 @@ describe("administrator's policy", () => {
   });
 
   test("the settings list what the administrator manages", async () => {
-    const managed = { ...NO_POLICY, server: "https://duet.corp.example", lock_server: true, update_channel: "off" };
+    const managed = { ...NO_POLICY, server: "https://duet.corp.example", lock_server: true, update_channel: "off", relay_only: true };
     const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${JSON.stringify(managed)},
       policy_error: null, policy_file: "/etc/duet/policy.json" }), resume: () => (${JSON.stringify(ALICE)}),
       contacts: () => ${JSON.stringify(CONTACTS)}, history: () => [],
@@ -1079,9 +1080,10 @@ describe("administrator's policy", () => {
     await page.click("#open-settings");
     await page.waitForSelector("#managed");
     const text = await page.textContent("#managed");
-    for (const part of ["https://duet.corp.example (locked)", "administrator installs new versions", "/etc/duet/policy.json"]) {
+    for (const part of ["https://duet.corp.example (locked)", "administrator installs new versions", "always go through your server's relay", "/etc/duet/policy.json"]) {
       assert.ok(text.includes(part), `${part} in ${text}`);
     }
+    assert.ok(await page.isChecked("#relay-only") && await page.isDisabled("#relay-only"), "relaying is on and locked");
     assert.equal(await page.$("#updates"), null, "no update checks when the administrator installs versions");
     await page.close();
   });
@@ -1090,7 +1092,7 @@ describe("administrator's policy", () => {
 describe("the first minutes explain themselves", () => {
   const SETTINGS = { camera: null, microphone: null, speaker: null, quality: "standard",
     beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false,
-    ringtone: "chime", ringtone_volume: 50, language: null };
+    ringtone: "chime", ringtone_volume: 50, language: null, relay_only: false };
   const INFO = `app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null })`;
   const zh = `settings: () => (${JSON.stringify({ ...SETTINGS, language: "zh" })})`;
   const KEYRING = {

@@ -39,6 +39,9 @@ pub enum Command {
     },
     /// What the next calls capture from and play to (the app's settings).
     UseSources(Sources),
+    /// Whether the next calls send media only through the server's TURN relay
+    /// ("Always relay calls"; [`Config::relay_only`](crate::Config::relay_only)).
+    RelayOnly(bool),
     /// Stop: the running call is left, the connection closed, the event stream ends.
     ShutDown,
 }

@@ -53,6 +53,7 @@ impl Engine {
                 }
                 self.config.sources = sources;
             }
+            Command::RelayOnly(on) => self.config.relay_only = on,
             Command::Chat { id, text } => self.send_chat(id, &text).await,
             // The engine's loop stops on it before it gets here.
             Command::ShutDown => {}

@@ -202,6 +202,14 @@ pub struct CallStats {
     pub quality: Quality,
     /// What the peer reported of its own network.
     pub peer_quality: Option<Quality>,
+    /// The media path ICE selected: this side's and the peer's candidate types
+    /// (`host`, `srflx`, `prflx`, `relay`) and the transport (`udp`, `tcp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_local: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_remote: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_protocol: Option<String>,
 }
 
 /// What went wrong, with the seed's device code where there is one.

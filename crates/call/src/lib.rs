@@ -72,6 +72,9 @@ pub struct Config {
     pub processing: Option<Processing>,
     /// What this side's voice passes through before it is encoded.
     pub audio_processor: SharedProcessor,
+    /// Media only through the server's TURN relay: the peer never learns this side's
+    /// addresses ("Always relay calls"; a call fails clearly where no relay is offered).
+    pub relay_only: bool,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Config {
             video_out: None,
             processing: None,
             audio_processor: SharedProcessor::default(),
+            relay_only: false,
         }
     }
 }

@@ -241,7 +241,13 @@ impl Media {
         let video = call.call_type == CallType::Video && !audio_only;
         let max_video_bps = encoder_settings(sources.hd).bitrate_bps;
         let max_bitrate_bps = send_budget(if video { max_video_bps } else { 0 });
-        let session = SessionConfig { udp_addrs: config.udp_addrs.clone(), video, max_bitrate_bps };
+        let session = SessionConfig {
+            udp_addrs: config.udp_addrs.clone(),
+            video,
+            max_bitrate_bps,
+            ice_servers: call.ice_servers.clone(),
+            relay_only: config.relay_only,
+        };
         let rtc = RtcSession::new(session).await.map_err(|e| failed(&e))?;
         let (mic_tx, mic_frames) = mpsc::unbounded_channel();
         let mut media = Media {

@@ -85,6 +85,9 @@ impl Counters {
             jitter_ms: (self.network.jitter_ms * 10.0).round() / 10.0,
             quality: self.quality,
             peer_quality: self.peer_quality,
+            route_local: self.network.route.as_ref().map(|r| r.local.clone()),
+            route_remote: self.network.route.as_ref().map(|r| r.remote.clone()),
+            route_protocol: self.network.route.as_ref().map(|r| r.protocol.clone()),
         }
     }
 }

@@ -40,6 +40,8 @@ pub struct Options {
     pub video_out: Option<VideoOut>,
     /// What every captured frame passes through.
     pub processing: Option<Processing>,
+    /// Media only through the server's TURN relay.
+    pub relay_only: bool,
 }
 
 /// A control line that is none of the known ones.
@@ -107,6 +109,7 @@ pub async fn run(
         echo: mode == Mode::Echo,
         video_out: options.video_out.clone(),
         processing: options.processing.clone(),
+        relay_only: options.relay_only,
         ..Config::new(options.server.clone(), options.token.clone(), options.sources.clone())
     };
     // The engine runs on this task (the main thread), as the call did before it had an engine.

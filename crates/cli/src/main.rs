@@ -36,6 +36,10 @@ struct Cli {
     /// Local UDP address for media (a wildcard address leaves out loopback).
     #[arg(long, default_value = "0.0.0.0:0")]
     udp: Vec<String>,
+    /// Send media only through the server's TURN relay: the peer never learns this
+    /// machine's addresses (a call fails clearly where the server offers no relay).
+    #[arg(long)]
+    relay_only: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -176,6 +180,7 @@ async fn main() {
         sources: args.as_ref().map_or(Sources::SYNTHETIC, CallArgs::sources),
         video_out: None,
         processing: None,
+        relay_only: cli.relay_only,
     };
     let (controls, controls_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use duet_protocol::{CallType, Invitation, RejectReason};
+use duet_protocol::{CallType, IceServer, Invitation, RejectReason};
 use tokio::time::Instant;
 
 /// Why a call ended.
@@ -86,6 +86,9 @@ pub struct CallInfo {
     /// Known once the server accepted the invite (outgoing) or delivered it (incoming).
     pub invite_id: Option<String>,
     pub ticket: Option<String>,
+    /// The STUN and TURN servers (with short-lived TURN credentials) the server
+    /// named when this side joined the room.
+    pub ice_servers: Vec<IceServer>,
 }
 
 /// Inputs of the machine: user intents and signaling events.
@@ -141,6 +144,7 @@ pub enum Input {
     /// We are in the room; `members` were there already.
     RoomJoined {
         members: Vec<String>,
+        ice_servers: Vec<IceServer>,
     },
     MemberJoined {
         user: String,
@@ -256,6 +260,7 @@ impl CallMachine {
                     room_id,
                     invite_id: None,
                     ticket: None,
+                    ice_servers: Vec::new(),
                 });
                 self.ring_deadline = Some(now + self.ring_timeout + RING_GRACE);
                 self.set(S::Calling);
@@ -292,6 +297,7 @@ impl CallMachine {
                         room_id,
                         invite_id: Some(inv.invite_id),
                         ticket: None,
+                        ice_servers: Vec::new(),
                     });
                     self.set(S::Ringing);
                 } else {
@@ -355,7 +361,10 @@ impl CallMachine {
             (S::Ringing, Input::AnsweredElsewhere { invite_id }) if self.is_current(&invite_id) => {
                 self.finish(S::Ended(EndReason::AnsweredElsewhere));
             }
-            (S::Connecting, Input::RoomJoined { members }) => {
+            (S::Connecting, Input::RoomJoined { members, ice_servers }) => {
+                if let Some(call) = &mut self.call {
+                    call.ice_servers = ice_servers;
+                }
                 if self.call.as_ref().is_some_and(|c| members.contains(&c.peer)) {
                     self.set(S::Connected);
                 }
@@ -442,7 +451,7 @@ mod tests {
     #[test]
     fn an_outgoing_call_goes_calling_connecting_connected_and_ends_on_remote_hangup() {
         let (mut m, now) = outgoing_connecting();
-        m.handle(Input::RoomJoined { members: vec![] }, now).expect("joined");
+        m.handle(Input::RoomJoined { members: vec![], ice_servers: vec![] }, now).expect("joined");
         assert_eq!(m.state(), &CallState::Connecting);
         m.handle(Input::MemberJoined { user: "bob".into() }, now).expect("peer");
         let actions = m.handle(Input::MemberLeft { user: "bob".into() }, now).expect("left");
@@ -470,7 +479,7 @@ mod tests {
         assert_eq!(actions, [Action::Accept { invite_id: "i9".into() }]);
         let actions = m.handle(Input::Accepted { ticket: Some("t".into()) }, now).expect("accepted");
         assert_eq!(actions, [Action::JoinRoom { room_id: "room-1".into(), ticket: "t".into() }]);
-        m.handle(Input::RoomJoined { members: vec!["alice".into()] }, now).expect("joined");
+        m.handle(Input::RoomJoined { members: vec!["alice".into()], ice_servers: vec![] }, now).expect("joined");
         assert_eq!(m.state(), &CallState::Connected);
     }
 
@@ -559,7 +568,7 @@ mod tests {
         let (mut m, now) = prepared();
         assert!(m.handle(Input::Accept { audio_only: false }, now).is_err());
         assert!(m.handle(Input::Hangup, now).is_err());
-        assert!(m.handle(Input::RoomJoined { members: vec![] }, now).is_err());
+        assert!(m.handle(Input::RoomJoined { members: vec![], ice_servers: vec![] }, now).is_err());
         assert_eq!(m.state(), &CallState::Prepared);
         assert!(m.take_changes().is_empty());
         // Events about invitations that are not ours are ignored.

@@ -281,7 +281,9 @@ impl Driver {
             Action::JoinRoom { room_id, ticket } => {
                 let msg = ClientMessage::RoomJoin(p::RoomJoin { req: None, room_id, ticket });
                 Some(match self.client.request(msg).await {
-                    Ok(ServerMessage::RoomJoined(joined)) => Input::RoomJoined { members: joined.members },
+                    Ok(ServerMessage::RoomJoined(joined)) => {
+                        Input::RoomJoined { members: joined.members, ice_servers: joined.ice_servers }
+                    }
                     Ok(other) => Input::RequestFailed(format!("unexpected reply: {other:?}")),
                     Err(e) => Input::RequestFailed(e.to_string()),
                 })

@@ -47,6 +47,7 @@ async fn call_echo_as(
         sources,
         video_out: None,
         processing: None,
+        relay_only: false,
     };
     let mut out = Vec::new();
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -19,6 +19,6 @@ mod session;
 
 pub use error::{Error, Result};
 pub use messages::{Channel, CustomMessage, MessageError};
-pub use quality::{NetworkStats, Quality};
+pub use quality::{NetworkStats, Quality, Route};
 pub use session::{AudioPacketIn, IceCandidate, RtcEvent, RtcSession, SessionConfig, SessionDescription, VideoFrameIn};
 pub use webrtc::peer_connection::RTCPeerConnectionState as ConnectionState;

@@ -3,7 +3,7 @@
 pub use duet_protocol::quality::{DOWN, Quality, UNKNOWN};
 
 /// One second's view of the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NetworkStats {
     /// Round-trip time of the selected candidate pair.
     pub rtt_ms: Option<f64>,
@@ -16,6 +16,17 @@ pub struct NetworkStats {
     /// What the congestion controller says this side may send (bits/s), once
     /// the peer's feedback has moved it.
     pub target_bitrate_bps: Option<f64>,
+    /// The path media takes, once ICE selected one.
+    pub route: Option<Route>,
+}
+
+/// The kind of path of the selected candidate pair: each side's candidate type
+/// (`host`, `srflx`, `prflx` or `relay`) and the transport to the peer or relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub local: String,
+    pub remote: String,
+    pub protocol: String,
 }
 
 /// Counts the peer's packets as they first arrive, per stream: a jump in
@@ -75,7 +86,14 @@ mod tests {
     }
 
     fn stats(rtt: f64, loss: f64, jitter: f64) -> NetworkStats {
-        NetworkStats { rtt_ms: Some(rtt), loss, jitter_ms: jitter, packets_received: 100, target_bitrate_bps: None }
+        NetworkStats {
+            rtt_ms: Some(rtt),
+            loss,
+            jitter_ms: jitter,
+            packets_received: 100,
+            target_bitrate_bps: None,
+            route: None,
+        }
     }
 
     #[test]

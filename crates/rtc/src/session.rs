@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use duet_protocol::IceServer;
 use rtc::interceptor::{
     CongestionControlBuilder, NackGeneratorBuilder, NackResponderBuilder, Registry, Slot, TwccSenderBuilder,
 };
@@ -20,14 +21,16 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::statistics::StatsSelector;
+use rtc::statistics::report::{RTCStatsReport, RTCStatsReportEntry};
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceCandidateInit, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+    RTCSessionDescription, SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -37,7 +40,7 @@ use crate::keyframe::{self, KeyframeRequests};
 use crate::messages::{
     APP_COMMANDS, Channel, CustomMessage, MessageError, QUALITY_COMMAND, RECEIVED_COMMAND, SendLimiter,
 };
-use crate::quality::{ArrivalCounter, ArrivalTotals, NetworkStats};
+use crate::quality::{ArrivalCounter, ArrivalTotals, NetworkStats, Route};
 use crate::{Error, Result};
 
 pub type SessionDescription = RTCSessionDescription;
@@ -141,6 +144,31 @@ pub struct SessionConfig {
     /// The most this side sends, audio and video together: where the network
     /// estimate starts, and its ceiling.
     pub max_bitrate_bps: u32,
+    /// STUN and TURN servers (`room.joined`'s), for server-reflexive and relay candidates.
+    pub ice_servers: Vec<IceServer>,
+    /// Use relay candidates only, so the peer never learns this side's addresses.
+    pub relay_only: bool,
+}
+
+impl SessionConfig {
+    /// The peer connection's configuration: its ICE servers and which candidates it may use.
+    fn rtc_configuration(&self) -> Result<webrtc::peer_connection::RTCConfiguration> {
+        let is_turn = |url: &String| url.starts_with("turn:") || url.starts_with("turns:");
+        if self.relay_only && !self.ice_servers.iter().any(|s| s.urls.iter().any(is_turn)) {
+            return Err(Error::NoRelay);
+        }
+        let servers = self
+            .ice_servers
+            .iter()
+            .map(|s| RTCIceServer {
+                urls: s.urls.clone(),
+                username: s.username.clone().unwrap_or_default(),
+                credential: s.credential.clone().unwrap_or_default(),
+            })
+            .collect();
+        let policy = if self.relay_only { RTCIceTransportPolicy::Relay } else { RTCIceTransportPolicy::All };
+        Ok(RTCConfigurationBuilder::new().with_ice_servers(servers).with_ice_transport_policy(policy).build())
+    }
 }
 
 /// An outgoing track and where it goes.
@@ -264,6 +292,7 @@ pub struct RtcSession {
 
 impl RtcSession {
     pub async fn new(config: SessionConfig) -> Result<Self> {
+        let configuration = config.rtc_configuration()?;
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
         let estimate = PublishedEstimate::default();
@@ -284,6 +313,7 @@ impl RtcSession {
         let next_seq = Arc::<AtomicU32>::default();
         let runtime = webrtc::runtime::default_runtime().expect("the tokio runtime is compiled in");
         let pc = PeerConnectionBuilder::new()
+            .with_configuration(configuration)
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
@@ -466,7 +496,8 @@ impl RtcSession {
         *previous = now;
         let loss = if arrived + missing == 0 { 0.0 } else { missing as f64 / (arrived + missing) as f64 };
         let target_bitrate_bps = self.target_bitrate_bps();
-        NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: arrived, target_bitrate_bps }
+        let route = selected_route(&report);
+        NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: arrived, target_bitrate_bps, route }
     }
 
     pub async fn next_event(&mut self) -> Option<RtcEvent> {
@@ -618,4 +649,31 @@ impl PeerConnectionEventHandler for Handler {
             }
         });
     }
+}
+
+/// The kinds of candidates of the pair ICE selected, if it selected one.
+fn selected_route(report: &RTCStatsReport) -> Option<Route> {
+    let selected = report.transport().map(|t| t.selected_candidate_pair_id.as_str()).filter(|id| !id.is_empty());
+    let pair = report
+        .candidate_pairs()
+        .find(|p| selected.is_some_and(|id| p.stats.id == id))
+        .or_else(|| report.candidate_pairs().find(|p| p.nominated))?;
+    // A pair names its candidates by their candidate ids; the candidates' own stats ids
+    // carry a prefix before them.
+    let (mut local, mut remote) = (None, None);
+    for entry in report.iter() {
+        match entry {
+            RTCStatsReportEntry::LocalCandidate(c) if c.stats.id.ends_with(&pair.local_candidate_id) => local = Some(c),
+            RTCStatsReportEntry::RemoteCandidate(c) if c.stats.id.ends_with(&pair.remote_candidate_id) => {
+                remote = Some(c)
+            }
+            _ => {}
+        }
+    }
+    let (local, remote) = (local?, remote?);
+    Some(Route {
+        local: local.candidate_type.to_string(),
+        remote: remote.candidate_type.to_string(),
+        protocol: local.protocol.clone(),
+    })
 }

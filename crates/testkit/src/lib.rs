@@ -3,6 +3,16 @@
 
 use std::process::Command;
 
+/// Whether a service a test needs is `found`; where it is not, says why the test is
+/// skipped, and fails it under CI (where `needs` says what provides it).
+fn service(found: bool, needs: &str, skipped: &str) -> bool {
+    if !found {
+        assert!(std::env::var("CI").is_err(), "CI needs {needs}");
+        eprintln!("skipped: {skipped}");
+    }
+    found
+}
+
 /// Whether PulseAudio runs with the virtual devices of `scripts/pulse.sh`
 /// (`vspeaker`, `vmic` fed by `vmic_feed`). Prints why a test is skipped.
 pub fn pulse_virtual_devices() -> bool {
@@ -10,11 +20,11 @@ pub fn pulse_virtual_devices() -> bool {
         .args(["list", "short", "sources"])
         .output()
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).lines().any(|l| l.split('\t').nth(1) == Some("vmic")));
-    if !found {
-        assert!(std::env::var("CI").is_err(), "CI needs PulseAudio with the virtual devices (scripts/pulse.sh)");
-        eprintln!("skipped: no PulseAudio with virtual devices (run scripts/pulse.sh)");
-    }
-    found
+    service(
+        found,
+        "PulseAudio with the virtual devices (scripts/pulse.sh)",
+        "no PulseAudio with virtual devices (run scripts/pulse.sh)",
+    )
 }
 
 /// Runs `pactl` with `args`; its output. Panics with pactl's message on failure.
@@ -27,12 +37,11 @@ pub fn pactl(args: &[&str]) -> String {
 /// Whether dunst runs with `scripts/dunst-menu.sh` as its menu (`scripts/test.sh` starts
 /// it so), which lets a test press a notification's buttons. Prints why a test is skipped.
 pub fn dunst_menu() -> bool {
-    let found = std::env::var_os("DUET_DUNST_MENU").is_some();
-    if !found {
-        assert!(std::env::var("CI").is_err(), "CI needs dunst with scripts/dunst-menu.sh (scripts/test.sh starts it)");
-        eprintln!("skipped: dunst was not started by scripts/test.sh with its menu script");
-    }
-    found
+    service(
+        std::env::var_os("DUET_DUNST_MENU").is_some(),
+        "dunst with scripts/dunst-menu.sh (scripts/test.sh starts it)",
+        "dunst was not started by scripts/test.sh with its menu script",
+    )
 }
 
 /// A D-Bus session bus with nothing on it and nothing it can start (no
@@ -48,16 +57,12 @@ pub struct EmptyBus {
 
 impl EmptyBus {
     pub fn start() -> Option<EmptyBus> {
-        if Command::new("dbus-daemon").arg("--version").output().is_err() {
-            assert!(std::env::var("CI").is_err(), "CI needs dbus-daemon (scripts/setup.sh installs dbus)");
-            eprintln!("skipped: no dbus-daemon");
+        let found = Command::new("dbus-daemon").arg("--version").output().is_ok();
+        if !service(found, "dbus-daemon (scripts/setup.sh installs dbus)", "no dbus-daemon") {
             return None;
         }
         // Plain characters only: a D-Bus address escapes others, and the daemon then listens elsewhere.
-        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("duet-empty-bus-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a folder for the bus");
+        let dir = fresh_dir("duet-empty-bus");
         let socket = dir.join("bus");
         let address = format!("unix:path={}", socket.display());
         let config = dir.join("bus.conf");
@@ -97,4 +102,82 @@ impl Drop for EmptyBus {
         let _ = self.daemon.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A real coturn TURN server on `127.0.0.1` with the TURN REST API's shared secret
+/// (`use-auth-secret`, as duet-server's `turn_secret` expects), relaying to loopback
+/// peers, in a temp folder of its own. It stops when dropped. `None` (a skip) where
+/// `turnserver` is missing, except under CI.
+pub struct Coturn {
+    process: std::process::Child,
+    dir: std::path::PathBuf,
+    pub port: u16,
+    pub secret: String,
+}
+
+impl Coturn {
+    pub fn start() -> Option<Coturn> {
+        let found = Command::new("turnserver").arg("--help").output().is_ok();
+        if !service(found, "coturn (scripts/setup.sh installs it)", "no turnserver (apt install coturn)") {
+            return None;
+        }
+        let dir = fresh_dir("duet-coturn");
+        let port = free_port();
+        let secret = format!("duet-test-secret-{port}-{}", std::process::id());
+        let log = std::fs::File::create(dir.join("turnserver.log")).expect("coturn's log");
+        let process = Command::new("turnserver")
+            .args(["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", "--realm=duet.test"])
+            .arg(format!("--listening-port={port}"))
+            .args(["--use-auth-secret", &format!("--static-auth-secret={secret}")])
+            // The test's peers are on loopback: coturn refuses to relay to them unless told.
+            .args(["--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli", "--fingerprint"])
+            .args(["--min-port=40000", "--max-port=60000", "--simple-log", "--log-file=stdout", "--verbose"])
+            .arg(format!("--userdb={}", dir.join("turndb").display()))
+            .arg(format!("--pidfile={}", dir.join("turnserver.pid").display()))
+            .stdout(log.try_clone().expect("the log again"))
+            .stderr(log)
+            .spawn()
+            .expect("turnserver starts");
+        let coturn = Coturn { process, dir, port, secret };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(coturn);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("coturn did not listen on {port} within 5 s: {}", coturn.log());
+    }
+
+    /// `turn:` URLs for duet-server's `turn_urls`, over `transport` (`udp` or `tcp`).
+    pub fn url(&self, transport: &str) -> String {
+        format!("turn:127.0.0.1:{}?transport={transport}", self.port)
+    }
+
+    /// What coturn logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("turnserver.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A new empty folder of this process, named `prefix-PID-N`: plain characters only.
+fn fresh_dir(prefix: &str) -> std::path::PathBuf {
+    static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
+}
+
+/// A TCP port nobody listens on now (UDP is free too, by the same number, in practice).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
 }

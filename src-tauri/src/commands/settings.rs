@@ -48,7 +48,13 @@ pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, settings:
     state.beauty.set(filter);
     *state.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings.clone();
     // Signed out: the next sign-in reads them.
-    let _ = state.with_session(|s| s.control(Command::UseSources(settings.sources()))).await;
+    let relay_only = state.relay_only();
+    let _ = state
+        .with_session(|s| {
+            s.control(Command::UseSources(settings.sources()))?;
+            s.control(Command::RelayOnly(relay_only))
+        })
+        .await;
     Ok(settings)
 }
 

@@ -62,6 +62,7 @@ function managedBox(info: AppInfo): HTMLElement | null {
     p.server && !p.lock_server ? t("Server: {server} (preset)", { server: p.server }) : null,
     p.allow_local_server ? null : t("The built-in server is turned off."),
     p.allow_registration ? null : t("Creating accounts is turned off."),
+    p.relay_only ? t("Calls always go through your server's relay.") : null,
     t("Updates: {channel}", { channel: t(CHANNELS[p.update_channel]) }),
   ];
   return h("section", { class: "managed-box", id: "managed" }, h("h2", {}, t("Managed by your administrator")),
@@ -145,6 +146,10 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
     languageSelect.addEventListener("change", () => (current.language = (languageSelect.value || null) as Language | null));
     const login = h("input", { type: "checkbox", id: "start-at-login", checked: current.start_at_login });
     login.addEventListener("change", () => (current.start_at_login = login.checked));
+    // The policy may turn it on for everyone: then it shows on, and cannot be turned off.
+    const relay = h("input", { type: "checkbox", id: "relay-only", "aria-describedby": "relay-only-hint",
+      checked: current.relay_only || info.policy.relay_only, disabled: info.policy.relay_only });
+    relay.addEventListener("change", () => (current.relay_only = relay.checked));
     form.replaceChildren(
       h("h2", {}, t("Devices")),
       pick("setting-camera", msg("Camera"), devices.cameras, current.camera, (v) => (current.camera = v)),
@@ -160,6 +165,9 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
       h("label", { class: "slider" }, t("Volume"), volume, volumeShown),
       h("h2", {}, t("Language")),
       languageSelect,
+      h("h2", {}, t("Privacy")),
+      h("label", { class: "check" }, relay, " ", t("Always relay calls")),
+      h("small", { id: "relay-only-hint" }, t("Calls go through your server's relay, so the other person never learns your network address. Needs a relay on your server; calls may connect a little slower.")),
       h("h2", {}, t("Start")),
       h("label", { class: "check" }, login, " ", t("Start Duet when I log in to this computer")),
       h("button", { type: "submit", class: "primary" }, t("Save")),
@@ -178,7 +186,7 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
         return;
       }
       if (current.language !== savedLanguage) return options.onLanguage?.(current.language);
-      saved.textContent = t("Saved. Devices and quality apply from the next call.");
+      saved.textContent = t("Saved. Devices, quality and relaying apply from the next call.");
     });
   });
   return h("main", { class: "screen settings-screen" }, h("header", { class: "bar" }, h("h2", {}, t("Settings")), check, back), message, form, saved);

@@ -24,9 +24,15 @@ pub async fn server() -> TestServer {
 
 /// A server listening on `address` (port chosen by the system).
 pub async fn server_on(address: &str) -> TestServer {
+    server_with(address, |_| {}).await
+}
+
+/// A server on `address` whose config `tweak` adjusts (its ICE servers, say).
+pub async fn server_with(address: &str, tweak: impl FnOnce(&mut Config)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::new(dir.path());
     config.listen = format!("{address}:0").parse().unwrap();
+    tweak(&mut config);
     let server = Server::bind(config).await.unwrap();
     for user in ["alice", "bob", "echo"] {
         duet_server::create_user(&*server.hub().store, user, user, "long enough password").unwrap();

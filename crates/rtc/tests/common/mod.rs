@@ -6,7 +6,13 @@ use duet_rtc::{RtcEvent, RtcSession, SessionConfig};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 pub fn loopback(video: bool) -> SessionConfig {
-    SessionConfig { udp_addrs: vec!["127.0.0.1:0".to_owned()], video, max_bitrate_bps: 1_000_000 }
+    SessionConfig {
+        udp_addrs: vec!["127.0.0.1:0".to_owned()],
+        video,
+        max_bitrate_bps: 1_000_000,
+        ice_servers: Vec::new(),
+        relay_only: false,
+    }
 }
 
 /// Offer/answer, then trickles candidates both ways until both sides are

@@ -1,0 +1,58 @@
+//! Calls through a real TURN relay (coturn, with duet-server's short-lived TURN
+//! credentials): "always relay calls" sends media only through the relay, so the
+//! peer never learns the caller's address; without a relay such a call fails
+//! clearly instead of showing a black screen.
+
+use std::time::Duration;
+
+use duet_testkit::Coturn;
+use serde_json::Value;
+
+mod common;
+use common::{finish, last_stats, server_with, states};
+
+fn route(stats: &Value) -> (String, String, String) {
+    let field = |name: &str| stats[name].as_str().unwrap_or("none").to_owned();
+    (field("route_local"), field("route_remote"), field("route_protocol"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_only_caller_talks_through_coturn_and_its_peer_sees_only_the_relay() {
+    let Some(coturn) = Coturn::start() else { return };
+    let server = server_with("127.0.0.1", |config| {
+        config.ice.turn_urls = vec![coturn.url("udp")];
+        config.ice.turn_secret = coturn.secret.clone();
+    })
+    .await;
+    let callee = server.cli("bob", &["answer", "--synthetic"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let caller = server.cli("alice", &["--relay-only", "call", "bob", "--synthetic", "--duration", "12s"]);
+    let ((caller_out, caller_code), (callee_out, callee_code)) = tokio::join!(finish(caller), finish(callee));
+
+    let (alice, bob) = (last_stats(&caller_out), last_stats(&callee_out));
+    eprintln!("alice: {alice}\nbob: {bob}");
+    assert_eq!((caller_code, callee_code), (0, 0), "alice: {:?}, bob: {:?}", states(&caller_out), states(&callee_out));
+    let (local, _, protocol) = route(alice);
+    assert_eq!((local.as_str(), protocol.as_str()), ("relay", "udp"), "Alice sends through the relay: {alice}");
+    assert_eq!(route(bob).1, "relay", "all Bob ever reaches of Alice is the relay: {bob}");
+    for (who, stats) in [("alice", alice), ("bob", bob)] {
+        assert!(stats["frames_decoded"].as_u64().unwrap() >= 100, "{who} decoded too little video: {stats}");
+        assert!(stats["audio_packets_received"].as_u64().unwrap() >= 200, "{who} heard too little: {stats}");
+    }
+    let log = coturn.log();
+    assert!(log.contains("ALLOCATE") && log.contains("success"), "coturn allocated a relay: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_only_call_on_a_server_without_turn_fails_saying_why() {
+    let server = server_with("127.0.0.1", |_| {}).await;
+    let callee = server.cli("bob", &["answer", "--synthetic"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let caller = server.cli("alice", &["--relay-only", "call", "bob", "--synthetic", "--duration", "5s"]);
+    let ((caller_out, _), (callee_out, _)) = tokio::join!(finish(caller), finish(callee));
+
+    let failed = caller_out.iter().find(|l| l["state"] == "failed").unwrap_or_else(|| panic!("{caller_out:#?}"));
+    let detail = failed["reason"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("no TURN relay"), "the reason names the missing relay: {failed}");
+    assert!(states(&callee_out).contains(&"ended".to_owned()), "Bob's side ends too: {:?}", states(&callee_out));
+}
