@@ -18,7 +18,7 @@ use rtc::peer_connection::configuration::interceptor_registry::{
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::statistics::StatsSelector;
 use rtc::statistics::report::{RTCStatsReport, RTCStatsReportEntry};
@@ -49,6 +49,37 @@ pub type IceCandidate = RTCIceCandidateInit;
 /// The H.264 profile every Duet build sends: constrained baseline, level 3.1
 /// (what OpenH264 produces), packetization mode 1.
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// Opus as Duet sends it: 48 kHz, in-band FEC.
+fn opus() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// H.264 as Duet sends it ([`H264_FMTP`]).
+fn h264() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: H264_FMTP.to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// Only what Duet sends and takes: Opus, and H.264 in the one profile it encodes. A
+/// peer's offer that lists VP8, VP9 or AV1 first is still answered with these, so
+/// neither side is left with a negotiated codec nobody sends (PROTOCOL.md "Media negotiation").
+fn register_duet_codecs(media: &mut MediaEngine) -> Result<()> {
+    media.register_codec(RTCRtpCodecParameters { rtp_codec: opus(), payload_type: 111 }, RtpCodecKind::Audio)?;
+    media.register_codec(RTCRtpCodecParameters { rtp_codec: h264(), payload_type: 125 }, RtpCodecKind::Video)?;
+    Ok(())
+}
 
 /// The shortest time between two keyframe requests for the remote video.
 const PLI_INTERVAL: Duration = Duration::from_millis(300);
@@ -294,7 +325,7 @@ impl RtcSession {
     pub async fn new(config: SessionConfig) -> Result<Self> {
         let configuration = config.rtc_configuration()?;
         let mut media = MediaEngine::default();
-        media.register_default_codecs()?;
+        register_duet_codecs(&mut media)?;
         let estimate = PublishedEstimate::default();
         let registry = interceptors(&mut media, f64::from(config.max_bitrate_bps), estimate.clone())?;
         // mDNS would hide host candidates behind .local names and bind port 5353.
@@ -356,25 +387,11 @@ impl RtcSession {
     /// The caller's side: creates the offer and sets it locally.
     async fn add_tracks(&mut self, video: bool) -> Result<()> {
         if self.audio.is_none() {
-            let opus = RTCRtpCodec {
-                mime_type: MIME_TYPE_OPUS.to_owned(),
-                clock_rate: 48_000,
-                channels: 2,
-                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-                rtcp_feedback: vec![],
-            };
-            self.audio = Some(Outgoing::add(&*self.pc, RtpCodecKind::Audio, opus, "microphone", None).await?);
+            self.audio = Some(Outgoing::add(&*self.pc, RtpCodecKind::Audio, opus(), "microphone", None).await?);
         }
         if video && self.video.is_none() {
-            let h264 = RTCRtpCodec {
-                mime_type: MIME_TYPE_H264.to_owned(),
-                clock_rate: 90_000,
-                channels: 0,
-                sdp_fmtp_line: H264_FMTP.to_owned(),
-                rtcp_feedback: vec![],
-            };
             let feedback = Some(self.tx.clone());
-            self.video = Some(Outgoing::add(&*self.pc, RtpCodecKind::Video, h264, "camera", feedback).await?);
+            self.video = Some(Outgoing::add(&*self.pc, RtpCodecKind::Video, h264(), "camera", feedback).await?);
         }
         Ok(())
     }
