@@ -120,6 +120,12 @@ pub struct ChatReceived {
     pub text: String,
 }
 
+/// The call's safety code: 6 digits both people see the same unless someone sits between them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
+pub struct Verification {
+    pub code: String,
+}
+
 /// The peer received the chat message with this id (from `send_chat`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
 pub struct ChatDelivered {

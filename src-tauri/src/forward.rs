@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::error::{AppError, capitalized};
 use crate::events::{
     CallChanged, CallDirection, CallKind, CallPhase, CallProblem, CallReason, CallStats, ChatDelivered, ChatFailed,
-    ChatReceived, LocalMedia, PeerMedia,
+    ChatReceived, LocalMedia, PeerMedia, Verification,
 };
 use crate::session::{ConnectionChanged, PresenceChanged, SignedOut};
 use crate::state::AppState;
@@ -39,6 +39,7 @@ fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
         EngineEvent::LocalMedia(media) => Some(LocalMedia(media.into()).emit(app)),
         EngineEvent::Message { cmd, text, .. } if cmd == CHAT_COMMAND => Some(ChatReceived { text }.emit(app)),
         EngineEvent::MessageDelivered { id: Some(id), .. } => Some(ChatDelivered { id }.emit(app)),
+        EngineEvent::Verification { code } => Some(Verification { code }.emit(app)),
         EngineEvent::Error(error) => Some(problem(app, error)),
         EngineEvent::Presence { user, status } => {
             Some(PresenceChanged { user_id: user, status: status.into() }.emit(app))

@@ -79,6 +79,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             crate::events::LocalMedia,
             crate::events::ChatReceived,
             crate::events::ChatDelivered,
+            crate::events::Verification,
             crate::events::ChatFailed,
             crate::events::CallProblem,
             shell::InviteLinkOpened,

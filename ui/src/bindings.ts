@@ -116,6 +116,7 @@ export const events = {
 	signedOut: makeEvent<SignedOut, SignedOut>("signed-out"),
 	speakerLevel: makeEvent<SpeakerLevel, SpeakerLevel>("speaker-level"),
 	speedTestProgressed: makeEvent<SpeedTestProgressed, SpeedTestProgressed>("speed-test-progressed"),
+	verification: makeEvent<Verification, Verification>("verification"),
 };
 
 /* Types */
@@ -539,6 +540,11 @@ export type UpdateInfo = {
 	notes: string | null,
 	/**  When it was published, when the manifest says. */
 	date: string | null,
+};
+
+/**  The call's safety code: 6 digits both people see the same unless someone sits between them. */
+export type Verification = {
+	code: string,
 };
 
 /**  What calls send: the seed's default, or HD. */

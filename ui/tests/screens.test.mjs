@@ -578,6 +578,26 @@ describe("calls", () => {
     await page.close();
   });
 
+  test("in a call the safety code shows on request, grouped, with what to do with it", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("calling"));
+    await emit(page, "call-changed", change("connected"));
+    await page.waitForSelector(".in-call:not([hidden])");
+    assert.ok(await page.isHidden("#safety-code"), "no code before DTLS verified the peer");
+    await emit(page, "verification", { code: "042917" });
+    await page.waitForSelector("#safety-code:not([hidden])");
+    assert.ok(await page.isHidden("#safety-panel"));
+    await page.click("#safety-code");
+    assert.equal(await page.textContent("#safety-digits"), "042 917");
+    assert.match(await page.textContent("#safety-panel"), /Read these digits to Bob\. If Bob sees the same, nobody is listening in between\./);
+    assert.equal(await page.getAttribute("#safety-code", "aria-expanded"), "true");
+    await shot(page, "call-safety-code");
+    await page.click("#safety-code");
+    assert.ok(await page.isHidden("#safety-panel"));
+    await page.close();
+  });
+
   test("in a call: mute, camera, speaker, devices, swap, drag to a corner, chat and hang up", async () => {
     const page = await open(signedIn());
     await page.waitForSelector("li.contact");

@@ -21,6 +21,9 @@ pub enum Event {
     Media(MediaChange),
     /// The first remote frame was decoded.
     FirstFrame { at_ms: f64 },
+    /// The call's safety code (PROTOCOL.md "Verification"), once DTLS verified the
+    /// peer: 6 digits both people see the same unless someone sits between them.
+    Verification { code: String },
     /// Once a second during a call, and once when it ends.
     Stats(CallStats),
     /// What this side sends changed (a device failed, the user turned one off).

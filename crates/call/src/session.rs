@@ -44,7 +44,13 @@ impl Engine {
             RtcEvent::Candidate(c) => signal(&self.manager, m, json!({"candidate": c})),
             RtcEvent::State(ConnectionState::Connected) => {
                 m.on_connected();
+                let fingerprints = m.rtc.fingerprints().await;
+                let code = fingerprints.map(|(local, remote)| duet_rtc::safety_code(&m.room_id, &local, &remote));
                 self.emit(Event::Media(MediaChange { state: MediaState::Connected, at_ms: Some(wall_ms()) }));
+                match code {
+                    Some(code) => self.emit(Event::Verification { code }),
+                    None => tracing::warn!("no DTLS fingerprints to make the safety code from"),
+                }
             }
             RtcEvent::State(ConnectionState::Failed) => {
                 self.emit(Event::Media(MediaChange { state: MediaState::Failed, at_ms: None }));

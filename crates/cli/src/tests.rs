@@ -71,6 +71,7 @@ fn media_and_message_events_print_as_before() {
             json!({"event": "media", "state": "failed"}),
         ),
         (Event::FirstFrame { at_ms: 4.0 }, json!({"event": "first_frame", "at_ms": 4.0})),
+        (Event::Verification { code: "042917".into() }, json!({"event": "verification", "code": "042917"})),
         (
             Event::LocalMedia(MediaSent {
                 audio: true,

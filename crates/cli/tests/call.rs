@@ -49,6 +49,14 @@ async fn two_clients_see_and_hear_each_other_then_hang_up() {
         assert!(video.first().is_some_and(|&first| first < 850), "{who}: video starts low: {video:?} kbps");
         assert_eq!(video.iter().max(), Some(&850), "{who}: video reaches its full rate: {video:?} kbps");
     }
+    // Both print the same safety code, from the fingerprints DTLS verified (PROTOCOL.md "Verification").
+    let code = |lines: &[Value]| {
+        let line = lines.iter().find(|l| l["event"] == "verification").unwrap_or_else(|| panic!("{lines:#?}"));
+        line["code"].as_str().unwrap().to_owned()
+    };
+    let (alices, bobs) = (code(&caller_out), code(&callee_out));
+    assert!(alices.len() == 6 && alices.bytes().all(|b| b.is_ascii_digit()), "{alices}");
+    assert_eq!(alices, bobs, "both sides show one code");
     let ended = |lines: &[Value]| lines.iter().find(|l| l["state"] == "ended").cloned().unwrap();
     assert_eq!(ended(&caller_out)["reason"], "local_hangup");
     assert_eq!(ended(&callee_out)["reason"], "remote_hangup");

@@ -16,9 +16,11 @@ mod keyframe;
 pub mod messages;
 pub mod quality;
 mod session;
+pub mod verify;
 
 pub use error::{Error, Result};
 pub use messages::{Channel, CustomMessage, MessageError};
 pub use quality::{NetworkStats, Quality, Route};
 pub use session::{AudioPacketIn, IceCandidate, RtcEvent, RtcSession, SessionConfig, SessionDescription, VideoFrameIn};
+pub use verify::safety_code;
 pub use webrtc::peer_connection::RTCPeerConnectionState as ConnectionState;

@@ -517,6 +517,22 @@ impl RtcSession {
         NetworkStats { rtt_ms, loss, jitter_ms: jitter, packets_received: arrived, target_bitrate_bps, route }
     }
 
+    /// The two DTLS certificate fingerprints of the call as DTLS verified them:
+    /// this side's and the peer's (`None` before the handshake completed).
+    pub async fn fingerprints(&self) -> Option<(String, String)> {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let transport = report.transport()?;
+        let fingerprint = |id: &str| {
+            report.iter().find_map(|entry| match entry {
+                RTCStatsReportEntry::Certificate(c) if !id.is_empty() && c.stats.id == id => {
+                    Some(c.fingerprint.clone())
+                }
+                _ => None,
+            })
+        };
+        Some((fingerprint(&transport.local_certificate_id)?, fingerprint(&transport.remote_certificate_id)?))
+    }
+
     pub async fn next_event(&mut self) -> Option<RtcEvent> {
         self.events.recv().await
     }

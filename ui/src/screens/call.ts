@@ -168,6 +168,7 @@ interface CallHandlers {
   delivered: (id: number) => void;
   failed: (id: number, reason: string) => void;
   problem: (problem: { code: string | null; message: string }) => void;
+  verification: (code: string) => void;
 }
 let shownCall: CallHandlers | null = null;
 
@@ -186,6 +187,7 @@ export async function listenToCalls(): Promise<void> {
     events.chatDelivered.listen((e) => shownCall?.delivered(e.payload.id)),
     events.chatFailed.listen((e) => shownCall?.failed(e.payload.id, errorText(e.payload))),
     events.callProblem.listen((e) => shownCall?.problem(e.payload)),
+    events.verification.listen((e) => shownCall?.verification(e.payload.code)),
   ]);
 }
 
@@ -481,11 +483,22 @@ export function callScreen(options: CallOptions): CallView {
     });
   }
 
+  // The safety code: shown on request, as two groups of three digits, with what to do with it.
+  const safetyDigits = h("strong", { class: "safety-digits", id: "safety-digits" });
+  const safetyPanel = h("p", { class: "safety-panel", id: "safety-panel", hidden: true }, safetyDigits, " ",
+    h("span", {}, t("Read these digits to {name}. If {name} sees the same, nobody is listening in between.", { name })));
+  const safetyButton = h("button", { type: "button", class: "link", id: "safety-code", hidden: true,
+    "aria-expanded": "false", "aria-controls": "safety-panel" }, t("Safety code"));
+  safetyButton.addEventListener("click", () => {
+    safetyPanel.hidden = !safetyPanel.hidden;
+    safetyButton.setAttribute("aria-expanded", String(!safetyPanel.hidden));
+  });
+
   const controls = h("div", { class: "controls" }, toggles.microphone, toggles.camera, toggles.speaker, devicesButton, beautyButton,
     button("swap", t("Swap views"), "", swap), button("hang-up", t("Hang up"), "danger", hangUp));
   const inCallView = h("section", { class: "in-call", hidden: true },
-    h("header", { class: "bar" }, h("strong", {}, name), timer, mine.el, theirs.el, peerMuted),
-    warning, stage, controls, deviceMenu, beautyPanel, h("aside", { class: "chat" }, chatLog, chatForm));
+    h("header", { class: "bar" }, h("strong", {}, name), timer, mine.el, theirs.el, peerMuted, safetyButton),
+    safetyPanel, warning, stage, controls, deviceMenu, beautyPanel, h("aside", { class: "chat" }, chatLog, chatForm));
 
   const resultView = h("section", { class: "result", hidden: true });
   const screen = h("main", { class: "screen call-screen", id: "call", "data-phase": change.phase, "data-invite": change.invite_id ?? "" }, ringView, inCallView, resultView, problem, announcer);
@@ -569,6 +582,10 @@ export function callScreen(options: CallOptions): CallView {
     delivered: (id) => settle(id, { delivered: true }),
     failed: (id, reason) => settle(id, { delivered: false, reason }),
     problem: showProblem,
+    verification: (code) => {
+      safetyDigits.textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
+      safetyButton.hidden = false;
+    },
   };
   shownCall = handlers;
   if (video) {
