@@ -120,6 +120,13 @@ pub struct ChatReceived {
     pub text: String,
 }
 
+/// The call's media path (ICE and DTLS) is up, or found no way to the peer. Until it
+/// is up a "connected" call shows "Connecting media…".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
+pub struct MediaChanged {
+    pub connected: bool,
+}
+
 /// The call's safety code: 6 digits both people see the same unless someone sits between them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
 pub struct Verification {

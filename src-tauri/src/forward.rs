@@ -2,7 +2,9 @@
 //! reads what the call engine reports; it runs for the signed-in session
 //! until the engine stops.
 
-use duet_call::{CHAT_COMMAND, CallState, Direction, EndReason, EngineError, Event as EngineEvent, FailReason};
+use duet_call::{
+    CHAT_COMMAND, CallState, Direction, EndReason, EngineError, Event as EngineEvent, FailReason, MediaState,
+};
 use duet_protocol::CallType;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_specta::Event;
@@ -11,7 +13,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::error::{AppError, capitalized};
 use crate::events::{
     CallChanged, CallDirection, CallKind, CallPhase, CallProblem, CallReason, CallStats, ChatDelivered, ChatFailed,
-    ChatReceived, LocalMedia, PeerMedia, Verification,
+    ChatReceived, LocalMedia, MediaChanged, PeerMedia, Verification,
 };
 use crate::session::{ConnectionChanged, PresenceChanged, SignedOut};
 use crate::state::AppState;
@@ -40,6 +42,7 @@ fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
         EngineEvent::Message { cmd, text, .. } if cmd == CHAT_COMMAND => Some(ChatReceived { text }.emit(app)),
         EngineEvent::MessageDelivered { id: Some(id), .. } => Some(ChatDelivered { id }.emit(app)),
         EngineEvent::Verification { code } => Some(Verification { code }.emit(app)),
+        EngineEvent::Media(change) => Some(MediaChanged { connected: change.state == MediaState::Connected }.emit(app)),
         EngineEvent::Error(error) => Some(problem(app, error)),
         EngineEvent::Presence { user, status } => {
             Some(PresenceChanged { user_id: user, status: status.into() }.emit(app))

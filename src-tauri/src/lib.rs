@@ -80,6 +80,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             crate::events::ChatReceived,
             crate::events::ChatDelivered,
             crate::events::Verification,
+            crate::events::MediaChanged,
             crate::events::ChatFailed,
             crate::events::CallProblem,
             shell::InviteLinkOpened,

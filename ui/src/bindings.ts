@@ -110,6 +110,7 @@ export const events = {
 	historyRequested: makeEvent<HistoryRequested, HistoryRequested>("history-requested"),
 	inviteLinkOpened: makeEvent<InviteLinkOpened, InviteLinkOpened>("invite-link-opened"),
 	localMedia: makeEvent<LocalMedia, LocalMedia>("local-media"),
+	mediaChanged: makeEvent<MediaChanged, MediaChanged>("media-changed"),
 	micLevel: makeEvent<MicLevel, MicLevel>("mic-level"),
 	peerMedia: makeEvent<PeerMedia, PeerMedia>("peer-media"),
 	presenceChanged: makeEvent<PresenceChanged, PresenceChanged>("presence-changed"),
@@ -396,6 +397,14 @@ export type Managed = {
 	allow_registration: boolean,
 	update_channel: UpdateChannel,
 	relay_only: boolean,
+};
+
+/**
+ *  The call's media path (ICE and DTLS) is up, or found no way to the peer. Until it
+ *  is up a "connected" call shows "Connecting media…".
+ */
+export type MediaChanged = {
+	connected: boolean,
 };
 
 /**  Why a side sends no audio or no video (`room.media`'s `audio_off` / `video_off`). */

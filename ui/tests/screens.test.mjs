@@ -462,6 +462,8 @@ describe("calls", () => {
     await emit(page, "call-changed", change("connected"));
     await page.waitForSelector(".in-call:not([hidden])");
     await page.waitForFunction(() => document.activeElement?.id === "toggle-microphone");
+    await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "Connecting media…");
+    await emit(page, "media-changed", { connected: true });
     await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "In a call with Bob");
     await everyControlByTab(page, "in call");
     // The big video is not in the Tab order; the small one is, with a name and how to use it.
@@ -559,6 +561,8 @@ describe("calls", () => {
     await page.waitForSelector(".in-call:not([hidden])");
     assert.equal(await page.textContent("#call-timer"), "Connecting…");
     await emit(page, "call-changed", change("connected"));
+    assert.equal(await page.textContent("#call-timer"), "Connecting media…", "connected means media flows");
+    await emit(page, "media-changed", { connected: true });
     await page.waitForFunction(() => document.querySelector("#call-timer").textContent === "00:01", null, { timeout: 3000 });
     const stats = { quality: 1, peer_quality: 2, rtt_ms: 20, loss: 0, fps: 15, width: 960, height: 540,
       bitrate_in_kbps: 800, bitrate_out_kbps: 820, freeze_count: 0 };

@@ -11,8 +11,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::devices::Speakers;
-use crate::event::{EngineError, Event};
-use crate::media::{AUDIO_FRAME, AudioIn, FOLLOW_INTERVAL, Media};
+use crate::event::{EngineError, Event, MediaChange, MediaState};
+use crate::media::{AUDIO_FRAME, AudioIn, FOLLOW_INTERVAL, Media, unreachable};
 use crate::session::{MediaInput, next_media};
 use crate::{Command, Config};
 
@@ -106,6 +106,13 @@ impl Engine {
         let mut commands_open = true;
         loop {
             let audio_running = self.media.as_ref().is_some_and(|m| m.connected && !m.echo);
+            let connect_by = self.media.as_ref().filter(|m| !m.connected).map(|m| m.connect_by);
+            let media_overdue = async {
+                match connect_by {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             let flow = tokio::select! {
                 event = calls.recv() => match event {
                     Some(event) => self.on_call_event(event).await,
@@ -149,6 +156,10 @@ impl Engine {
                     self.on_stats_second().await;
                     Flow::Continue
                 }
+                () = media_overdue => {
+                    self.on_media_unreachable().await;
+                    Flow::Continue
+                }
             };
             if let Flow::Stop = flow {
                 return;
@@ -184,6 +195,15 @@ impl Engine {
         let _ = m.rtc.send_quality(m.stats.quality).await;
         let stats = m.stats.snapshot(now);
         self.emit(Event::Stats(stats));
+    }
+
+    /// ICE and DTLS found no path to the peer in time (or ICE gave up): the call
+    /// fails saying so. The media is dropped, so this happens once.
+    pub(crate) async fn on_media_unreachable(&mut self) {
+        let Some(m) = self.media.take() else { return };
+        let _ = m.rtc.close().await;
+        self.emit(Event::Media(MediaChange { state: MediaState::Failed, at_ms: None }));
+        let _ = self.manager.media_failed(&unreachable(&m.peer)).await;
     }
 
     /// A media input of the current call.

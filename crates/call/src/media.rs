@@ -19,6 +19,15 @@ use crate::event::{EngineError, Event};
 use crate::stats::Counters;
 use crate::{AudioInput, Config, Feed, Processing, Sources, VideoInput, VideoOut};
 
+/// How long ICE and DTLS may take to find a media path before the call fails
+/// with [`unreachable`]'s reason instead of showing a black screen forever.
+pub(crate) const MEDIA_WITHIN: Duration = Duration::from_secs(15);
+
+/// Why a call whose media found no path failed, in words for the person calling.
+pub(crate) fn unreachable(peer: &str) -> String {
+    format!("could not reach {peer}'s device — the network may block calls; ask your admin for a TURN server")
+}
+
 /// One audio frame's time on the wire.
 pub(crate) const AUDIO_FRAME: Duration = Duration::from_millis(20);
 
@@ -197,6 +206,8 @@ pub(crate) struct Media {
     /// Between two video frames (the timestamp step on the wire).
     pub interval: Duration,
     pub pump: Option<VideoPump>,
+    /// When the media path must be up by ([`MEDIA_WITHIN`] after the session started).
+    pub connect_by: tokio::time::Instant,
     /// Media flows once ICE and DTLS are up; before that packets would be lost.
     pub connected: bool,
     pub decoder: H264Decoder,
@@ -258,6 +269,7 @@ impl Media {
             video: None,
             interval: Duration::from_secs_f32(1.0 / VideoFormat::DEFAULT.fps),
             pump: None,
+            connect_by: tokio::time::Instant::now() + MEDIA_WITHIN,
             connected: false,
             decoder: H264Decoder::new().map_err(|e| failed(&e))?,
             audio_in: AudioIn::None,

@@ -52,10 +52,7 @@ impl Engine {
                     None => tracing::warn!("no DTLS fingerprints to make the safety code from"),
                 }
             }
-            RtcEvent::State(ConnectionState::Failed) => {
-                self.emit(Event::Media(MediaChange { state: MediaState::Failed, at_ms: None }));
-                let _ = self.manager.media_failed("the media connection failed").await;
-            }
+            RtcEvent::State(ConnectionState::Failed) => self.on_media_unreachable().await,
             RtcEvent::Video(frame) => self.on_video(frame.data, now).await,
             RtcEvent::VideoLost => m.stats.frames_lost += 1,
             RtcEvent::KeyframeRequested => {

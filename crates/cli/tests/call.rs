@@ -96,3 +96,28 @@ async fn the_callee_hangs_up_and_both_sides_end_with_the_same_duration() {
         assert!((1..=5).contains(&entry.duration_s), "{user}: {entry:?}");
     }
 }
+
+/// Signaling works but no media path exists (here: Alice's media on IPv6 loopback,
+/// Bob's on IPv4 loopback, so no candidate pair can form): within 15 s the call fails
+/// saying why, instead of showing "connected" over a black screen forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_media_finds_no_path_fails_within_fifteen_seconds_saying_why() {
+    let server = server().await;
+    let mut callee = server.live("bob", &["answer", "--synthetic"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let cli = tokio::process::Command::new(env!("CARGO_BIN_EXE_duet-cli"));
+    let mut caller = server.live_at(cli, "127.0.0.1", "[::1]", "alice", &["call", "bob", "--synthetic"]);
+    let state = |name: &'static str| move |l: &Value| l["event"] == "state" && l["state"] == name;
+    let connected = caller.wait_for("the call connected", state("connected")).await;
+    let failed = caller.wait_for("the call failed", state("failed")).await;
+
+    let waited = failed["at_ms"].as_f64().unwrap() - connected["at_ms"].as_f64().unwrap();
+    assert!(waited <= 16_000.0, "failed {waited} ms after connecting");
+    assert_eq!(failed["reason"]["kind"], "media_failure", "{failed}");
+    let detail = failed["reason"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("could not reach bob's device") && detail.contains("TURN server"), "{failed}");
+    assert!(!caller.seen.iter().any(|l| l["event"] == "verification"), "no media, no safety code");
+    callee
+        .wait_for("Bob's side ends too", |l| l["event"] == "state" && (l["state"] == "ended" || l["state"] == "failed"))
+        .await;
+}

@@ -191,6 +191,7 @@ export const ZH: Record<string, string> = {
   "Saved. Devices, quality and relaying apply from the next call.": "已保存。设备、画质和中继设置从下一次通话开始生效。",
   "Privacy": "隐私",
   "Safety code": "安全码",
+  "Connecting media…": "正在连接音视频…",
   "Read these digits to {name}. If {name} sees the same, nobody is listening in between.": "把这些数字念给 {name} 听。如果 {name} 看到的相同，说明中间没有人在窃听。",
   "Always relay calls": "通话始终经过中继",
   "Calls go through your server's relay, so the other person never learns your network address. Needs a relay on your server; calls may connect a little slower.": "通话经过你的服务器的中继转发，对方不会得知你的网络地址。需要服务器提供中继；接通可能稍慢。",

@@ -169,6 +169,7 @@ interface CallHandlers {
   failed: (id: number, reason: string) => void;
   problem: (problem: { code: string | null; message: string }) => void;
   verification: (code: string) => void;
+  media: (connected: boolean) => void;
 }
 let shownCall: CallHandlers | null = null;
 
@@ -188,6 +189,7 @@ export async function listenToCalls(): Promise<void> {
     events.chatFailed.listen((e) => shownCall?.failed(e.payload.id, errorText(e.payload))),
     events.callProblem.listen((e) => shownCall?.problem(e.payload)),
     events.verification.listen((e) => shownCall?.verification(e.payload.code)),
+    events.mediaChanged.listen((e) => shownCall?.media(e.payload.connected)),
   ]);
 }
 
@@ -505,6 +507,7 @@ export function callScreen(options: CallOptions): CallView {
 
   // --- The call's life.
   let connectedAt: number | null = null;
+  let mediaUp = false;
   const tick = setInterval(() => {
     if (connectedAt !== null) timer.textContent = formatDuration(Date.now() - connectedAt);
   }, 500);
@@ -534,14 +537,18 @@ export function callScreen(options: CallOptions): CallView {
         announce(t("{name} is calling: {kind}", { name, kind }));
         break;
       case "connecting":
-      case "connected":
+      case "connected": {
         if (inCallView.hidden) focusFirst(controls);
         ringView.hidden = true;
         inCallView.hidden = false;
-        announce(change.phase === "connected" ? t("In a call with {name}", { name }) : t("Connecting…"));
-        if (change.phase === "connected" && connectedAt === null) connectedAt = Date.now();
-        timer.textContent = change.phase === "connected" ? formatDuration(Date.now() - (connectedAt ?? Date.now())) : t("Connecting…");
+        // "Connected" for the person only once media flows: until then ICE and DTLS are still at work.
+        const talking = change.phase === "connected" && mediaUp;
+        const waiting = change.phase === "connected" ? t("Connecting media…") : t("Connecting…");
+        announce(talking ? t("In a call with {name}", { name }) : waiting);
+        if (talking && connectedAt === null) connectedAt = Date.now();
+        timer.textContent = talking ? formatDuration(Date.now() - (connectedAt ?? Date.now())) : waiting;
         break;
+      }
       case "ended":
       case "failed": {
         ringView.hidden = true;
@@ -582,6 +589,10 @@ export function callScreen(options: CallOptions): CallView {
     delivered: (id) => settle(id, { delivered: true }),
     failed: (id, reason) => settle(id, { delivered: false, reason }),
     problem: showProblem,
+    media: (connected) => {
+      mediaUp = connected;
+      if (connected) render();
+    },
     verification: (code) => {
       safetyDigits.textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
       safetyButton.hidden = false;
