@@ -73,7 +73,7 @@ impl From<duet_client::Error> for AppError {
         use duet_client::Error as E;
         use duet_protocol::ErrorCode as Wire;
         let code = match &error {
-            E::Connect(_) | E::Disconnected | E::Closed => ErrorCode::Unreachable,
+            E::Connect(_) | E::Certificate(_) | E::Disconnected | E::Closed => ErrorCode::Unreachable,
             E::Timeout => ErrorCode::Timeout,
             E::Server { code: Wire::Unauthorized, .. } => ErrorCode::Unauthorized,
             E::Server { code: Wire::TokenExpired, .. } => ErrorCode::TokenExpired,

@@ -51,6 +51,9 @@ fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
         EngineEvent::AuthFailed { code, message } => {
             Some(SignedOut { error: AppError::from(duet_client::Error::Server { code, message }) }.emit(app))
         }
+        EngineEvent::CertificateRejected { message } => {
+            Some(SignedOut { error: AppError::from(duet_client::Error::Certificate(message)) }.emit(app))
+        }
         _ => None,
     };
     if let Some(Err(error)) = sent {

@@ -33,7 +33,8 @@ impl LocalServer {
         // back. The app has the call engine, so the bot runs in this process.
         let echo = duet_server::echo::login(&server, ECHO_USER).map_err(|e| failed(&e))?;
         // Two lines: the built-in server's own users (one person, at most two accounts) calling at once.
-        let login = duet_echo::EchoLogin { server: echo.server, user: echo.user, token: echo.token, lines: 2 };
+        let login =
+            duet_echo::EchoLogin { server: echo.server, user: echo.user, token: echo.token, lines: 2, ca_file: None };
         tokio::spawn(async move {
             if let Err(error) = duet_echo::run(login).await {
                 tracing::error!("the built-in server's echo user stopped: {error}");

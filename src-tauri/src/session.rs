@@ -154,6 +154,9 @@ impl Session {
             Ok(Some(CallEvent::Connection(ClientEvent::AuthFailed { code, message }))) => {
                 Some(AppError::from(duet_client::Error::Server { code, message }))
             }
+            Ok(Some(CallEvent::Connection(ClientEvent::CertificateRejected { message }))) => {
+                Some(AppError::from(duet_client::Error::Certificate(message)))
+            }
             Ok(Some(CallEvent::Connection(ClientEvent::Disconnected { reason }))) => Some(AppError::new(
                 ErrorCode::Unreachable,
                 format!("Cannot reach the server at {}: {reason}.", account.server),

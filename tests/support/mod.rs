@@ -172,6 +172,7 @@ pub fn headless_peer(
         video_out: None,
         processing: None,
         relay_only: false,
+        ca_file: None,
     }
 }
 

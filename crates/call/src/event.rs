@@ -52,6 +52,8 @@ pub enum Event {
     Presence { user: String, status: Status },
     /// The server no longer accepts the token: the engine stops.
     AuthFailed { code: duet_protocol::ErrorCode, message: String },
+    /// The server's TLS certificate cannot be trusted (the message says why): the engine stops.
+    CertificateRejected { message: String },
     /// Something did not work; the call goes on unless a `State` event says otherwise.
     Error(EngineError),
 }

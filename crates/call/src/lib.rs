@@ -75,6 +75,8 @@ pub struct Config {
     /// Media only through the server's TURN relay: the peer never learns this side's
     /// addresses ("Always relay calls"; a call fails clearly where no relay is offered).
     pub relay_only: bool,
+    /// CA certificates (PEM) trusted for an `https://` server besides the OS's trust store.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -90,6 +92,7 @@ impl Config {
             processing: None,
             audio_processor: SharedProcessor::default(),
             relay_only: false,
+            ca_file: None,
         }
     }
 }
@@ -135,7 +138,7 @@ impl Engine {
 }
 
 fn connect(config: &Config) -> (CallManager, mpsc::UnboundedReceiver<CallEvent>) {
-    let client = ClientConfig::new(config.server.clone(), config.token.clone());
+    let client = ClientConfig { ca_file: config.ca_file.clone(), ..ClientConfig::new(&config.server, &config.token) };
     CallManager::start(ManagerConfig::new(client))
 }
 

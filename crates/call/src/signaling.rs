@@ -42,6 +42,10 @@ impl Engine {
                 self.emit(Event::AuthFailed { code, message });
                 return Flow::Stop;
             }
+            CallEvent::Connection(ClientEvent::CertificateRejected { message }) => {
+                self.emit(Event::CertificateRejected { message });
+                return Flow::Stop;
+            }
             CallEvent::Connection(ClientEvent::Connected { .. }) => {
                 self.emit(Event::Connection { online: true, reason: None });
             }

@@ -42,6 +42,8 @@ pub struct Options {
     pub processing: Option<Processing>,
     /// Media only through the server's TURN relay.
     pub relay_only: bool,
+    /// CA certificates (PEM) trusted for an `https://` server besides the OS's trust store.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A control line that is none of the known ones.
@@ -110,6 +112,7 @@ pub async fn run(
         video_out: options.video_out.clone(),
         processing: options.processing.clone(),
         relay_only: options.relay_only,
+        ca_file: options.ca_file.clone(),
         ..Config::new(options.server.clone(), options.token.clone(), options.sources.clone())
     };
     // The engine runs on this task (the main thread), as the call did before it had an engine.
@@ -169,7 +172,7 @@ impl Front {
             Event::Error(EngineError::Dial { .. }) if matches!(self.mode, Mode::Call { .. }) => {
                 return self.stop(1);
             }
-            Event::AuthFailed { .. } => return self.stop(1),
+            Event::AuthFailed { .. } | Event::CertificateRejected { .. } => return self.stop(1),
             _ => return Vec::new(),
         };
         if *state == CallState::Connected {

@@ -40,6 +40,9 @@ struct Cli {
     /// machine's addresses (a call fails clearly where the server offers no relay).
     #[arg(long)]
     relay_only: bool,
+    /// CA certificates (PEM) to trust for an https:// server, besides the system's trust store.
+    #[arg(long, env = "DUET_CA_FILE")]
+    ca_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -181,6 +184,7 @@ async fn main() {
         video_out: None,
         processing: None,
         relay_only: cli.relay_only,
+        ca_file: cli.ca_file,
     };
     let (controls, controls_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {

@@ -34,12 +34,16 @@ async fn post(server: &str, path: &str, body: &impl Serialize) -> Result<TokenRe
             "\"{server}\" is not a server address: it starts with http:// or https://"
         )));
     }
+    let tls = crate::tls::client_config(None)?;
     let client = reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
+        .use_preconfigured_tls((*tls).clone())
         .build()
         .map_err(|e| Error::Connect(format!("cannot start an HTTP client: {e}")))?;
     let response = client.post(format!("{base}{path}")).json(body).send().await.map_err(|e| {
-        if e.is_timeout() {
+        if let Some(problem) = crate::tls::certificate_problem(&e) {
+            Error::Certificate(format!("cannot connect securely to {base}: {problem}"))
+        } else if e.is_timeout() {
             Error::Timeout
         } else {
             Error::Connect(format!("cannot reach the server at {base}: {}", with_causes(&e)))

@@ -6,6 +6,10 @@ use duet_protocol::ErrorCode;
 pub enum Error {
     #[error("{0}")]
     Connect(String),
+    /// The server's TLS certificate cannot be trusted (or the CA file cannot be
+    /// used): final, retrying cannot help.
+    #[error("{0}")]
+    Certificate(String),
     #[error("the server did not answer in time")]
     Timeout,
     #[error("not connected to the server; reconnecting")]

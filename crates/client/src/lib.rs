@@ -12,6 +12,7 @@ pub mod call;
 mod error;
 mod manager;
 pub mod signaling;
+pub mod tls;
 
 pub use call::{Action, CallInfo, CallMachine, CallState, Direction, EndReason, FailReason, IllegalTransition, Input};
 pub use error::{Error, Result};

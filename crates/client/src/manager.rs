@@ -168,7 +168,7 @@ impl Driver {
     async fn on_signaling(&mut self, event: ClientEvent) {
         let input = match &event {
             ClientEvent::Connected { .. } => (*self.machine.state() == CallState::Idle).then_some(Input::Ready),
-            ClientEvent::AuthFailed { .. } => Some(Input::Reset),
+            ClientEvent::AuthFailed { .. } | ClientEvent::CertificateRejected { .. } => Some(Input::Reset),
             ClientEvent::Disconnected { .. } => None,
             ClientEvent::Message(msg) => return self.on_message(msg.clone()).await,
         };

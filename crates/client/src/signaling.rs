@@ -22,6 +22,8 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// CA certificates (PEM) trusted for `https://` servers besides the OS's trust store.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl ClientConfig {
@@ -32,6 +34,7 @@ impl ClientConfig {
             request_timeout: Duration::from_secs(10),
             backoff_min: Duration::from_millis(200),
             backoff_max: Duration::from_secs(10),
+            ca_file: None,
         }
     }
 
@@ -58,6 +61,10 @@ pub enum ClientEvent {
     Disconnected { reason: String },
     /// The server refused the token; the client stopped (log in again).
     AuthFailed { code: ErrorCode, message: String },
+    /// The server's TLS certificate cannot be trusted (untrusted authority,
+    /// expired, another name) or the CA file cannot be used: the client stopped,
+    /// as retrying cannot help.
+    CertificateRejected { message: String },
     /// A server event (not a reply to a request).
     Message(ServerMessage),
 }
@@ -159,6 +166,11 @@ async fn run(
                 let _ = events.send(ClientEvent::AuthFailed { code, message });
                 return;
             }
+            Err(Error::Certificate(problem)) => {
+                let message = format!("cannot connect securely to {}: {problem}", config.server);
+                let _ = events.send(ClientEvent::CertificateRejected { message });
+                return;
+            }
             Err(e) => e.to_string(),
         };
         let _ = events.send(ClientEvent::Disconnected { reason });
@@ -183,9 +195,18 @@ async fn run(
 }
 
 async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEvent>) -> Result<Ws> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(config.ws_url())
-        .await
-        .map_err(|e| Error::Connect(format!("cannot reach {}: {e}", config.server)))?;
+    let url = config.ws_url();
+    let connector = match url.starts_with("wss://") {
+        true => Some(tokio_tungstenite::Connector::Rustls(crate::tls::client_config(config.ca_file.as_deref())?)),
+        false => None,
+    };
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector).await.map_err(|e| {
+            match crate::tls::certificate_problem(&e) {
+                Some(problem) => Error::Certificate(problem),
+                None => Error::Connect(format!("cannot reach {}: {e}", config.server)),
+            }
+        })?;
     let auth = ClientMessage::Auth(Auth { req: None, token: config.token.clone() });
     ws.send(Message::Text(auth.encode().into())).await.map_err(|e| Error::Connect(e.to_string()))?;
     let reply = tokio::time::timeout(config.request_timeout, next_message(&mut ws))

@@ -44,3 +44,36 @@ async fn an_unreachable_or_malformed_address_is_named() {
     let error = account::login("example.org:8443", "alice", "x").await.expect_err("no scheme");
     assert!(error.to_string().contains("starts with http://"), "{error}");
 }
+
+/// A server whose certificate this computer does not trust: signing in says so, naming
+/// the certificate problem (the app shows it on the login screen), and nothing is retried.
+#[tokio::test]
+async fn signing_in_to_a_server_with_an_untrusted_certificate_names_the_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let self_signed = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("a certificate");
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    std::fs::write(&cert, self_signed.cert.pem()).expect("writes");
+    std::fs::write(&key, self_signed.signing_key.serialize_pem()).expect("writes");
+    let mut config = duet_server::Config::new(dir.path());
+    config.listen = ([127, 0, 0, 1], 0).into();
+    (config.tls_cert, config.tls_key) = (Some(cert), Some(key));
+    let server = duet_server::Server::bind(config).await.expect("serves HTTPS");
+    let url = format!("https://localhost:{}", server.local_addr().port());
+    let _server = server.spawn();
+
+    let error = account::login(&url, "alice", "long enough password").await.expect_err("not trusted");
+    assert!(
+        matches!(&error, Error::Certificate(m) if m.contains("the server's certificate is signed by an authority this computer does not trust")),
+        "{error:?}"
+    );
+    let (_client, mut events) = duet_client::SignalingClient::connect(duet_client::ClientConfig::new(url, "token"));
+    let first = tokio::time::timeout(common::WAIT, events.recv()).await.expect("in time").expect("an event");
+    assert!(
+        matches!(&first, duet_client::ClientEvent::CertificateRejected { message } if message.contains("does not trust")),
+        "{first:?}"
+    );
+    assert!(
+        tokio::time::timeout(common::WAIT, events.recv()).await.expect("ends").is_none(),
+        "no retries: the client stopped"
+    );
+}

@@ -33,6 +33,8 @@ pub struct EchoLogin {
     pub token: String,
     /// How many callers it serves at once (1 to [`MAX_LINES`]).
     pub lines: usize,
+    /// CA certificates (PEM) trusted for an `https://` server besides the OS's trust store.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Why the echo user stopped.
@@ -44,6 +46,9 @@ pub enum EchoError {
     /// The connection ended for good.
     #[error("the echo user's connection ended")]
     Disconnected,
+    /// The server's TLS certificate cannot be trusted.
+    #[error("{0}")]
+    Certificate(String),
     #[error("the echo user needs 1 to {MAX_LINES} lines, not {0}")]
     Lines(usize),
 }
@@ -69,6 +74,7 @@ async fn serve_line(login: EchoLogin, line: usize) -> Result<(), EchoError> {
         udp_addrs: vec!["127.0.0.1:0".to_owned(), "0.0.0.0:0".to_owned()],
         echo: true,
         watch_devices: false,
+        ca_file: login.ca_file,
         ..Config::new(login.server, login.token, Sources::SYNTHETIC)
     };
     let (engine, mut events) = Engine::start(config);
@@ -103,6 +109,7 @@ async fn serve_line(login: EchoLogin, line: usize) -> Result<(), EchoError> {
                 tracing::info!(%user, line, state = change.state.name(), "call");
             }
             Event::AuthFailed { message, .. } => return Err(EchoError::Refused(message.clone())),
+            Event::CertificateRejected { message } => return Err(EchoError::Certificate(message.clone())),
             Event::Error(error) => tracing::warn!(%user, line, %error, "call"),
             _ => tracing::debug!(%user, line, ?event),
         }

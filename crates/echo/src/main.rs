@@ -28,6 +28,9 @@ struct Args {
     /// How many callers it serves at once (each line signs in as a device of its own).
     #[arg(long, default_value_t = duet_echo::DEFAULT_LINES)]
     lines: usize,
+    /// CA certificates (PEM) to trust for an https:// server, besides the system's trust store.
+    #[arg(long, env = "DUET_CA_FILE")]
+    ca_file: Option<std::path::PathBuf>,
     /// Exit when standard input closes (duet-server starts it so: it stops with the server).
     #[arg(long)]
     until_stdin_closes: bool,
@@ -47,7 +50,8 @@ async fn main() {
             std::process::exit(0);
         });
     }
-    let login = EchoLogin { server: args.server, user: args.user, token: args.token, lines: args.lines };
+    let login =
+        EchoLogin { server: args.server, user: args.user, token: args.token, lines: args.lines, ca_file: args.ca_file };
     if let Err(error) = duet_echo::run(login).await {
         eprintln!("duet-echo: {error}");
         std::process::exit(1);

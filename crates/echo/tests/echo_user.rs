@@ -48,6 +48,7 @@ async fn call_echo_as(
         video_out: None,
         processing: None,
         relay_only: false,
+        ca_file: None,
     };
     let mut out = Vec::new();
     let (_controls, controls_rx) = tokio::sync::mpsc::unbounded_channel();

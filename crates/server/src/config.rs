@@ -42,6 +42,9 @@ pub struct Config {
     pub ice: IceConfig,
     /// The user that answers test calls (`serve --echo-user`), told to clients in `auth.ok`.
     pub echo_user: Option<String>,
+    /// Serve HTTPS and WSS with this certificate chain and key (PEM files) instead of plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Where the server POSTs signed JSON (push notices or webhooks), and how it retries.
@@ -96,6 +99,8 @@ impl Config {
             webhooks: endpoints,
             ice: IceConfig { turn_ttl: Duration::from_secs(3600), ..IceConfig::default() },
             echo_user: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 
@@ -124,6 +129,8 @@ pub fn split_list(text: &str) -> Vec<String> {
 struct FileConfig {
     listen: Option<SocketAddr>,
     speedtest_listen: Option<SocketAddr>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     open_registration: Option<bool>,
     token_ttl: Option<String>,
     ticket_ttl: Option<String>,
@@ -189,6 +196,12 @@ impl FileConfig {
             c.speedtest_listen = self.speedtest_listen;
         }
         set(&mut c.open_registration, self.open_registration);
+        if self.tls_cert.is_some() {
+            c.tls_cert = self.tls_cert;
+        }
+        if self.tls_key.is_some() {
+            c.tls_key = self.tls_key;
+        }
         set_duration(&mut c.token_ttl, self.token_ttl)?;
         set_duration(&mut c.ticket_ttl, self.ticket_ttl)?;
         set(&mut c.rate_limit, self.rate_limit);

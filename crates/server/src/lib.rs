@@ -22,6 +22,7 @@ mod routes;
 pub mod shutdown;
 pub mod speedtest;
 pub mod store;
+mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -78,6 +79,8 @@ pub fn create_user(store: &dyn Store, id: &str, display_name: &str, password: &s
 pub struct Server {
     hub: Arc<Hub>,
     listener: TcpListener,
+    /// HTTPS/WSS instead of plain HTTP (`tls_cert` / `tls_key`).
+    tls: Option<Arc<rustls::ServerConfig>>,
     speed_tests: Arc<speedtest::SpeedTests>,
 }
 
@@ -97,6 +100,11 @@ impl Server {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+            (None, None) => None,
+            _ => return Err(Error::Config("TLS needs both tls_cert and tls_key".into())),
+        };
         let hub = Arc::new(Hub::new(config, store, Arc::new(LocalBus::default()), signer));
         hub.restore()?;
         let speed_tests = match hub.config.speedtest_listen {
@@ -108,7 +116,7 @@ impl Server {
             }
         }
         .map_err(|e| Error::Config(format!("cannot open the speed-test UDP port: {e}")))?;
-        Ok(Server { hub, listener, speed_tests: Arc::new(speed_tests) })
+        Ok(Server { hub, listener, tls, speed_tests: Arc::new(speed_tests) })
     }
 
     /// The address the server listens on (useful with port 0).
@@ -131,19 +139,27 @@ impl Server {
         let stop = hub.stop.clone();
         let speed_tests = tokio::spawn(self.speed_tests.clone().serve(hub.stop.clone()));
         let app = routes::router(hub.clone(), sockets.clone(), self.speed_tests);
-        tracing::info!("duet-server listening on {}", self.listener.local_addr()?);
-        // Signaling frames are small and latency-bound: no Nagle delay.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = shutdown => {}
-                    _ = stop.cancelled() => {}
-                }
-            })
-            .await?;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!("duet-server listening on {scheme}://{}", self.listener.local_addr()?);
+        let stopped = async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = stop.cancelled() => {}
+            }
+        };
+        match self.tls {
+            Some(config) => {
+                let listener = tls::TlsListener::new(self.listener, config)?;
+                axum::serve(listener, app).with_graceful_shutdown(stopped).await?;
+            }
+            None => {
+                // Signaling frames are small and latency-bound: no Nagle delay.
+                let listener = self.listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                axum::serve(listener, app).with_graceful_shutdown(stopped).await?;
+            }
+        }
         hub.stop.cancel();
         sockets.close();
         if tokio::time::timeout(Duration::from_secs(5), sockets.wait()).await.is_err() {

@@ -80,6 +80,12 @@ struct ServeArgs {
     /// when missing.
     #[arg(long, env = "DUET_ECHO_USER")]
     echo_user: Option<String>,
+    /// Serve HTTPS/WSS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, env = "DUET_TLS_CERT")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "DUET_TLS_KEY")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +257,12 @@ fn apply_serve_args(config: &mut Config, args: ServeArgs) -> duet_server::Result
     }
     if args.echo_user.is_some() {
         config.echo_user = args.echo_user;
+    }
+    if args.tls_cert.is_some() {
+        config.tls_cert = args.tls_cert;
+    }
+    if args.tls_key.is_some() {
+        config.tls_key = args.tls_key;
     }
     Ok(())
 }

@@ -37,7 +37,11 @@ pub async fn server_with(address: &str, tweak: impl FnOnce(&mut Config)) -> Test
     for user in ["alice", "bob", "echo"] {
         duet_server::create_user(&*server.hub().store, user, user, "long enough password").unwrap();
     }
-    let url = format!("http://{}", server.local_addr());
+    // A TLS certificate names a host, not an address.
+    let url = match server.hub().config.tls_cert {
+        Some(_) => format!("https://localhost:{}", server.local_addr().port()),
+        None => format!("http://{}", server.local_addr()),
+    };
     TestServer { _dir: dir, url, port: server.local_addr().port(), handle: server.spawn() }
 }
 
@@ -95,7 +99,11 @@ pub struct Live {
 
 impl TestServer {
     pub fn live(&self, user: &str, args: &[&str]) -> Live {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_duet-cli"));
+        self.live_with_command(Command::new(env!("CARGO_BIN_EXE_duet-cli")), user, args)
+    }
+
+    /// [`live`](Self::live) with `command` (`duet-cli` with an environment of its own, say).
+    pub fn live_with_command(&self, mut command: Command, user: &str, args: &[&str]) -> Live {
         command.args(["--server", &self.url, "--udp", "127.0.0.1:0"]);
         self.live_with(command, user, args)
     }
