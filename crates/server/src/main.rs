@@ -271,6 +271,15 @@ fn apply_serve_args(config: &mut Config, args: ServeArgs) -> duet_server::Result
 /// no echo user is advertised (clients would offer a test call nobody answers).
 fn echo_program(config: &mut Config) -> Option<(String, std::path::PathBuf)> {
     let user = config.echo_user.clone()?;
+    if config.tls_cert.is_some() {
+        // The child would reach this server by its loopback address, which the certificate does not name.
+        eprintln!(
+            "duet-server: the echo user is not started beside a server that serves TLS itself; run \
+             `duet-echo --server https://YOUR-NAME --user {user}` with a token, or put the TLS proxy in front"
+        );
+        config.echo_user = None;
+        return None;
+    }
     match duet_server::echo::find_program() {
         Some(program) => Some((user, program)),
         None => {
