@@ -2,7 +2,8 @@
 //! on loopback (BENCHMARKS.md):
 //!
 //! - accept → first decoded remote frame on each side (DESIGN.md), over
-//!   several 540p15 calls;
+//!   several 540p15 calls, directly and (where coturn is installed) with both
+//!   sides relay-only through a real TURN relay on loopback;
 //! - glass to glass (capture → decoded on the other side, from the stamps of
 //!   the synthetic source), frame rate, CPU and resident memory of each side
 //!   during a 720p30 call.
@@ -31,19 +32,25 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-/// Caller and callee, the callee answering first.
+/// Caller and callee, the callee answering first. Global flags (`--relay-only`) lead the arguments.
 async fn call(server: &TestServer, caller_args: &[&str], callee_args: &[&str]) -> (Live, Live) {
-    let mut callee = server.live("bob", &[&["answer", "--synthetic"], callee_args].concat());
+    fn split<'a>(args: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+        args.iter().partition(|a| **a == "--relay-only")
+    }
+    let ((callee_global, callee_rest), (caller_global, caller_rest)) = (split(callee_args), split(caller_args));
+    let mut callee = server.live("bob", &[&callee_global[..], &["answer", "--synthetic"], &callee_rest[..]].concat());
     callee.wait_for("bob online", |l| l["state"] == "prepared").await;
-    let caller = server.live("alice", &[&["call", "bob", "--synthetic"], caller_args].concat());
+    let caller =
+        server.live("alice", &[&caller_global[..], &["call", "bob", "--synthetic"], &caller_rest[..]].concat());
     (caller, callee)
 }
 
-async fn accept_to_first_frame(server: &TestServer, calls: u64) {
-    println!("accept -> first decoded remote frame, 960x540 at 15 fps, {calls} calls on loopback:");
+async fn accept_to_first_frame(server: &TestServer, calls: u64, path: &str, extra: &[&str]) {
+    println!("accept -> first decoded remote frame, 960x540 at 15 fps, {calls} calls on loopback, {path}:");
     let (mut callee_side, mut caller_side, mut to_media) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..calls {
-        let (caller, callee) = call(server, &["--duration", "2s"], &[]).await;
+        // Long enough for a relayed path to come up (seconds, not milliseconds, so far).
+        let (caller, callee) = call(server, &[extra, &["--duration", "8s"]].concat(), extra).await;
         let (caller_out, _) = caller.finish().await;
         let (callee_out, _) = callee.finish().await;
         let accepted = at_ms(&callee_out, |l| l["event"] == "accepted").expect("the callee accepted");
@@ -139,6 +146,15 @@ async fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this once, briefly.
     let quick = !std::env::args().any(|a| a == "--bench");
     let server = server().await;
-    accept_to_first_frame(&server, if quick { 1 } else { env_number("DUET_BENCH_CALLS", 5) }).await;
+    let calls = if quick { 1 } else { env_number("DUET_BENCH_CALLS", 5) };
+    accept_to_first_frame(&server, calls, "direct (host candidates)", &[]).await;
+    if let Some(coturn) = duet_testkit::Coturn::start() {
+        let relayed = common::server_with("127.0.0.1", |config| {
+            config.ice.turn_urls = vec![coturn.url("udp")];
+            config.ice.turn_secret = coturn.secret.clone();
+        })
+        .await;
+        accept_to_first_frame(&relayed, calls, "both sides relay-only through coturn", &["--relay-only"]).await;
+    }
     hd_call(&server, if quick { 4 } else { env_number("DUET_BENCH_SECONDS", 60) }).await;
 }

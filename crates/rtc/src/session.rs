@@ -336,6 +336,9 @@ impl RtcSession {
             .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(56))
             // The peer's checks often arrive before its candidates: use that path at once.
             .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+            // ICE waits 2 s before it takes a relayed path, in case a direct one comes; a
+            // relay-only side will never have one, so it takes the relay at once.
+            .with_relay_acceptance_min_wait(config.relay_only.then_some(Duration::ZERO))
             .build();
         let (tx, events) = mpsc::unbounded_channel();
         let channels = Channels::default();
