@@ -243,11 +243,10 @@ impl Hub {
         }
         // A line that goes while it rings hands its invitation to another free line.
         if let Some(Line::Ringing(invite_id)) = st.lines.remove(&session.conn)
-            && let Some(conn) = self.free_line(&st, &session.user)
             && let Some(inv) = st.invitations.get(&invite_id)
         {
-            self.bus.send_conn(&session.user, conn, &frame(&invitation_event(&inv.stored)));
-            st.lines.insert(conn, Line::Ringing(invite_id));
+            let event = frame(&invitation_event(&inv.stored));
+            self.ring_free_line(&mut st, &session.user, &invite_id, &event);
         }
         self.announce(&mut st, &session.user);
     }
@@ -481,13 +480,9 @@ impl Hub {
         let event = frame(&invitation_event(&stored));
         for user in to.iter().filter(|user| !is_busy(user)) {
             st.pending.entry(user.clone()).or_default().insert(id.clone());
-            let line = if self.has_lines(user) { self.free_line(&st, user) } else { None };
-            let reached = match line {
-                Some(conn) => {
-                    st.lines.insert(conn, Line::Ringing(id.clone()));
-                    usize::from(self.bus.send_conn(user, conn, &event))
-                }
-                None => self.bus.send_user(user, &event, None),
+            let reached = match self.has_lines(user) {
+                true => usize::from(self.ring_free_line(&mut st, user, &id, &event)),
+                false => self.bus.send_user(user, &event, None),
             };
             if reached == 0 && !m.online_only {
                 self.send_push(&stored, user);
@@ -547,6 +542,13 @@ impl Hub {
     /// A connection of a user on lines that neither rings nor is in a call.
     fn free_line(&self, st: &State, user: &str) -> Option<ConnId> {
         self.bus.connections(user).into_iter().find(|conn| !st.lines.contains_key(conn))
+    }
+
+    /// Rings one free line of `user` (on lines) for `invite_id`; whether one was free and reached.
+    fn ring_free_line(&self, st: &mut State, user: &str, invite_id: &str, event: &Frame) -> bool {
+        let Some(conn) = self.free_line(st, user) else { return false };
+        st.lines.insert(conn, Line::Ringing(invite_id.to_owned()));
+        self.bus.send_conn(user, conn, event)
     }
 
     /// Sends an event of an invitation to an invitee: only to `line` when the invitee is on
