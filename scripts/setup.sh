@@ -26,8 +26,9 @@ APT_PACKAGES=(
   dbus dbus-x11 gnome-keyring libsecret-tools dunst
   # gdbus: the tray test talks to the tray icon over D-Bus as a desktop panel does.
   libglib2.0-bin
-  # A real TURN relay (coturn) for the relayed-call tests.
-  coturn
+  # A real TURN relay (coturn) for the relayed-call tests, and iptables for the NAT routers
+  # of the calls between two homes (crates/cli/tests/nat_call.rs).
+  coturn iptables
   # Reading the .rpm's file list in the package checks, and signing Linux packages (tests/release.rs).
   rpm gnupg
 )

@@ -194,7 +194,7 @@ impl Engine {
         // Each side shows both qualities (seed 004).
         let _ = m.rtc.send_quality(m.stats.quality).await;
         let stats = m.stats.snapshot(now);
-        self.emit(Event::Stats(stats));
+        self.emit(Event::Stats(Box::new(stats)));
     }
 
     /// ICE and DTLS found no path to the peer in time (or ICE gave up): the call

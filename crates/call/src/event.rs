@@ -21,11 +21,14 @@ pub enum Event {
     Media(MediaChange),
     /// The first remote frame was decoded.
     FirstFrame { at_ms: f64 },
+    /// This side gathered an ICE candidate of `kind` (`host`, `srflx`, `relay`)
+    /// and sent it to the peer.
+    Candidate { kind: String, at_ms: f64 },
     /// The call's safety code (PROTOCOL.md "Verification"), once DTLS verified the
     /// peer: 6 digits both people see the same unless someone sits between them.
     Verification { code: String },
     /// Once a second during a call, and once when it ends.
-    Stats(CallStats),
+    Stats(Box<CallStats>),
     /// What this side sends changed (a device failed, the user turned one off).
     LocalMedia(MediaSent),
     /// What the peer said it sends (`room.media`).
@@ -215,6 +218,16 @@ pub struct CallStats {
     pub route_remote: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route_protocol: Option<String>,
+    /// The peer's (or its relay's) address on that path, `ip:port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_remote_address: Option<String>,
+    /// Every ICE candidate known, as `"<type> <ip>:<port>"`: this side's, and
+    /// the peer's (what the peer revealed of its network, relays and
+    /// peer-reflexive addresses included).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates_local: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates_remote: Vec<String>,
 }
 
 /// What went wrong, with the seed's device code where there is one.

@@ -41,7 +41,11 @@ impl Engine {
         let now = self.now_us();
         let Some(m) = self.media.as_mut() else { return };
         match event {
-            RtcEvent::Candidate(c) => signal(&self.manager, m, json!({"candidate": c})),
+            RtcEvent::Candidate(c) => {
+                let kind = candidate_kind(&c.candidate).to_owned();
+                signal(&self.manager, m, json!({"candidate": c}));
+                self.emit(Event::Candidate { kind, at_ms: wall_ms() });
+            }
             RtcEvent::State(ConnectionState::Connected) => {
                 m.on_connected();
                 let fingerprints = m.rtc.fingerprints().await;
@@ -139,5 +143,23 @@ impl Media {
             self.stats.audio_packets_sent += 1;
             self.stats.bytes_sent += packet.len() as u64;
         }
+    }
+}
+
+/// The type of an SDP candidate line (`candidate:1 1 udp 2130706431 10.0.0.2 5000 typ host`).
+fn candidate_kind(candidate: &str) -> &str {
+    candidate.split_whitespace().skip_while(|w| *w != "typ").nth(1).unwrap_or("unknown")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::candidate_kind;
+
+    #[test]
+    fn a_candidate_line_names_its_kind() {
+        assert_eq!(candidate_kind("candidate:1 1 udp 2130706431 10.0.0.2 5000 typ host"), "host");
+        let relay = "candidate:2 1 udp 16777215 203.0.113.5 50000 typ relay raddr 0.0.0.0 rport 0";
+        assert_eq!(candidate_kind(relay), "relay");
+        assert_eq!(candidate_kind("garbage"), "unknown");
     }
 }

@@ -149,7 +149,7 @@ impl Engine {
         let now = self.now_us();
         if let Some(mut m) = self.media.take() {
             m.stats.audio = self.mixer.voice_stats();
-            self.emit(Event::Stats(m.stats.snapshot(now)));
+            self.emit(Event::Stats(Box::new(m.stats.snapshot(now))));
             // Closing waits for the peer; a vanished peer must not hold us.
             let _ = tokio::time::timeout(CLOSE_WAIT, m.rtc.close()).await;
         }

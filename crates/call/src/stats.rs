@@ -88,6 +88,9 @@ impl Counters {
             route_local: self.network.route.as_ref().map(|r| r.local.clone()),
             route_remote: self.network.route.as_ref().map(|r| r.remote.clone()),
             route_protocol: self.network.route.as_ref().map(|r| r.protocol.clone()),
+            route_remote_address: self.network.route.as_ref().map(|r| r.remote_address.clone()),
+            candidates_local: self.network.candidates.local.clone(),
+            candidates_remote: self.network.candidates.remote.clone(),
         }
     }
 }

@@ -3,7 +3,11 @@
 //!
 //! - accept → first decoded remote frame on each side (DESIGN.md), over
 //!   several 540p15 calls, directly and (where coturn is installed) with both
-//!   sides relay-only through a real TURN relay on loopback;
+//!   sides relay-only through a real TURN relay on loopback; then between two
+//!   homes behind NAT routers (`tests/common/natlab.rs`, needs root and
+//!   iptables), straight through the NATs (STUN) and through coturn where the
+//!   routers block UDP between them; with the time from joining the room to the
+//!   first relay candidate where there is a relay;
 //! - glass to glass (capture → decoded on the other side, from the stamps of
 //!   the synthetic source), frame rate, CPU and resident memory of each side
 //!   during a 720p30 call.
@@ -17,6 +21,7 @@ use serde_json::Value;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+use common::natlab::NatLab;
 use common::{Live, TestServer, server};
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -45,12 +50,46 @@ async fn call(server: &TestServer, caller_args: &[&str], callee_args: &[&str]) -
     (caller, callee)
 }
 
-async fn accept_to_first_frame(server: &TestServer, calls: u64, path: &str, extra: &[&str]) {
-    println!("accept -> first decoded remote frame, 960x540 at 15 fps, {calls} calls on loopback, {path}:");
-    let (mut callee_side, mut caller_side, mut to_media) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..calls {
+/// How a call of the benchmark is set up: the two processes, the callee
+/// answering already. `extra` (`--relay-only`, say) goes to both.
+trait Calls {
+    async fn start(&self, caller_args: &[&str], extra: &[&str]) -> (Live, Live);
+}
+
+/// On loopback, through `server`.
+impl Calls for TestServer {
+    async fn start(&self, caller_args: &[&str], extra: &[&str]) -> (Live, Live) {
+        call(self, &[extra, caller_args].concat(), extra).await
+    }
+}
+
+/// Between the two homes of the NAT lab: Alice on host A, Bob on host B.
+struct Homes {
+    lab: NatLab,
+    server: TestServer,
+}
+
+impl Calls for Homes {
+    async fn start(&self, caller_args: &[&str], extra: &[&str]) -> (Live, Live) {
+        let (lab, server) = (&self.lab, &self.server);
+        let bin = env!("CARGO_BIN_EXE_duet-cli");
+        let args = [extra, &["answer", "--synthetic"]].concat();
+        let mut callee = server.live_at(lab.command_on(&lab.b, bin), &lab.public, &lab.b.lan_ip, "bob", &args);
+        callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+        let args = [extra, &["call", "bob", "--synthetic"], caller_args].concat();
+        let caller = server.live_at(lab.command_on(&lab.a, bin), &lab.public, &lab.a.lan_ip, "alice", &args);
+        (caller, callee)
+    }
+}
+
+async fn accept_to_first_frame(calls: &impl Calls, count: u64, path: &str, extra: &[&str]) {
+    println!("accept -> first decoded remote frame, 960x540 at 15 fps, {count} calls, {path}:");
+    let (mut callee_side, mut caller_side, mut to_media, mut to_relay) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut rtts = Vec::new();
+    for _ in 0..count {
         // Long enough for a relayed path to come up (seconds, not milliseconds, so far).
-        let (caller, callee) = call(server, &[extra, &["--duration", "8s"]].concat(), extra).await;
+        let (caller, callee) = calls.start(&["--duration", "8s"], extra).await;
         let (caller_out, _) = caller.finish().await;
         let (callee_out, _) = callee.finish().await;
         let accepted = at_ms(&callee_out, |l| l["event"] == "accepted").expect("the callee accepted");
@@ -62,20 +101,37 @@ async fn accept_to_first_frame(server: &TestServer, calls: u64, path: &str, extr
             for (who, lines) in [("caller", &caller_out), ("callee", &callee_out)] {
                 for line in lines.iter().filter(|l| l["at_ms"].is_f64()) {
                     let at = line["at_ms"].as_f64().unwrap_or_default() - accepted;
-                    println!("    {at:7.1} ms {who} {} {}", line["event"], line["state"]);
+                    println!("    {at:7.1} ms {who} {} {} {}", line["event"], line["state"], line["kind"]);
                 }
             }
         }
-        println!("  caller {caller_ms:6.1} ms  callee {callee_ms:6.1} ms  (media connected at {media:6.1} ms)");
+        // Both in the room (the caller's "connected") → the caller's first relay candidate.
+        let joined = at_ms(&caller_out, |l| l["state"] == "connected");
+        let relay = at_ms(&caller_out, |l| l["event"] == "candidate" && l["kind"] == "relay");
+        let relay_ms = joined.zip(relay).map(|(joined, relay)| relay - joined);
+        let rtt = caller_out.iter().filter(|l| l["event"] == "stats").find_map(|l| l["rtt_ms"].as_f64());
+        println!(
+            "  caller {caller_ms:6.1} ms  callee {callee_ms:6.1} ms  (media connected at {media:6.1} ms{}{})",
+            relay_ms.map(|ms| format!("; first relay candidate {ms:.1} ms after joining")).unwrap_or_default(),
+            rtt.map(|ms| format!("; RTT {ms:.1} ms")).unwrap_or_default(),
+        );
         caller_side.push(caller_ms);
         callee_side.push(callee_ms);
         to_media.push(media);
+        to_relay.extend(relay_ms);
+        rtts.extend(rtt);
     }
     println!(
-        "  median: caller {:.1} ms, callee {:.1} ms; media connected {:.1} ms after accept",
+        "  median: caller {:.1} ms, callee {:.1} ms; media connected {:.1} ms after accept{}{}",
         median(&mut caller_side),
         median(&mut callee_side),
-        median(&mut to_media)
+        median(&mut to_media),
+        if to_relay.is_empty() {
+            String::new()
+        } else {
+            format!("; first relay candidate {:.1} ms after joining", median(&mut to_relay))
+        },
+        if rtts.is_empty() { String::new() } else { format!("; RTT {:.1} ms", median(&mut rtts)) },
     );
 }
 
@@ -147,14 +203,29 @@ async fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
     let server = server().await;
     let calls = if quick { 1 } else { env_number("DUET_BENCH_CALLS", 5) };
-    accept_to_first_frame(&server, calls, "direct (host candidates)", &[]).await;
+    accept_to_first_frame(&server, calls, "on loopback, direct (host candidates)", &[]).await;
     if let Some(coturn) = duet_testkit::Coturn::start() {
         let relayed = common::server_with("127.0.0.1", |config| {
             config.ice.turn_urls = vec![coturn.url("udp")];
             config.ice.turn_secret = coturn.secret.clone();
         })
         .await;
-        accept_to_first_frame(&relayed, calls, "both sides relay-only through coturn", &["--relay-only"]).await;
+        let path = "on loopback, both sides relay-only through coturn";
+        accept_to_first_frame(&relayed, calls, path, &["--relay-only"]).await;
+    }
+    for (block_direct, path) in [
+        (false, "between two NATs, STUN (srflx, case A)"),
+        (true, "between two NATs that block UDP between them, through coturn (case B)"),
+    ] {
+        let Some(lab) = NatLab::for_test(block_direct) else { break };
+        let Some(coturn) = duet_testkit::Coturn::start_on(&lab.public) else { break };
+        let server = common::server_with(&lab.public, |config| {
+            config.ice.stun_urls = vec![coturn.stun_url()];
+            config.ice.turn_urls = vec![coturn.url("udp")];
+            config.ice.turn_secret = coturn.secret.clone();
+        })
+        .await;
+        accept_to_first_frame(&Homes { lab, server }, calls, path, &[]).await;
     }
     hd_call(&server, if quick { 4 } else { env_number("DUET_BENCH_SECONDS", 60) }).await;
 }

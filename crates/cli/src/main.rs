@@ -148,6 +148,13 @@ impl CallArgs {
 
 #[tokio::main]
 async fn main() {
+    // Standard output is the JSON lines; a log, when asked for (RUST_LOG), goes to standard error.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let cli = Cli::parse();
     let (mode, args) = match cli.command {
         Command::Call { peer, args } => (Mode::Call { peer }, Some(args)),

@@ -171,7 +171,8 @@ fn device_connection_and_error_events_print_as_before() {
 
 #[test]
 fn stats_print_every_counter_by_its_old_name() {
-    let line = event_json(&Event::Stats(CallStats { fps: 29.5, width: 1280, height: 720, ..CallStats::default() }));
+    let line =
+        event_json(&Event::Stats(Box::new(CallStats { fps: 29.5, width: 1280, height: 720, ..CallStats::default() })));
     let keys: Vec<&str> = line.as_object().expect("an object").keys().map(String::as_str).collect();
     let mut expected = vec![
         "event",

@@ -20,7 +20,7 @@ pub mod verify;
 
 pub use error::{Error, Result};
 pub use messages::{Channel, CustomMessage, MessageError};
-pub use quality::{NetworkStats, Quality, Route};
+pub use quality::{Candidates, NetworkStats, Quality, Route};
 pub use session::{AudioPacketIn, IceCandidate, RtcEvent, RtcSession, SessionConfig, SessionDescription, VideoFrameIn};
 pub use verify::safety_code;
 pub use webrtc::peer_connection::RTCPeerConnectionState as ConnectionState;

@@ -18,6 +18,18 @@ pub struct NetworkStats {
     pub target_bitrate_bps: Option<f64>,
     /// The path media takes, once ICE selected one.
     pub route: Option<Route>,
+    /// Every ICE candidate known so far, this side's and the peer's.
+    pub candidates: Candidates,
+}
+
+/// ICE candidates as `"<type> <address>:<port>"` (`"relay 203.0.113.5:50000"`):
+/// what this side gathered, and what it knows of the peer — the candidates the
+/// peer sent and the peer-reflexive ones its checks came from. What a peer
+/// learns of the other's network is all in `remote`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Candidates {
+    pub local: Vec<String>,
+    pub remote: Vec<String>,
 }
 
 /// The kind of path of the selected candidate pair: each side's candidate type
@@ -27,6 +39,8 @@ pub struct Route {
     pub local: String,
     pub remote: String,
     pub protocol: String,
+    /// The peer's (or its relay's) address, `ip:port`.
+    pub remote_address: String,
 }
 
 /// Counts the peer's packets as they first arrive, per stream: a jump in
@@ -93,6 +107,7 @@ mod tests {
             packets_received: 100,
             target_bitrate_bps: None,
             route: None,
+            candidates: Default::default(),
         }
     }
 

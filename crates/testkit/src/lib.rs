@@ -104,19 +104,26 @@ impl Drop for EmptyBus {
     }
 }
 
-/// A real coturn TURN server on `127.0.0.1` with the TURN REST API's shared secret
-/// (`use-auth-secret`, as duet-server's `turn_secret` expects), relaying to loopback
-/// peers, in a temp folder of its own. It stops when dropped. `None` (a skip) where
-/// `turnserver` is missing, except under CI.
+/// A real coturn STUN/TURN server with the TURN REST API's shared secret
+/// (`use-auth-secret`, as duet-server's `turn_secret` expects), in a temp folder
+/// of its own. It stops when dropped. `None` (a skip) where `turnserver` is
+/// missing, except under CI.
 pub struct Coturn {
     process: std::process::Child,
     dir: std::path::PathBuf,
+    pub ip: String,
     pub port: u16,
     pub secret: String,
 }
 
 impl Coturn {
+    /// On `127.0.0.1`, relaying to loopback peers.
     pub fn start() -> Option<Coturn> {
+        Coturn::start_on("127.0.0.1")
+    }
+
+    /// Listening and relaying on `ip` (an address of this host's).
+    pub fn start_on(ip: &str) -> Option<Coturn> {
         let found = Command::new("turnserver").arg("--help").output().is_ok();
         if !service(found, "coturn (scripts/setup.sh installs it)", "no turnserver (apt install coturn)") {
             return None;
@@ -126,7 +133,7 @@ impl Coturn {
         let secret = format!("duet-test-secret-{port}-{}", std::process::id());
         let log = std::fs::File::create(dir.join("turnserver.log")).expect("coturn's log");
         let process = Command::new("turnserver")
-            .args(["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", "--realm=duet.test"])
+            .args(["-n", &format!("--listening-ip={ip}"), &format!("--relay-ip={ip}"), "--realm=duet.test"])
             .arg(format!("--listening-port={port}"))
             .args(["--use-auth-secret", &format!("--static-auth-secret={secret}")])
             // The test's peers are on loopback: coturn refuses to relay to them unless told.
@@ -138,9 +145,9 @@ impl Coturn {
             .stderr(log)
             .spawn()
             .expect("turnserver starts");
-        let coturn = Coturn { process, dir, port, secret };
+        let coturn = Coturn { process, dir, ip: ip.to_owned(), port, secret };
         for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            if std::net::TcpStream::connect((ip, port)).is_ok() {
                 return Some(coturn);
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -150,7 +157,12 @@ impl Coturn {
 
     /// `turn:` URLs for duet-server's `turn_urls`, over `transport` (`udp` or `tcp`).
     pub fn url(&self, transport: &str) -> String {
-        format!("turn:127.0.0.1:{}?transport={transport}", self.port)
+        format!("turn:{}:{}?transport={transport}", self.ip, self.port)
+    }
+
+    /// The `stun:` URL of the same server, for duet-server's `stun_urls`.
+    pub fn stun_url(&self) -> String {
+        format!("stun:{}:{}", self.ip, self.port)
     }
 
     /// What coturn logged so far.
