@@ -109,7 +109,8 @@ async fn accept_to_first_frame(calls: &impl Calls, count: u64, path: &str, extra
         let joined = at_ms(&caller_out, |l| l["state"] == "connected");
         let relay = at_ms(&caller_out, |l| l["event"] == "candidate" && l["kind"] == "relay");
         let relay_ms = joined.zip(relay).map(|(joined, relay)| relay - joined);
-        let rtt = caller_out.iter().filter(|l| l["event"] == "stats").find_map(|l| l["rtt_ms"].as_f64());
+        // The path's round trip once the call runs (the first samples include the set-up).
+        let rtt = caller_out.iter().rev().filter(|l| l["event"] == "stats").find_map(|l| l["rtt_ms"].as_f64());
         println!(
             "  caller {caller_ms:6.1} ms  callee {callee_ms:6.1} ms  (media connected at {media:6.1} ms{}{})",
             relay_ms.map(|ms| format!("; first relay candidate {ms:.1} ms after joining")).unwrap_or_default(),
