@@ -4,6 +4,8 @@
 //! there), calls work; an untrusted or expired certificate fails within seconds,
 //! saying what is wrong with it, and is not retried.
 
+#![allow(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -101,4 +103,51 @@ async fn an_untrusted_or_expired_certificate_fails_fast_saying_why() {
         assert!(message.contains("the server's certificate") && message.contains(why), "{message}");
         assert!(!out.iter().any(|l| l["event"] == "connection"), "never connected, never retried: {out:#?}");
     }
+}
+
+/// Whether `duet-cli` signs in to `server` trusting `ca`, or why not.
+async fn signs_in(server: &TestServer, ca: &Path) -> Result<(), String> {
+    let args = ["--ca-file", ca.to_str().unwrap(), "answer", "--synthetic"];
+    let mut bob = server.live("bob", &args);
+    let line = bob
+        .wait_for("signed in or refused", |l| l["state"] == "prepared" || l["event"] == "certificate_rejected")
+        .await;
+    match line["message"].as_str() {
+        Some(why) => Err(why.to_owned()),
+        None => Ok(()),
+    }
+}
+
+/// An admin renews the certificate and sends SIGHUP: new connections get the new
+/// one without a restart; a renewal that went wrong keeps the working one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_serves_a_renewed_certificate_and_keeps_the_old_one_when_the_new_is_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let expired = make_pki(dir.path(), true);
+    let server = tls_server(&expired).await;
+    let refused = signs_in(&server, &expired.ca).await.expect_err("the expired certificate is refused");
+    assert!(refused.contains("has expired"), "{refused}");
+
+    // The renewal writes over the same files (make_pki's paths are fixed).
+    let renewed = make_pki(dir.path(), false);
+    let hangup = || {
+        // SAFETY: kill(2) with this process's own id and a signal the server handles.
+        assert_eq!(unsafe { libc::kill(libc::getpid(), libc::SIGHUP) }, 0);
+    };
+    hangup();
+    let mut signed_in = Err(String::new());
+    // The reload runs on the server's task: give it a moment.
+    for _ in 0..20 {
+        signed_in = signs_in(&server, &renewed.ca).await;
+        if signed_in.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    signed_in.expect("the renewed certificate is served after SIGHUP");
+
+    std::fs::write(&renewed.cert, "not a certificate").unwrap();
+    hangup();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    signs_in(&server, &renewed.ca).await.expect("a broken renewal leaves the working certificate in place");
 }

@@ -80,7 +80,7 @@ pub struct Server {
     hub: Arc<Hub>,
     listener: TcpListener,
     /// HTTPS/WSS instead of plain HTTP (`tls_cert` / `tls_key`).
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: Option<Arc<tls::Certificate>>,
     speed_tests: Arc<speedtest::SpeedTests>,
 }
 
@@ -101,7 +101,7 @@ impl Server {
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
         let tls = match (&config.tls_cert, &config.tls_key) {
-            (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+            (Some(cert), Some(key)) => Some(tls::Certificate::load(cert, key)?),
             (None, None) => None,
             _ => return Err(Error::Config("TLS needs both tls_cert and tls_key".into())),
         };
@@ -147,19 +147,24 @@ impl Server {
                 _ = stop.cancelled() => {}
             }
         };
-        match self.tls {
-            Some(config) => {
-                let listener = tls::TlsListener::new(self.listener, config)?;
-                axum::serve(listener, app).with_graceful_shutdown(stopped).await?;
+        #[cfg(unix)]
+        let reloading = tls::reload_on_hangup(self.tls.clone())?;
+        let served = match self.tls {
+            Some(certificate) => {
+                let listener = tls::TlsListener::new(self.listener, certificate.server_config()?)?;
+                axum::serve(listener, app).with_graceful_shutdown(stopped).await
             }
             None => {
                 // Signaling frames are small and latency-bound: no Nagle delay.
                 let listener = self.listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 });
-                axum::serve(listener, app).with_graceful_shutdown(stopped).await?;
+                axum::serve(listener, app).with_graceful_shutdown(stopped).await
             }
-        }
+        };
+        #[cfg(unix)]
+        reloading.abort();
+        served?;
         hub.stop.cancel();
         sockets.close();
         if tokio::time::timeout(Duration::from_secs(5), sockets.wait()).await.is_err() {
