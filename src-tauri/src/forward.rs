@@ -36,7 +36,7 @@ fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
             on_call_change(app, &change);
             Some(change.emit(app))
         }
-        EngineEvent::Stats(stats) => Some(CallStats::from(&stats).emit(app)),
+        EngineEvent::Stats(stats) => Some(CallStats::from(&*stats).emit(app)),
         EngineEvent::PeerMedia(peer) => Some(PeerMedia(peer.media.into()).emit(app)),
         EngineEvent::LocalMedia(media) => Some(LocalMedia(media.into()).emit(app)),
         EngineEvent::Message { cmd, text, .. } if cmd == CHAT_COMMAND => Some(ChatReceived { text }.emit(app)),

@@ -45,6 +45,9 @@ pub struct Policy {
     pub update_channel: UpdateChannel,
     /// Every call goes through the server's TURN relay, whatever the user's setting.
     pub relay_only: bool,
+    /// CA certificates (a PEM file) trusted besides the system's, for an `https://`
+    /// server whose certificate the organisation's own CA signed.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The policy as the UI sees it.
@@ -81,6 +84,7 @@ impl Default for Policy {
             allow_registration: true,
             update_channel: UpdateChannel::Stable,
             relay_only: false,
+            ca_file: None,
         }
     }
 }
@@ -179,6 +183,13 @@ mod tests {
         assert_eq!(policy.update_channel, UpdateChannel::Off);
         assert!(!policy.relay_only, "calls are relayed only when the policy says so");
         assert!(load(r#"{"relay_only": true}"#).expect("valid").relay_only);
+    }
+
+    #[test]
+    fn an_organisation_ca_file_is_trusted_besides_the_system_store() {
+        assert_eq!(Policy::default().ca_file, None);
+        let policy = load(r#"{"ca_file": "/etc/duet/corp-ca.pem"}"#).expect("valid");
+        assert_eq!(policy.ca_file.as_deref(), Some(Path::new("/etc/duet/corp-ca.pem")));
     }
 
     #[test]

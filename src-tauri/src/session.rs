@@ -142,8 +142,10 @@ impl Session {
         token: String,
         expires_at: u64,
         media: Media,
+        ca_file: Option<std::path::PathBuf>,
     ) -> AppResult<(Session, UnboundedReceiver<duet_call::Event>)> {
-        let config = ClientConfig::new(account.server.clone(), token.clone());
+        let config =
+            ClientConfig { ca_file: ca_file.clone(), ..ClientConfig::new(account.server.clone(), token.clone()) };
         let (manager, mut events) = CallManager::start(ManagerConfig::new(config));
         let first = tokio::time::timeout(CONNECT_TIMEOUT, events.recv()).await;
         let failed = match first {
@@ -177,6 +179,7 @@ impl Session {
             video_out: Some(media.video_out),
             processing: media.processing,
             relay_only: media.relay_only,
+            ca_file,
             ..Config::new(account.server.clone(), token.clone(), media.sources)
         };
         let (engine, engine_events) = Engine::attach(manager, events, config);

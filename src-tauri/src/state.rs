@@ -118,7 +118,8 @@ impl AppState {
             processing: Some(duet_call::Processing(Arc::new(make))),
             relay_only: self.relay_only(),
         };
-        let (session, events) = Session::connect(account, token, expires_at, media).await?;
+        let ca_file = self.policy.as_ref().ok().and_then(|p| p.ca_file.clone());
+        let (session, events) = Session::connect(account, token, expires_at, media, ca_file).await?;
         let account = session.account.clone();
         let old = self.session.lock().await.replace(session);
         if let Some(old) = old {

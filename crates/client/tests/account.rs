@@ -66,6 +66,11 @@ async fn signing_in_to_a_server_with_an_untrusted_certificate_names_the_problem(
         matches!(&error, Error::Certificate(m) if m.contains("the server's certificate is signed by an authority this computer does not trust")),
         "{error:?}"
     );
+    // Trusted through a CA file (the app's policy `ca_file`), the same sign-in reaches the
+    // server, which answers for the account (nobody named alice lives there).
+    let trusted = account::Server { url: &url, ca_file: Some(&dir.path().join("server.pem")) };
+    let error = account::login(trusted, "alice", "long enough password").await.expect_err("no such account");
+    assert!(matches!(&error, Error::Server { code: duet_protocol::ErrorCode::Unauthorized, .. }), "{error:?}");
     let (_client, mut events) = duet_client::SignalingClient::connect(duet_client::ClientConfig::new(url, "token"));
     let first = tokio::time::timeout(common::WAIT, events.recv()).await.expect("in time").expect("an event");
     assert!(

@@ -80,10 +80,11 @@ pub async fn login(app: AppHandle, state: State<'_, AppState>, credentials: Cred
         ));
     }
     let password = &credentials.password;
+    let at = duet_client::account::Server { url: server, ca_file: policy.ca_file.as_deref() };
     let token = if !credentials.create_account {
-        duet_client::account::login(server, user_id, password).await?
+        duet_client::account::login(at, user_id, password).await?
     } else if policy.allow_registration {
-        duet_client::account::register(server, user_id, password, user_id).await?
+        duet_client::account::register(at, user_id, password, user_id).await?
     } else {
         return Err(AppError::new(ErrorCode::Policy, "Your administrator turned off creating accounts here."));
     };
