@@ -104,6 +104,13 @@ fn call_changed(change: &duet_call::StateChange) -> CallChanged {
                 FailReason::Signaling(detail) => (CallReason::Signaling, Some(detail.clone())),
                 FailReason::MediaFailure(detail) => (CallReason::MediaFailure, Some(detail.clone())),
                 FailReason::SignalingLost => (CallReason::SignalingLost, None),
+                FailReason::Timeout => (
+                    CallReason::Signaling,
+                    Some(format!(
+                        "the call was answered but did not connect within {} seconds",
+                        duet_client::CONNECT_WITHIN.as_secs()
+                    )),
+                ),
             };
             (CallPhase::Failed, Some(reason), detail)
         }

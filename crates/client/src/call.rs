@@ -32,6 +32,9 @@ pub enum FailReason {
     Signaling(String),
     MediaFailure(String),
     SignalingLost,
+    /// The call was answered but the two were not both in its room within
+    /// [`CONNECT_WITHIN`] (the peer left early, or an accept crossed a cancel).
+    Timeout,
 }
 
 /// The state of the (single) call.
@@ -182,20 +185,26 @@ pub struct IllegalTransition {
 /// safety net for when that event never arrives.
 pub const RING_GRACE: Duration = Duration::from_secs(2);
 
+/// How long an answered call may take until both are in its room (seed 001's
+/// per-state timeouts): then it fails with [`FailReason::Timeout`] instead of
+/// showing "Connecting…" for ever.
+pub const CONNECT_WITHIN: Duration = Duration::from_secs(20);
+
 /// The call state machine.
 #[derive(Debug)]
 pub struct CallMachine {
     state: CallState,
     call: Option<CallInfo>,
     ring_timeout: Duration,
-    ring_deadline: Option<Instant>,
+    /// When the current state gives up: ringing (calling, ringing) or connecting.
+    deadline: Option<Instant>,
     changes: Vec<CallState>,
 }
 
 impl CallMachine {
     /// A machine whose calls ring for `ring_timeout` (60 s by default in the driver).
     pub fn new(ring_timeout: Duration) -> CallMachine {
-        CallMachine { state: CallState::Idle, call: None, ring_timeout, ring_deadline: None, changes: Vec::new() }
+        CallMachine { state: CallState::Idle, call: None, ring_timeout, deadline: None, changes: Vec::new() }
     }
 
     pub fn state(&self) -> &CallState {
@@ -206,9 +215,10 @@ impl CallMachine {
         self.call.as_ref()
     }
 
-    /// When the current ringing times out, if it does.
-    pub fn ring_deadline(&self) -> Option<Instant> {
-        self.ring_deadline
+    /// When the current state times out (ringing, or connecting), if it does:
+    /// the driver feeds [`Input::Tick`] then.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// The state changes since the last call, in order.
@@ -225,7 +235,7 @@ impl CallMachine {
     fn finish(&mut self, state: CallState) {
         self.set(state);
         self.call = None;
-        self.ring_deadline = None;
+        self.deadline = None;
         self.set(CallState::Prepared);
     }
 
@@ -247,7 +257,7 @@ impl CallMachine {
             (S::Idle, Input::Ready) => self.set(S::Prepared),
             (_, Input::Reset) => {
                 self.call = None;
-                self.ring_deadline = None;
+                self.deadline = None;
                 self.set(S::Idle);
             }
             (S::Prepared, Input::Dial { peer, call_type, room_id }) => {
@@ -262,7 +272,7 @@ impl CallMachine {
                     ticket: None,
                     ice_servers: Vec::new(),
                 });
-                self.ring_deadline = Some(now + self.ring_timeout + RING_GRACE);
+                self.deadline = Some(now + self.ring_timeout + RING_GRACE);
                 self.set(S::Calling);
             }
             (S::Calling, Input::InviteSent { invite_id, ticket }) => {
@@ -289,7 +299,7 @@ impl CallMachine {
                     let call_type =
                         duet_protocol::AvCall::parse(&inv.data).and_then(|c| c.call_type).unwrap_or(CallType::Video);
                     let room_id = inv.room_id.clone().unwrap_or_default();
-                    self.ring_deadline = Some(now + self.ring_timeout + RING_GRACE);
+                    self.deadline = Some(now + self.ring_timeout + RING_GRACE);
                     self.call = Some(CallInfo {
                         peer: inv.inviter,
                         direction: Direction::Incoming,
@@ -310,7 +320,7 @@ impl CallMachine {
                     call.call_type = CallType::Audio;
                 }
                 actions.push(Action::Accept { invite_id: call.invite_id.clone().unwrap_or_default() });
-                self.ring_deadline = None;
+                self.deadline = Some(now + CONNECT_WITHIN);
                 self.set(S::Connecting);
             }
             (S::Connecting, Input::Accepted { ticket }) => {
@@ -341,7 +351,7 @@ impl CallMachine {
                 if let Some(ticket) = &call.ticket {
                     actions.push(Action::JoinRoom { room_id: call.room_id.clone(), ticket: ticket.clone() });
                 }
-                self.ring_deadline = None;
+                self.deadline = Some(now + CONNECT_WITHIN);
                 self.set(S::Connecting);
             }
             (S::Calling, Input::InviteeRejected { invite_id, reason }) if self.is_current(&invite_id) => {
@@ -366,10 +376,12 @@ impl CallMachine {
                     call.ice_servers = ice_servers;
                 }
                 if self.call.as_ref().is_some_and(|c| members.contains(&c.peer)) {
+                    self.deadline = None;
                     self.set(S::Connected);
                 }
             }
             (S::Connecting, Input::MemberJoined { user }) if self.call.as_ref().is_some_and(|c| c.peer == user) => {
+                self.deadline = None;
                 self.set(S::Connected);
             }
             (S::Connecting | S::Connected, Input::MemberLeft { user })
@@ -384,8 +396,13 @@ impl CallMachine {
                 actions.push(Action::LeaveRoom { room_id });
                 self.finish(S::Failed(FailReason::MediaFailure(why)));
             }
+            (S::Connecting, Input::Tick) if self.deadline.is_some_and(|d| now >= d) => {
+                let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
+                actions.push(Action::LeaveRoom { room_id });
+                self.finish(S::Failed(FailReason::Timeout));
+            }
             (S::Calling | S::Ringing, Input::Tick) => {
-                if self.ring_deadline.is_some_and(|d| now >= d) {
+                if self.deadline.is_some_and(|d| now >= d) {
                     if let (S::Calling, Some(id)) = (&self.state, self.call.as_ref().and_then(|c| c.invite_id.clone()))
                     {
                         actions.push(Action::Cancel { invite_id: id });
@@ -446,6 +463,28 @@ mod tests {
         let actions = m.handle(Input::InviteeAccepted { invite_id: "i1".into() }, now).expect("accepted");
         assert_eq!(actions, [Action::JoinRoom { room_id: "r".into(), ticket: "t".into() }]);
         (m, now)
+    }
+
+    #[test]
+    fn an_answered_call_whose_peer_never_joins_the_room_fails_after_the_connecting_timeout() {
+        let (mut m, now) = outgoing_connecting();
+        assert_eq!(m.deadline(), Some(now + CONNECT_WITHIN), "connecting has a deadline");
+        assert!(m.handle(Input::Tick, now + CONNECT_WITHIN - Duration::from_millis(1)).expect("tick").is_empty());
+        let actions = m.handle(Input::Tick, now + CONNECT_WITHIN).expect("tick");
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into() }], "it leaves the room it joined");
+        let changes = m.take_changes();
+        assert_eq!(changes[changes.len() - 2..], [CallState::Failed(FailReason::Timeout), CallState::Prepared]);
+        assert_eq!(m.deadline(), None);
+    }
+
+    #[test]
+    fn a_call_both_joined_has_no_connecting_deadline() {
+        let (mut m, now) = outgoing_connecting();
+        m.handle(Input::RoomJoined { members: vec!["bob".into()], ice_servers: vec![] }, now).expect("joined");
+        assert_eq!(m.state(), &CallState::Connected);
+        assert_eq!(m.deadline(), None);
+        assert!(m.handle(Input::Tick, now + CONNECT_WITHIN * 2).expect("tick").is_empty(), "the call goes on");
+        assert_eq!(m.state(), &CallState::Connected);
     }
 
     #[test]

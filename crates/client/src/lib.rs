@@ -14,7 +14,10 @@ mod manager;
 pub mod signaling;
 pub mod tls;
 
-pub use call::{Action, CallInfo, CallMachine, CallState, Direction, EndReason, FailReason, IllegalTransition, Input};
+pub use call::{
+    Action, CONNECT_WITHIN, CallInfo, CallMachine, CallState, Direction, EndReason, FailReason, IllegalTransition,
+    Input,
+};
 pub use error::{Error, Result};
 pub use manager::{CallEvent, CallManager, ManagerConfig};
 pub use signaling::{ClientConfig, ClientEvent, SignalingClient};

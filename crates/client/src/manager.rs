@@ -131,7 +131,7 @@ impl Driver {
         mut signaling: mpsc::UnboundedReceiver<ClientEvent>,
     ) {
         loop {
-            let deadline = self.machine.ring_deadline();
+            let deadline = self.machine.deadline();
             let tick = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,

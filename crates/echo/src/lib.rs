@@ -9,8 +9,6 @@
 //! per invitation and answers `test_line_busy` when every line is taken
 //! (docs/protocol.md, "the echo user's lines").
 
-use std::time::Duration;
-
 use duet_call::{CallState, Command, Config, Engine, Event, Sources};
 use tokio::task::JoinSet;
 
@@ -19,10 +17,6 @@ pub const DEFAULT_LINES: usize = 8;
 
 /// Most lines one echo user may have.
 pub const MAX_LINES: usize = 64;
-
-/// A line whose answered call has not connected by then hangs up, so a caller who
-/// left before the echo joined never keeps the line taken.
-const CONNECT_WITHIN: Duration = Duration::from_secs(20);
 
 /// Where the echo user signs in, and on how many lines.
 #[derive(Debug, Clone)]
@@ -79,32 +73,15 @@ async fn serve_line(login: EchoLogin, line: usize) -> Result<(), EchoError> {
     };
     let (engine, mut events) = Engine::start(config);
     let user = login.user;
-    let mut connect_by: Option<tokio::time::Instant> = None;
+    // An answered call whose caller never joins the room fails after the engine's
+    // connecting timeout (duet_client::CONNECT_WITHIN), which frees the line.
     loop {
-        let deadline = async {
-            match connect_by {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        let event = tokio::select! {
-            event = events.recv() => event,
-            () = deadline => {
-                tracing::warn!(%user, line, "the answered call did not connect; hanging up");
-                connect_by = None;
-                let _ = engine.send(Command::Hangup);
-                continue;
-            }
-        };
+        let event = events.recv().await;
         let Some(event) = event else { return Err(EchoError::Disconnected) };
         match &event {
             Event::State(change) => {
-                match change.state {
-                    CallState::Ringing => {
-                        let _ = engine.send(Command::Accept { audio_only: false });
-                    }
-                    CallState::Connecting => connect_by = Some(tokio::time::Instant::now() + CONNECT_WITHIN),
-                    _ => connect_by = None,
+                if change.state == CallState::Ringing {
+                    let _ = engine.send(Command::Accept { audio_only: false });
                 }
                 tracing::info!(%user, line, state = change.state.name(), "call");
             }
