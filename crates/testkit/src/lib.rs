@@ -16,13 +16,26 @@ fn service(found: bool, needs: &str, skipped: &str) -> bool {
 /// Whether PulseAudio runs with the virtual devices of `scripts/pulse.sh`
 /// (`vspeaker`, `vmic` fed by `vmic_feed`). Prints why a test is skipped.
 pub fn pulse_virtual_devices() -> bool {
-    let found = Command::new("pactl")
-        .args(["list", "short", "sources"])
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).lines().any(|l| l.split('\t').nth(1) == Some("vmic")));
+    // A busy machine can leave one `pactl` without an answer: ask three times before
+    // deciding, and say what pactl said.
+    let mut said = String::new();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        match Command::new("pactl").args(["list", "short", "sources"]).output() {
+            Ok(out) if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.split('\t').nth(1) == Some("vmic")) => {
+                return true;
+            }
+            Ok(out) => {
+                said = format!("{} {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+            }
+            Err(e) => said = e.to_string(),
+        }
+    }
     service(
-        found,
-        "PulseAudio with the virtual devices (scripts/pulse.sh)",
+        false,
+        &format!("PulseAudio with the virtual devices (scripts/pulse.sh); pactl said: {}", said.trim()),
         "no PulseAudio with virtual devices (run scripts/pulse.sh)",
     )
 }
