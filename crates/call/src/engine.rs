@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::devices::Speakers;
 use crate::event::{EngineError, Event, MediaChange, MediaState};
-use crate::media::{AUDIO_FRAME, AudioIn, FOLLOW_INTERVAL, Media, unreachable};
+use crate::media::{AUDIO_FRAME, AudioIn, FOLLOW_INTERVAL, Media};
 use crate::session::{MediaInput, next_media};
 use crate::{Command, Config};
 
@@ -203,7 +203,7 @@ impl Engine {
         let Some(m) = self.media.take() else { return };
         let _ = m.rtc.close().await;
         self.emit(Event::Media(MediaChange { state: MediaState::Failed, at_ms: None }));
-        let _ = self.manager.media_failed(&unreachable(&m.peer)).await;
+        let _ = self.manager.media_failed(&duet_client::media_unreachable(&m.peer)).await;
     }
 
     /// A media input of the current call.

@@ -20,13 +20,8 @@ use crate::stats::Counters;
 use crate::{AudioInput, Config, Feed, Processing, Sources, VideoInput, VideoOut};
 
 /// How long ICE and DTLS may take to find a media path before the call fails
-/// with [`unreachable`]'s reason instead of showing a black screen forever.
+/// with [`duet_client::media_unreachable`]'s reason instead of showing a black screen forever.
 pub(crate) const MEDIA_WITHIN: Duration = Duration::from_secs(15);
-
-/// Why a call whose media found no path failed, in words for the person calling.
-pub(crate) fn unreachable(peer: &str) -> String {
-    format!("could not reach {peer}'s device — the network may block calls; ask your admin for a TURN server")
-}
 
 /// One audio frame's time on the wire.
 pub(crate) const AUDIO_FRAME: Duration = Duration::from_millis(20);

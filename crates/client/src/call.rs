@@ -154,6 +154,9 @@ pub enum Input {
     },
     MemberLeft {
         user: String,
+        /// It left because its media found no path (`room.member_left` reason
+        /// `media_failed`), not because someone hung up.
+        media_failed: bool,
     },
     /// Media could not be set up or broke down.
     MediaFailed(String),
@@ -164,12 +167,38 @@ pub enum Input {
 /// What the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Invite { peer: String, call_type: CallType, room_id: String, timeout_s: u32 },
-    Cancel { invite_id: String },
-    Accept { invite_id: String },
-    Reject { invite_id: String, reason: RejectReason },
-    JoinRoom { room_id: String, ticket: String },
-    LeaveRoom { room_id: String },
+    Invite {
+        peer: String,
+        call_type: CallType,
+        room_id: String,
+        timeout_s: u32,
+    },
+    Cancel {
+        invite_id: String,
+    },
+    Accept {
+        invite_id: String,
+    },
+    Reject {
+        invite_id: String,
+        reason: RejectReason,
+    },
+    JoinRoom {
+        room_id: String,
+        ticket: String,
+    },
+    /// Leave the room; `media_failed` tells the peer why (`room.leave` reason
+    /// `media_failed` instead of `hangup`).
+    LeaveRoom {
+        room_id: String,
+        media_failed: bool,
+    },
+}
+
+/// Why a call whose media found no path failed, in words for the person calling.
+/// Both sides say it: the one whose watchdog fired, and the peer it leaves.
+pub fn media_unreachable(peer: &str) -> String {
+    format!("could not reach {peer}'s device — the network may block calls; ask your admin for a TURN server")
 }
 
 /// An input the current state does not allow.
@@ -343,7 +372,7 @@ impl CallMachine {
             }
             (S::Connecting | S::Connected, Input::Hangup) => {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id });
+                actions.push(Action::LeaveRoom { room_id, media_failed: false });
                 self.finish(S::Ended(EndReason::LocalHangup));
             }
             (S::Calling, Input::InviteeAccepted { invite_id }) if self.is_current(&invite_id) => {
@@ -384,21 +413,26 @@ impl CallMachine {
                 self.deadline = None;
                 self.set(S::Connected);
             }
-            (S::Connecting | S::Connected, Input::MemberLeft { user })
+            (S::Connecting | S::Connected, Input::MemberLeft { user, media_failed })
                 if self.call.as_ref().is_some_and(|c| c.peer == user) =>
             {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id });
-                self.finish(S::Ended(EndReason::RemoteHangup));
+                actions.push(Action::LeaveRoom { room_id, media_failed: false });
+                // Both sides' media watchdogs fire at about the same time: the one whose
+                // peer left first says the same as the peer, not "hung up".
+                self.finish(match media_failed {
+                    true => S::Failed(FailReason::MediaFailure(media_unreachable(&user))),
+                    false => S::Ended(EndReason::RemoteHangup),
+                });
             }
             (S::Connecting | S::Connected, Input::MediaFailed(why)) => {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id });
+                actions.push(Action::LeaveRoom { room_id, media_failed: true });
                 self.finish(S::Failed(FailReason::MediaFailure(why)));
             }
             (S::Connecting, Input::Tick) if self.deadline.is_some_and(|d| now >= d) => {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id });
+                actions.push(Action::LeaveRoom { room_id, media_failed: false });
                 self.finish(S::Failed(FailReason::Timeout));
             }
             (S::Calling | S::Ringing, Input::Tick) => {
@@ -471,10 +505,25 @@ mod tests {
         assert_eq!(m.deadline(), Some(now + CONNECT_WITHIN), "connecting has a deadline");
         assert!(m.handle(Input::Tick, now + CONNECT_WITHIN - Duration::from_millis(1)).expect("tick").is_empty());
         let actions = m.handle(Input::Tick, now + CONNECT_WITHIN).expect("tick");
-        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into() }], "it leaves the room it joined");
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), media_failed: false }], "it leaves its room");
         let changes = m.take_changes();
         assert_eq!(changes[changes.len() - 2..], [CallState::Failed(FailReason::Timeout), CallState::Prepared]);
         assert_eq!(m.deadline(), None);
+    }
+
+    #[test]
+    fn a_peer_that_leaves_because_its_media_failed_fails_this_side_the_same_way() {
+        let (mut m, now) = outgoing_connecting();
+        m.handle(Input::RoomJoined { members: vec!["bob".into()], ice_servers: vec![] }, now).expect("joined");
+        m.take_changes();
+        m.handle(Input::MemberLeft { user: "bob".into(), media_failed: true }, now).expect("left");
+        let why = FailReason::MediaFailure(media_unreachable("bob"));
+        assert_eq!(m.take_changes(), [CallState::Failed(why), CallState::Prepared], "not a hang-up");
+
+        // This side's own watchdog tells the peer why it leaves.
+        let (mut m, now) = outgoing_connecting();
+        let actions = m.handle(Input::MediaFailed("no path".into()), now).expect("failed");
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), media_failed: true }]);
     }
 
     #[test]
@@ -493,8 +542,8 @@ mod tests {
         m.handle(Input::RoomJoined { members: vec![], ice_servers: vec![] }, now).expect("joined");
         assert_eq!(m.state(), &CallState::Connecting);
         m.handle(Input::MemberJoined { user: "bob".into() }, now).expect("peer");
-        let actions = m.handle(Input::MemberLeft { user: "bob".into() }, now).expect("left");
-        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into() }]);
+        let actions = m.handle(Input::MemberLeft { user: "bob".into(), media_failed: false }, now).expect("left");
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), media_failed: false }]);
         assert_eq!(
             m.take_changes(),
             [

@@ -16,7 +16,7 @@ pub mod tls;
 
 pub use call::{
     Action, CONNECT_WITHIN, CallInfo, CallMachine, CallState, Direction, EndReason, FailReason, IllegalTransition,
-    Input,
+    Input, media_unreachable,
 };
 pub use error::{Error, Result};
 pub use manager::{CallEvent, CallManager, ManagerConfig};

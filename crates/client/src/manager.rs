@@ -12,6 +12,9 @@ use crate::call::{Action, CallInfo, CallMachine, CallState, Input};
 use crate::signaling::{ClientConfig, ClientEvent, SignalingClient};
 use crate::{Error, Result, fresh_room_id};
 
+/// `room.leave`'s reason when this side's media found no path (PROTOCOL.md "Rooms").
+const MEDIA_FAILED: &str = "media_failed";
+
 /// Settings of a [`CallManager`].
 #[derive(Debug, Clone)]
 pub struct ManagerConfig {
@@ -190,7 +193,7 @@ impl Driver {
             ServerMessage::InvitationTimeout(t) => Input::InvitationTimeout { invite_id: t.invite_id },
             ServerMessage::AnsweredElsewhere(a) => Input::AnsweredElsewhere { invite_id: a.invite_id },
             ServerMessage::MemberJoined(m) => Input::MemberJoined { user: m.user },
-            ServerMessage::MemberLeft(m) => Input::MemberLeft { user: m.user },
+            ServerMessage::MemberLeft(m) => Input::MemberLeft { user: m.user, media_failed: m.reason == MEDIA_FAILED },
             ServerMessage::RoomSignal(s) => {
                 let _ = self.events.send(CallEvent::Signal { from: s.from, payload: s.payload });
                 return;
@@ -297,8 +300,9 @@ impl Driver {
                 self.fire(ClientMessage::Cancel(p::Answer { req: None, invite_id, data: AvCall::plain().to_data() }));
                 None
             }
-            Action::LeaveRoom { room_id } => {
-                self.fire(ClientMessage::RoomLeave(p::RoomLeave { req: None, room_id, reason: "hangup".into() }));
+            Action::LeaveRoom { room_id, media_failed } => {
+                let reason = if media_failed { MEDIA_FAILED } else { "hangup" }.to_owned();
+                self.fire(ClientMessage::RoomLeave(p::RoomLeave { req: None, room_id, reason }));
                 None
             }
         }
