@@ -21,7 +21,7 @@ use serde_json::Value;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-use common::natlab::NatLab;
+use common::natlab::Homes;
 use common::{Live, TestServer, server};
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -64,21 +64,10 @@ impl Calls for TestServer {
 }
 
 /// Between the two homes of the NAT lab: Alice on host A, Bob on host B.
-struct Homes {
-    lab: NatLab,
-    server: TestServer,
-}
-
 impl Calls for Homes {
     async fn start(&self, caller_args: &[&str], extra: &[&str]) -> (Live, Live) {
-        let (lab, server) = (&self.lab, &self.server);
-        let bin = env!("CARGO_BIN_EXE_duet-cli");
-        let args = [extra, &["answer", "--synthetic"]].concat();
-        let mut callee = server.live_at(lab.command_on(&lab.b, bin), &lab.public, &lab.b.lan_ip, "bob", &args);
-        callee.wait_for("bob online", |l| l["state"] == "prepared").await;
-        let args = [extra, &["call", "bob", "--synthetic"], caller_args].concat();
-        let caller = server.live_at(lab.command_on(&lab.a, bin), &lab.public, &lab.a.lan_ip, "alice", &args);
-        (caller, callee)
+        let alice = [extra, &["call", "bob", "--synthetic"], caller_args].concat();
+        self.dial(&alice, &[extra, &["answer", "--synthetic"]].concat()).await
     }
 }
 
@@ -218,15 +207,8 @@ async fn main() {
         (false, "between two NATs, STUN (srflx, case A)"),
         (true, "between two NATs that block UDP between them, through coturn (case B)"),
     ] {
-        let Some(lab) = NatLab::for_test(block_direct) else { break };
-        let Some(coturn) = duet_testkit::Coturn::start_on(&lab.public) else { break };
-        let server = common::server_with(&lab.public, |config| {
-            config.ice.stun_urls = vec![coturn.stun_url()];
-            config.ice.turn_urls = vec![coturn.url("udp")];
-            config.ice.turn_secret = coturn.secret.clone();
-        })
-        .await;
-        accept_to_first_frame(&Homes { lab, server }, calls, path, &[]).await;
+        let Some(homes) = Homes::start(block_direct, true).await else { break };
+        accept_to_first_frame(&homes, calls, path, &[]).await;
     }
     hd_call(&server, if quick { 4 } else { env_number("DUET_BENCH_SECONDS", 60) }).await;
 }

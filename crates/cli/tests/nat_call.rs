@@ -8,14 +8,11 @@
 //! - C: the caller always relays: it gathers and signals relay candidates only,
 //!   and the callee never learns either of the caller's addresses.
 
-use duet_testkit::Coturn;
 use serde_json::Value;
 
 mod common;
-use common::natlab::NatLab;
-use common::{Live, TestServer, last_stats, server_with, states};
-
-const BIN: &str = env!("CARGO_BIN_EXE_duet-cli");
+use common::natlab::Homes;
+use common::{last_stats, states};
 
 /// One lab at a time: each call alone fills both cores.
 static ONE_LAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -33,56 +30,27 @@ fn routed(lines: &[Value]) -> &Value {
     lines.iter().rev().find(|l| l["event"] == "stats" && l["route_local"].is_string()).expect("a route in the stats")
 }
 
-struct Homes {
-    lab: NatLab,
-    coturn: Coturn,
-    server: TestServer,
-}
-
-/// The two homes, and duet-server handing out coturn as a STUN server, and as
-/// a TURN relay too `with_turn`.
-async fn homes(block_direct: bool, with_turn: bool) -> Option<Homes> {
-    let lab = NatLab::for_test(block_direct)?;
-    let coturn = Coturn::start_on(&lab.public)?;
-    let server = server_with(&lab.public, |config| {
-        config.ice.stun_urls = vec![coturn.stun_url()];
-        if with_turn {
-            config.ice.turn_urls = vec![coturn.url("udp")];
-            config.ice.turn_secret = coturn.secret.clone();
-        }
-    })
-    .await;
-    Some(Homes { lab, coturn, server })
-}
-
-impl Homes {
-    /// Bob answering on host B, then Alice calling him from host A for 12 s;
-    /// both sides' lines.
-    async fn call(&self, caller_flags: &[&str]) -> (Vec<Value>, Vec<Value>) {
-        let (lab, server) = (&self.lab, &self.server);
-        let at = |site| lab.command_on(site, BIN);
-        let mut bob = server.live_at(at(&lab.b), &lab.public, &lab.b.lan_ip, "bob", &["answer", "--synthetic"]);
-        bob.wait_for("bob online behind his router", |l| l["state"] == "prepared").await;
-        let mut args = caller_flags.to_vec();
-        args.extend(["call", "bob", "--synthetic", "--duration", "12s"]);
-        let alice: Live = server.live_at(at(&lab.a), &lab.public, &lab.a.lan_ip, "alice", &args);
-        let ((alice, alice_code), (bob, bob_code)) = tokio::join!(alice.finish(), bob.finish());
-        assert_eq!((alice_code, bob_code), (0, 0), "alice: {:?}, bob: {:?}", states(&alice), states(&bob));
-        for (who, lines) in [("alice", &alice), ("bob", &bob)] {
-            let stats = last_stats(lines);
-            eprintln!("{who}: {stats}");
-            assert!(stats["frames_decoded"].as_u64().unwrap() >= 100, "{who} decoded too little video: {stats}");
-            assert!(stats["audio_packets_received"].as_u64().unwrap() >= 200, "{who} heard too little: {stats}");
-        }
-        (alice, bob)
+/// Bob answering on host B, then Alice calling him from host A for 12 s with
+/// `caller_flags`; both sides' lines.
+async fn call(homes: &Homes, caller_flags: &[&str]) -> (Vec<Value>, Vec<Value>) {
+    let alice_args = [caller_flags, &["call", "bob", "--synthetic", "--duration", "12s"]].concat();
+    let (alice, bob) = homes.dial(&alice_args, &["answer", "--synthetic"]).await;
+    let ((alice, alice_code), (bob, bob_code)) = tokio::join!(alice.finish(), bob.finish());
+    assert_eq!((alice_code, bob_code), (0, 0), "alice: {:?}, bob: {:?}", states(&alice), states(&bob));
+    for (who, lines) in [("alice", &alice), ("bob", &bob)] {
+        let stats = last_stats(lines);
+        eprintln!("{who}: {stats}");
+        assert!(stats["frames_decoded"].as_u64().unwrap() >= 100, "{who} decoded too little video: {stats}");
+        assert!(stats["audio_packets_received"].as_u64().unwrap() >= 200, "{who} heard too little: {stats}");
     }
+    (alice, bob)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_two_nats_that_let_udp_through_media_goes_straight_between_the_routers() {
     let _one = ONE_LAB.lock().await;
-    let Some(homes) = homes(false, false).await else { return };
-    let (alice, bob) = homes.call(&[]).await;
+    let Some(homes) = Homes::start(false, false).await else { return };
+    let (alice, bob) = call(&homes, &[]).await;
     let (alice, bob) = (routed(&alice), routed(&bob));
     let lab = &homes.lab;
 
@@ -106,8 +74,8 @@ async fn behind_two_nats_that_let_udp_through_media_goes_straight_between_the_ro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_two_nats_that_block_udp_between_them_the_call_goes_through_the_relay() {
     let _one = ONE_LAB.lock().await;
-    let Some(homes) = homes(true, true).await else { return };
-    let (alice, bob) = homes.call(&[]).await;
+    let Some(homes) = Homes::start(true, true).await else { return };
+    let (alice, bob) = call(&homes, &[]).await;
     let (alice, bob) = (routed(&alice), routed(&bob));
     let relay = &format!("{}:", homes.coturn.ip);
     for (who, stats) in [("alice", alice), ("bob", bob)] {
@@ -123,8 +91,8 @@ async fn behind_two_nats_that_block_udp_between_them_the_call_goes_through_the_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_who_always_relays_shows_the_callee_none_of_her_addresses() {
     let _one = ONE_LAB.lock().await;
-    let Some(homes) = homes(false, true).await else { return };
-    let (alice, bob) = homes.call(&["--relay-only"]).await;
+    let Some(homes) = Homes::start(false, true).await else { return };
+    let (alice, bob) = call(&homes, &["--relay-only"]).await;
     let lab = &homes.lab;
     let relay = format!("{}:", homes.coturn.ip);
 

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+mod common;
+use common::server_with_echo;
+
 /// Node, Debian's Chromium and the UI's playwright-core (scripts/setup.sh installs all three).
 fn browser_found(ui: &Path) -> bool {
     let node = std::process::Command::new("node").arg("--version").output().is_ok();
@@ -29,15 +32,7 @@ async fn a_browser_page_written_from_the_protocol_calls_the_echo_user_and_decode
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let mut config = duet_server::Config::new(data.path());
-    config.listen = ([127, 0, 0, 1], 0).into();
-    config.echo_user = Some("echo".into());
-    let server = duet_server::Server::bind(config).await.expect("the server starts");
-    duet_server::create_user(&*server.hub().store, "alice", "Alice", "long enough password").expect("alice");
-    let token = server.hub().signer.issue_token("alice", duet_server::now_ms() + 3_600_000);
-    duet_server::echo::spawn(&server, "echo", Path::new(env!("CARGO_BIN_EXE_duet-echo"))).expect("the echo starts");
-    let url = format!("http://{}", server.local_addr());
-    let _server = server.spawn();
+    let (_server, url, token) = server_with_echo(data.path()).await;
 
     let screenshot = std::env::temp_dir().join("duet-browser-echo-call.png");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/echo_call.mjs");

@@ -14,8 +14,12 @@
 //! it is free), and only answers to what it sent come back in. Needs root, `ip`
 //! (iproute2) and `iptables`.
 
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use duet_testkit::Coturn;
+
+use super::netlab::run;
+use super::{Live, TestServer, server_with};
 
 /// One home: a host behind its router.
 pub struct Site {
@@ -35,15 +39,6 @@ pub struct NatLab {
     pub a: Site,
     pub b: Site,
     bridge: String,
-}
-
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
-    let out = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
 }
 
 /// `program args…` inside namespace `ns`.
@@ -147,5 +142,42 @@ impl Drop for NatLab {
             let _ = run("ip", &["netns", "del", &site.router]);
         }
         let _ = run("ip", &["link", "del", &self.bridge]);
+    }
+}
+
+/// The two homes, and duet-server on the internet between them handing out a
+/// real coturn there as a STUN server, and as a TURN relay too `with_turn`.
+pub struct Homes {
+    pub lab: NatLab,
+    pub coturn: Coturn,
+    pub server: TestServer,
+}
+
+impl Homes {
+    /// The homes (`block_direct` as for [`NatLab::start`]), or `None` where a
+    /// test skips (no root, iptables or coturn outside CI).
+    pub async fn start(block_direct: bool, with_turn: bool) -> Option<Homes> {
+        let lab = NatLab::for_test(block_direct)?;
+        let coturn = Coturn::start_on(&lab.public)?;
+        let server = server_with(&lab.public, |config| {
+            config.ice.stun_urls = vec![coturn.stun_url()];
+            if with_turn {
+                config.ice.turn_urls = vec![coturn.url("udp")];
+                config.ice.turn_secret = coturn.secret.clone();
+            }
+        })
+        .await;
+        Some(Homes { lab, coturn, server })
+    }
+
+    /// `duet-cli` as Bob on host B with `bob_args`, signed in, then as Alice on
+    /// host A with `alice_args`: (Alice, Bob).
+    pub async fn dial(&self, alice_args: &[&str], bob_args: &[&str]) -> (Live, Live) {
+        let (lab, server) = (&self.lab, &self.server);
+        let at = |site| lab.command_on(site, env!("CARGO_BIN_EXE_duet-cli"));
+        let mut bob = server.live_at(at(&lab.b), &lab.public, &lab.b.lan_ip, "bob", bob_args);
+        bob.wait_for("bob online behind his router", |l| l["state"] == "prepared").await;
+        let alice = server.live_at(at(&lab.a), &lab.public, &lab.a.lan_ip, "alice", alice_args);
+        (alice, bob)
     }
 }

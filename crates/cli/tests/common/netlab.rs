@@ -45,13 +45,18 @@ pub struct NetLab {
     pub overflowed: Arc<AtomicU64>,
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip").args(args).output().map_err(|e| format!("ip: {e}"))?;
+/// Runs `program args…`; what it said on failure.
+pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(program).args(args).output().map_err(|e| format!("{program}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!("{program} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
     }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    run("ip", args)
 }
 
 /// Opens a new TUN device `name` (IP packets, no extra header).
