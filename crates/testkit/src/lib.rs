@@ -1,6 +1,8 @@
 //! What Duet's tests share. Tests that need a system service run only where it
 //! is present — except under CI (`CI` set), where its absence fails them.
 
+pub mod speech;
+
 use std::process::Command;
 
 /// Whether a service a test needs is `found`; where it is not, says why the test is

@@ -5,13 +5,16 @@
 //! - [`Mixer`]: remote voice plus the ringtone/ringback [`Cue`]s, for the speaker.
 //! - [`Microphone`] / [`Speaker`]: devices through cpal, converted to and from 48 kHz mono.
 //! - [`ToneSource`] and [`tone_amplitude`]: a synthetic source and a detector for tests.
+//! - [`VoiceProcessor`]: echo cancellation, noise suppression and gain on the microphone.
 
 mod codec;
 pub mod convert;
 mod device;
+mod drift;
 mod jitter;
 mod mixer;
 mod tone;
+mod voice;
 
 pub use codec::{OpusDecoder, OpusEncoder};
 pub use device::{
@@ -20,6 +23,7 @@ pub use device::{
 pub use jitter::{DEFAULT_TARGET, JitterBuffer, JitterStats};
 pub use mixer::{DEFAULT_CUE_VOLUME, FarEnd, Mixer, cue_amplitude};
 pub use tone::{Cue, CuePlayer, Ringtone, ToneSource, tone_amplitude};
+pub use voice::{Suppression, VoiceProcessor, VoiceSettings, VoiceStats, keep_recent_far_end};
 
 pub const SAMPLE_RATE: u32 = 48_000;
 /// Samples in one 20 ms frame.
