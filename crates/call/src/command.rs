@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use duet_media::audio::Ringtone;
+use duet_media::audio::{Ringtone, VoiceSettings};
 
 /// What the user (or a bot) does; [`crate::EngineHandle::send`] hands it to the engine.
 /// Each is answered by events: a failure is an [`crate::Event::Error`], never a panic.
@@ -104,6 +104,9 @@ pub struct Sources {
     /// The synthetic pattern's first frame counter: callers on one machine tell
     /// their own stamped frames from another's by it.
     pub first_frame: u32,
+    /// What is done to the microphone's sound before it is sent (echo
+    /// cancellation, noise suppression, gain); changes apply at once, in a call too.
+    pub voice: VoiceSettings,
 }
 
 impl Sources {
@@ -115,6 +118,7 @@ impl Sources {
         hd: false,
         ring: Ring::DEFAULT,
         first_frame: 0,
+        voice: VoiceSettings::DEFAULT,
     };
 }
 

@@ -44,13 +44,19 @@ impl Engine {
                 }
             }
             Command::MuteSpeaker(muted) => self.mixer.set_muted(muted),
-            Command::UseSpeaker(name) => self.speakers.switch(name.as_deref(), &self.events),
+            Command::UseSpeaker(name) => {
+                if self.speakers.switch(name.as_deref(), &self.events) {
+                    self.config.audio_processor.reset();
+                }
+            }
             Command::UseMicrophone(name) => self.use_microphone(name.as_deref()),
             Command::UseCamera(name) => self.use_camera(name.as_deref()),
             Command::UseSources(sources) => {
                 if sources.output != self.config.sources.output {
                     self.speakers.replace_for(&sources.output, &self.events);
+                    self.config.audio_processor.reset();
                 }
+                self.config.audio_processor.configure(sources.voice);
                 self.config.sources = sources;
             }
             Command::RelayOnly(on) => self.config.relay_only = on,
@@ -63,7 +69,10 @@ impl Engine {
     fn use_microphone(&mut self, name: Option<&str>) {
         let Some(m) = self.media.as_mut() else { return };
         match m.use_microphone(name) {
-            Ok(id) => self.emit(Event::Device(DeviceSwitch { kind: DeviceKind::Microphone, id, unplugged: false })),
+            Ok(id) => {
+                self.config.audio_processor.reset();
+                self.emit(Event::Device(DeviceSwitch { kind: DeviceKind::Microphone, id, unplugged: false }))
+            }
             Err(e) => self.fail(EngineError::device(&e, "the microphone was not changed")),
         }
         self.send_room_media();

@@ -56,11 +56,11 @@ impl Speakers {
         }
     }
 
-    /// The user picked a speaker.
-    pub fn switch(&mut self, name: Option<&str>, events: &Events) {
-        if let Some(id) = self.try_switch(name, "the speaker was not changed", events) {
-            let _ = events.send(Event::Device(DeviceSwitch { kind: DeviceKind::Speaker, id, unplugged: false }));
-        }
+    /// The user picked a speaker; whether it plays now.
+    pub fn switch(&mut self, name: Option<&str>, events: &Events) -> bool {
+        let Some(id) = self.try_switch(name, "the speaker was not changed", events) else { return false };
+        let _ = events.send(Event::Device(DeviceSwitch { kind: DeviceKind::Speaker, id, unplugged: false }));
+        true
     }
 
     /// The settings changed the output (no speaker at all, or another one).
@@ -73,12 +73,15 @@ impl Speakers {
         }
     }
 
-    /// The speaker in use is gone from `list`: the default one takes over.
-    pub fn follow_unplug(&mut self, list: &DeviceList, events: &Events) {
+    /// The speaker in use is gone from `list`: the default one takes over. Whether it did.
+    pub fn follow_unplug(&mut self, list: &DeviceList, events: &Events) -> bool {
         let gone = self.current.as_ref().is_some_and(|s| !list.speakers.iter().any(|d| d.id == s.device.id));
-        if gone && let Some(id) = self.try_switch(None, "the speaker was unplugged", events) {
-            let _ = events.send(Event::Device(DeviceSwitch { kind: DeviceKind::Speaker, id, unplugged: true }));
+        if !gone {
+            return false;
         }
+        let Some(id) = self.try_switch(None, "the speaker was unplugged", events) else { return false };
+        let _ = events.send(Event::Device(DeviceSwitch { kind: DeviceKind::Speaker, id, unplugged: true }));
+        true
     }
 }
 
@@ -90,14 +93,20 @@ impl Engine {
             microphones: list.microphones.iter().map(|d| d.id.clone()).collect(),
             speakers: list.speakers.iter().map(|d| d.id.clone()).collect(),
         }));
-        self.speakers.follow_unplug(list, &self.events);
+        if self.speakers.follow_unplug(list, &self.events) {
+            // Another speaker: another echo for the canceller to learn.
+            self.config.audio_processor.reset();
+        }
         let Some(m) = self.media.as_mut() else { return };
         // Still there (or none in use): nothing to do.
         if m.microphone_id().is_none_or(|id| list.microphones.iter().any(|d| d.id == id)) {
             return;
         }
         match m.use_microphone(None) {
-            Ok(id) => self.emit(Event::Device(DeviceSwitch { kind: DeviceKind::Microphone, id, unplugged: true })),
+            Ok(id) => {
+                self.config.audio_processor.reset();
+                self.emit(Event::Device(DeviceSwitch { kind: DeviceKind::Microphone, id, unplugged: true }))
+            }
             Err(e) => self.fail(EngineError::device(&e, "the microphone was unplugged")),
         }
         self.send_room_media();

@@ -176,8 +176,9 @@ impl Engine {
         if let AudioIn::Tone(tone) = &mut m.audio_in
             && !muted
         {
-            let mut frame = tone.next_frame();
-            m.send_audio_frame(&mut frame, &self.config.audio_processor).await;
+            // A test signal: sent exactly as generated.
+            let frame = tone.next_frame();
+            m.send_audio_frame(&frame).await;
         }
         // Without a speaker the engine's clock plays the voice out (and keeps its stats true).
         if !self.speakers.is_open() {
@@ -191,6 +192,8 @@ impl Engine {
         m.stats.network = m.rtc.network_stats().await;
         m.stats.quality = duet_rtc::quality::rate(&m.stats.network);
         m.stats.audio = self.mixer.voice_stats();
+        // Only a microphone's sound is processed (not the tone, nor the echo user's mirror).
+        m.stats.voice = matches!(m.audio_in, AudioIn::Microphone { .. }).then(|| self.config.audio_processor.stats());
         // Each side shows both qualities (seed 004).
         let _ = m.rtc.send_quality(m.stats.quality).await;
         let stats = m.stats.snapshot(now);
@@ -226,8 +229,11 @@ impl Engine {
                 self.send_room_media();
             }
             MediaInput::Microphone(mut frame) => {
-                if let Some(m) = self.media.as_mut().filter(|m| m.connected && !m.mic_muted()) {
-                    m.send_audio_frame(&mut frame, &self.config.audio_processor).await;
+                let Some(m) = self.media.as_mut().filter(|m| m.connected) else { return };
+                // Muted too, so the canceller keeps up with the echo and unmuting sends none.
+                self.config.audio_processor.process_capture(&mut frame);
+                if !m.mic_muted() {
+                    m.send_audio_frame(&frame).await;
                 }
             }
         }

@@ -228,6 +228,20 @@ pub struct CallStats {
     pub candidates_local: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub candidates_remote: Vec<String>,
+    /// The echo canceller, while it runs: how far it takes the echo down (echo
+    /// return loss enhancement, dB), the delay it found between the speaker and
+    /// its echo in the microphone (ms), and how likely what is sent still holds
+    /// echo (0–1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub echo_return_loss_enhancement_db: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub echo_delay_ms: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub residual_echo_likelihood: Option<f64>,
+    /// How far the speaker's clock runs from the microphone's (ppm), as found
+    /// from the echo and taken out before the canceller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub echo_clock_drift_ppm: Option<f64>,
 }
 
 /// What went wrong, with the seed's device code where there is one.

@@ -46,6 +46,7 @@ pub use command::{
     VideoInput, VideoOut,
 };
 pub use duet_client::{CallState, Direction, EndReason, FailReason};
+pub use duet_media::audio::{Suppression, VoiceSettings, VoiceStats};
 pub use event::{
     CallStats, CallSummary, DeviceKind, DeviceNames, DeviceSwitch, EngineError, Event, MediaChange, MediaSent,
     MediaState, PeerMedia, StateChange,
@@ -81,6 +82,7 @@ pub struct Config {
 
 impl Config {
     pub fn new(server: impl Into<String>, token: impl Into<String>, sources: Sources) -> Config {
+        let voice = sources.voice;
         Config {
             server: server.into(),
             token: token.into(),
@@ -90,7 +92,7 @@ impl Config {
             watch_devices: true,
             video_out: None,
             processing: None,
-            audio_processor: SharedProcessor::default(),
+            audio_processor: SharedProcessor::voice(voice),
             relay_only: false,
             ca_file: None,
         }

@@ -134,9 +134,8 @@ impl Media {
         }
     }
 
-    /// 20 ms of this side's voice: processed, encoded and sent.
-    pub(crate) async fn send_audio_frame(&mut self, frame: &mut [i16; FRAME], processor: &crate::SharedProcessor) {
-        processor.process_capture(frame);
+    /// 20 ms of this side's voice (processed already): encoded and sent.
+    pub(crate) async fn send_audio_frame(&mut self, frame: &[i16; FRAME]) {
         if let Ok(packet) = self.opus.encode(frame)
             && self.rtc.send_audio(&packet, AUDIO_FRAME).await.is_ok()
         {

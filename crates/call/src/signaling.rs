@@ -117,6 +117,8 @@ impl Engine {
         if let Err(e) = self.mixer.start_voice() {
             self.fail(EngineError::Media(e.to_string()));
         }
+        // A new call: the canceller learns this call's echo from scratch.
+        self.config.audio_processor.reset();
         if m.echo {
             // What the caller sends is what comes back: its tiles say the same.
             if let Some(theirs) = self.peers.get(&m.peer) {

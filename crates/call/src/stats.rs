@@ -1,7 +1,7 @@
 //! The counters a call keeps, and the [`CallStats`] reported from them every second.
 
 use duet_media::RenderStats;
-use duet_media::audio::JitterStats;
+use duet_media::audio::{JitterStats, VoiceStats};
 use duet_rtc::{NetworkStats, Quality};
 
 use crate::event::CallStats;
@@ -33,6 +33,8 @@ pub(crate) struct Counters {
     pub peer_quality: Option<Quality>,
     /// The video encoder's target, once it follows the network estimate.
     pub video_bitrate_bps: Option<u32>,
+    /// The echo canceller's figures, when this side's microphone is processed.
+    pub voice: Option<VoiceStats>,
 }
 
 impl Counters {
@@ -49,6 +51,7 @@ impl Counters {
         };
         self.previous = Some((self.bytes_sent, self.bytes_received, now_us));
         let audio = self.audio.unwrap_or_default();
+        let voice = self.voice.unwrap_or_default();
         let mut latencies = self.glass_to_glass_ms.clone();
         latencies.sort_by(f32::total_cmp);
         let percentile = |p: f32| {
@@ -91,6 +94,10 @@ impl Counters {
             route_remote_address: self.network.route.as_ref().map(|r| r.remote_address.clone()),
             candidates_local: self.network.candidates.local.clone(),
             candidates_remote: self.network.candidates.remote.clone(),
+            echo_return_loss_enhancement_db: voice.erle_db.map(|db| (db * 10.0).round() / 10.0),
+            echo_delay_ms: voice.echo_delay_ms,
+            residual_echo_likelihood: voice.residual_echo_likelihood.map(|l| (l * 100.0).round() / 100.0),
+            echo_clock_drift_ppm: voice.clock_drift_ppm,
         }
     }
 }

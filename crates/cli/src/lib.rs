@@ -9,7 +9,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use duet_call::{
-    AudioInput, AudioOutput, CHAT_COMMAND, Command, Feed, Processing, Ring, Sources, VideoInput, VideoOut,
+    AudioInput, AudioOutput, CHAT_COMMAND, Command, Feed, Processing, Ring, Sources, Suppression, VideoInput, VideoOut,
+    VoiceSettings,
 };
 use duet_call::{CallState, Config, Engine, EngineError, Event};
 use serde_json::Value;

@@ -15,7 +15,9 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use duet_cli::{AudioInput, AudioOutput, Control, Mode, Options, Sources, VideoInput, checks};
+use duet_cli::{
+    AudioInput, AudioOutput, Control, Mode, Options, Sources, Suppression, VideoInput, VoiceSettings, checks,
+};
 use duet_devices::doctor::DoctorOptions;
 use duet_devices::{CameraChoice, SpeedTestParams};
 use tokio::io::AsyncBufReadExt;
@@ -72,6 +74,24 @@ struct CallArgs {
     /// Hang up after this long connected (e.g. 12s).
     #[arg(long, value_parser = humantime::parse_duration)]
     duration: Option<Duration>,
+    /// Send the microphone's echo of the speaker as it comes (no echo cancellation).
+    #[arg(long)]
+    no_aec: bool,
+    /// Send background noise as it comes (no noise suppression).
+    #[arg(long, conflicts_with = "ns")]
+    no_ns: bool,
+    /// How hard background noise is suppressed.
+    #[arg(long, value_enum, default_value_t = NoiseLevel::Moderate)]
+    ns: NoiseLevel,
+    /// Send the microphone's level as it comes (no automatic gain).
+    #[arg(long)]
+    no_agc: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum NoiseLevel {
+    Moderate,
+    High,
 }
 
 #[derive(Subcommand)]
@@ -142,7 +162,16 @@ impl CallArgs {
             (None, true) => AudioOutput::Nowhere,
             (speaker, _) => AudioOutput::Speaker(speaker.clone()),
         };
-        Sources { video, audio, output, hd: self.hd, ring: duet_cli::Ring::DEFAULT, first_frame: 0 }
+        let voice = VoiceSettings {
+            echo_cancellation: !self.no_aec,
+            noise_suppression: match (self.no_ns, self.ns) {
+                (true, _) => Suppression::Off,
+                (false, NoiseLevel::Moderate) => Suppression::Moderate,
+                (false, NoiseLevel::High) => Suppression::High,
+            },
+            auto_gain: !self.no_agc,
+        };
+        Sources { video, audio, output, hd: self.hd, ring: duet_cli::Ring::DEFAULT, first_frame: 0, voice }
     }
 }
 

@@ -1,13 +1,15 @@
 //! The microphone check (seed 004's startMicDeviceTest): the chosen
 //! microphone's level every `interval`, switching microphones while it runs,
-//! and a short recording to play back through the speaker check.
+//! and a short recording to play back through the speaker check. With
+//! [`MicTest::process_with`] both are of the sound as calls send it (noise
+//! suppressed, gain applied), so the check shows what the other side will hear.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use duet_media::Error;
-use duet_media::audio::{FRAME, Microphone, SAMPLE_RATE};
+use duet_media::audio::{FRAME, Microphone, SAMPLE_RATE, VoiceProcessor, VoiceSettings};
 
 use crate::level;
 
@@ -36,6 +38,7 @@ struct Recording {
 struct Shared {
     on_event: Mutex<Events>,
     recording: Mutex<Option<Recording>>,
+    processor: Mutex<Option<VoiceProcessor>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -57,7 +60,11 @@ impl MicTest {
         interval: Duration,
         on_event: impl FnMut(MicEvent) + Send + 'static,
     ) -> Result<MicTest, Error> {
-        let shared = Arc::new(Shared { on_event: Mutex::new(Box::new(on_event)), recording: Mutex::new(None) });
+        let shared = Arc::new(Shared {
+            on_event: Mutex::new(Box::new(on_event)),
+            recording: Mutex::new(None),
+            processor: Mutex::new(None),
+        });
         let microphone = open(device, interval, &shared)?;
         Ok(MicTest { microphone, shared, interval })
     }
@@ -65,6 +72,12 @@ impl MicTest {
     /// The microphone in use.
     pub fn device(&self) -> &duet_media::audio::AudioDevice {
         &self.microphone.device
+    }
+
+    /// Levels and recordings from now on are of the sound after `voice`'s
+    /// processing, as a call sends it (`None`: as the microphone captures it).
+    pub fn process_with(&self, voice: Option<VoiceSettings>) {
+        *lock(&self.shared.processor) = voice.map(VoiceProcessor::new);
     }
 
     /// Moves the check to another microphone. On failure the old one keeps running.
@@ -93,7 +106,10 @@ fn open(device: Option<&str>, interval: Duration, shared: &Arc<Shared>) -> Resul
     let error_shared = shared.clone();
     Microphone::open(
         device,
-        move |frame: [i16; FRAME]| {
+        move |mut frame: [i16; FRAME]| {
+            if let Some(processor) = lock(&frame_shared.processor).as_mut() {
+                processor.process(&mut frame);
+            }
             let frame_peak = frame.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
             peak = peak.max(f32::from(frame_peak) / f32::from(i16::MAX));
             frames += 1;

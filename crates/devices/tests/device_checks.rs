@@ -68,6 +68,42 @@ fn the_microphone_level_follows_a_tone_and_follows_a_switch() {
     assert_eq!(test.device().id, "vmic", "a failed switch keeps the microphone in use");
 }
 
+/// Plays `samples` (48 kHz mono) into `vmic` until dropped.
+fn play_into_vmic(samples: Vec<f32>) -> Speaker {
+    let mixer = Mixer::new();
+    mixer.play_clip(samples.into());
+    Speaker::open(Some("vmic_feed"), mixer, Box::new(|e| panic!("vmic_feed: {e}"))).unwrap()
+}
+
+/// The median level a check of `vmic` reads while a quiet voice talks into it.
+fn quiet_voice_level(voice: Option<duet_media::audio::VoiceSettings>) -> u8 {
+    let (tx, events) = mpsc::channel();
+    let test = MicTest::start(Some("vmic"), Duration::from_millis(300), move |e| {
+        let _ = tx.send(e);
+    })
+    .unwrap();
+    test.process_with(voice);
+    // A voice far from the microphone: peaks near -30 dBFS.
+    let _talking = play_into_vmic(duet_testkit::speech::speech(6.0, 200.0, 4000.0, 0.03, 9));
+    let mut heard = levels(&events, Duration::from_secs(6));
+    // The gain rises at most 6 dB a second: the last seconds show where it settled.
+    heard.drain(..heard.len() / 2);
+    heard.sort_unstable();
+    heard[heard.len() / 2]
+}
+
+#[test]
+fn the_microphone_check_shows_the_level_calls_send_after_automatic_gain() {
+    if !duet_testkit::pulse_virtual_devices() {
+        return;
+    }
+    let _one = one_at_a_time();
+    let raw = quiet_voice_level(None);
+    let processed = quiet_voice_level(Some(duet_media::audio::VoiceSettings::DEFAULT));
+    eprintln!("a quiet voice reads {raw} as captured, {processed} as sent");
+    assert!(processed >= raw + 15, "automatic gain lifts a quiet voice: {raw} → {processed}");
+}
+
 /// What `vspeaker` played, from its monitor, while `run` runs.
 fn hear_vspeaker(run: impl FnOnce()) -> Vec<i16> {
     let heard = Arc::new(Mutex::new(Vec::new()));
