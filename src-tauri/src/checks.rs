@@ -314,8 +314,14 @@ impl Checks {
         })
     }
 
-    /// Listens to `microphone` (by id; `None`: the default one), sending its level as `MicLevel`.
-    pub fn start_microphone<R: Runtime>(&self, app: &AppHandle<R>, microphone: Option<&str>) -> AppResult<String> {
+    /// Listens to `microphone` (by id; `None`: the default one), sending its
+    /// level as `MicLevel`: the level after `voice`'s processing, as calls send it.
+    pub fn start_microphone<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        microphone: Option<&str>,
+        voice: duet_call::VoiceSettings,
+    ) -> AppResult<String> {
         self.running().microphone = None;
         let tally = Arc::new(Tally::default());
         let (heard, app, failures) = (tally.clone(), app.clone(), self.failures.clone());
@@ -331,6 +337,7 @@ impl Checks {
             ),
         });
         self.keep(CheckName::Microphone, started, |running, test| {
+            test.process_with(Some(voice));
             let name = test.device().name.clone();
             running.microphone = Some((Arc::new(test), tally));
             name

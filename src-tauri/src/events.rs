@@ -87,6 +87,11 @@ pub struct CallStats {
     pub bitrate_in_kbps: f64,
     pub bitrate_out_kbps: f64,
     pub freeze_count: u32,
+    /// The echo canceller on this side's microphone, while it runs: how far it
+    /// takes the echo down (dB), the delay it found (ms), how likely echo is left (0–1).
+    pub echo_return_loss_enhancement_db: Option<f64>,
+    pub echo_delay_ms: Option<i32>,
+    pub residual_echo_likelihood: Option<f64>,
 }
 
 /// What one side sends in the call, and why not (`room.media`'s reasons), for its tile.

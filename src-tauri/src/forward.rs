@@ -85,6 +85,9 @@ impl From<&duet_call::CallStats> for CallStats {
             bitrate_in_kbps: s.bitrate_in_kbps,
             bitrate_out_kbps: s.bitrate_out_kbps,
             freeze_count: s.freeze_count.min(u64::from(u32::MAX)) as u32,
+            echo_return_loss_enhancement_db: s.echo_return_loss_enhancement_db,
+            echo_delay_ms: s.echo_delay_ms,
+            residual_echo_likelihood: s.residual_echo_likelihood,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The administrator's policy: a system-wide JSON file, shipped with the
 //! package or deployed by an admin, read once at start. It presets the server
 //! (and can lock it), can turn off the built-in server and creating accounts,
-//! sets the update channel, and can send every call through the server's relay.
+//! sets the update channel, can send every call through the server's relay, and
+//! can fix echo cancellation, noise suppression and automatic gain.
 //! The UI marks what the policy manages.
 //!
 //! Where it is read from (docs/admin.md):
@@ -17,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use specta::Type;
+
+use crate::settings::{NoiseSuppression, Voice};
 
 /// Where updates come from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -48,6 +51,11 @@ pub struct Policy {
     /// CA certificates (a PEM file) trusted besides the system's, for an `https://`
     /// server whose certificate the organisation's own CA signed.
     pub ca_file: Option<PathBuf>,
+    /// Echo cancellation, noise suppression and automatic gain as the
+    /// administrator fixed them (the user's setting where left out).
+    pub echo_cancellation: Option<bool>,
+    pub noise_suppression: Option<NoiseSuppression>,
+    pub auto_gain: Option<bool>,
 }
 
 /// The policy as the UI sees it.
@@ -59,6 +67,20 @@ pub struct Managed {
     pub allow_registration: bool,
     pub update_channel: UpdateChannel,
     pub relay_only: bool,
+    pub echo_cancellation: Option<bool>,
+    pub noise_suppression: Option<NoiseSuppression>,
+    pub auto_gain: Option<bool>,
+}
+
+impl Policy {
+    /// The user's `voice` settings with what the policy fixes.
+    pub fn voice(&self, voice: Voice) -> Voice {
+        Voice {
+            echo_cancellation: self.echo_cancellation.unwrap_or(voice.echo_cancellation),
+            noise_suppression: self.noise_suppression.unwrap_or(voice.noise_suppression),
+            auto_gain: self.auto_gain.unwrap_or(voice.auto_gain),
+        }
+    }
 }
 
 impl From<Policy> for Managed {
@@ -70,6 +92,9 @@ impl From<Policy> for Managed {
             allow_registration: p.allow_registration,
             update_channel: p.update_channel,
             relay_only: p.relay_only,
+            echo_cancellation: p.echo_cancellation,
+            noise_suppression: p.noise_suppression,
+            auto_gain: p.auto_gain,
         }
     }
 }
@@ -85,6 +110,9 @@ impl Default for Policy {
             update_channel: UpdateChannel::Stable,
             relay_only: false,
             ca_file: None,
+            echo_cancellation: None,
+            noise_suppression: None,
+            auto_gain: None,
         }
     }
 }
@@ -203,5 +231,19 @@ mod tests {
             let error = load(json).expect_err(json).to_string();
             assert!(error.contains("policy.json") && error.contains(why), "{json}: {error}");
         }
+    }
+
+    #[test]
+    fn the_policy_fixes_the_voice_processing_it_names_and_leaves_the_rest_to_the_user() {
+        let policy = load(r#"{"echo_cancellation": true, "noise_suppression": "high"}"#).expect("valid");
+        let user = Voice { echo_cancellation: false, noise_suppression: NoiseSuppression::Off, auto_gain: false };
+        let voice = policy.voice(user);
+        assert_eq!(
+            voice,
+            Voice { echo_cancellation: true, noise_suppression: NoiseSuppression::High, auto_gain: false }
+        );
+        assert_eq!(Policy::default().voice(user), user, "no policy: the user's choice");
+        let error = load(r#"{"noise_suppression": "loud"}"#).expect_err("not a level");
+        assert!(error.to_string().contains("unknown variant `loud`"), "{error}");
     }
 }

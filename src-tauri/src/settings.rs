@@ -83,6 +83,48 @@ impl From<Ringtone> for duet_media::audio::Ringtone {
     }
 }
 
+/// How hard background noise is taken out of the microphone's sound.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseSuppression {
+    Off,
+    #[default]
+    Moderate,
+    High,
+}
+
+/// What is done to this side's voice before it is sent: all on by default, as
+/// a call on a laptop's own speakers and microphone needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Voice {
+    /// The other side does not hear itself back from this computer's speakers.
+    pub echo_cancellation: bool,
+    pub noise_suppression: NoiseSuppression,
+    /// The voice is brought to an even level whatever the microphone's.
+    pub auto_gain: bool,
+}
+
+impl Default for Voice {
+    fn default() -> Voice {
+        Voice { echo_cancellation: true, noise_suppression: NoiseSuppression::Moderate, auto_gain: true }
+    }
+}
+
+impl From<Voice> for duet_call::VoiceSettings {
+    fn from(voice: Voice) -> Self {
+        use duet_call::Suppression;
+        duet_call::VoiceSettings {
+            echo_cancellation: voice.echo_cancellation,
+            noise_suppression: match voice.noise_suppression {
+                NoiseSuppression::Off => Suppression::Off,
+                NoiseSuppression::Moderate => Suppression::Moderate,
+                NoiseSuppression::High => Suppression::High,
+            },
+            auto_gain: voice.auto_gain,
+        }
+    }
+}
+
 /// The languages of the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub enum Language {
@@ -109,6 +151,8 @@ pub struct Settings {
     /// "Always relay calls": media only through the server's TURN relay, so the
     /// other side never learns this computer's addresses.
     pub relay_only: bool,
+    /// Echo cancellation, noise suppression and automatic gain.
+    pub voice: Voice,
 }
 
 impl Default for Settings {
@@ -124,6 +168,7 @@ impl Default for Settings {
             ringtone_volume: duet_call::Ring::DEFAULT.volume,
             language: None,
             relay_only: false,
+            voice: Voice::default(),
         }
     }
 }
@@ -176,15 +221,16 @@ impl Settings {
         std::fs::rename(&temporary, &path).map_err(failed)
     }
 
-    /// What calls capture from and play to. `DUET_SOURCES=synthetic` sends the
-    /// moving test pattern and a tone instead (demos, machines without a camera).
-    pub fn sources(&self) -> duet_call::Sources {
+    /// What calls capture from and play to, with `voice` done to the
+    /// microphone's sound (the settings' as the policy leaves them). `DUET_SOURCES=synthetic`
+    /// sends the moving test pattern and a tone instead (demos, machines without a camera).
+    pub fn sources(&self, voice: Voice) -> duet_call::Sources {
         use duet_call::{AudioInput, AudioOutput, Sources, VideoInput};
         let hd = self.quality == VideoQuality::Hd;
         let output = AudioOutput::Speaker(self.speaker.clone());
         let ring = self.ring().unwrap_or(duet_call::Ring::DEFAULT);
         match synthetic_sources() {
-            true => Sources { output, hd, ring, ..Sources::SYNTHETIC },
+            true => Sources { output, hd, ring, voice: voice.into(), ..Sources::SYNTHETIC },
             false => Sources {
                 video: VideoInput::Camera(self.camera.clone()),
                 audio: AudioInput::Microphone(self.microphone.clone()),
@@ -192,6 +238,7 @@ impl Settings {
                 hd,
                 ring,
                 first_frame: 0,
+                voice: voice.into(),
             },
         }
     }
@@ -232,12 +279,13 @@ mod tests {
         assert_eq!(loaded.camera.as_deref(), Some("USB Camera"));
         assert_eq!((loaded.quality, loaded.start_at_login, loaded.beauty.smoothing), (VideoQuality::Hd, true, 4));
         assert_eq!((loaded.ringtone, loaded.ringtone_volume, loaded.language), (Ringtone::Chime, 50, None));
+        assert_eq!(loaded.voice, Voice::default(), "echo cancellation, suppression and gain are on");
     }
 
     #[test]
     fn the_chosen_ringtone_and_volume_ring_incoming_calls() {
         let settings = Settings { ringtone: Ringtone::Classic, ringtone_volume: 80, ..Settings::default() };
-        let ring = settings.sources().ring;
+        let ring = settings.sources(settings.voice).ring;
         assert_eq!((ring.tone, ring.volume), (duet_media::audio::Ringtone::Classic, 80));
         let error = Settings { ringtone_volume: 101, ..settings }.ring().expect_err("too loud");
         assert_eq!(error.code, ErrorCode::BadInput);

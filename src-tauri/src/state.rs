@@ -77,6 +77,14 @@ impl AppState {
         self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// What calls capture from and play to: the settings' devices, with the
+    /// voice processing the policy leaves to the user.
+    pub fn sources(&self) -> duet_call::Sources {
+        let settings = self.settings();
+        let voice = self.policy.as_ref().map_or(settings.voice, |p| p.voice(settings.voice));
+        settings.sources(voice)
+    }
+
     /// Whether calls go only through the server's relay: the user's setting, or the policy's.
     pub fn relay_only(&self) -> bool {
         self.settings().relay_only || self.policy.as_ref().is_ok_and(|p| p.relay_only)
@@ -113,7 +121,7 @@ impl AppState {
             Box::new(duet_beauty::BeautyProcessor::new(duet_beauty::Backend::Auto, beauty.clone(), fps))
         };
         let media = Media {
-            sources: self.settings().sources(),
+            sources: self.sources(),
             video_out: self.video.output(),
             processing: Some(duet_call::Processing(Arc::new(make))),
             relay_only: self.relay_only(),

@@ -239,6 +239,13 @@ export type CallStats = {
 	bitrate_in_kbps: number | null,
 	bitrate_out_kbps: number | null,
 	freeze_count: number,
+	/**
+	 *  The echo canceller on this side's microphone, while it runs: how far it
+	 *  takes the echo down (dB), the delay it found (ms), how likely echo is left (0–1).
+	 */
+	echo_return_loss_enhancement_db: number | null,
+	echo_delay_ms: number | null,
+	residual_echo_likelihood: number | null,
 };
 
 /**  What the camera agreed to. */
@@ -397,6 +404,9 @@ export type Managed = {
 	allow_registration: boolean,
 	update_channel: UpdateChannel,
 	relay_only: boolean,
+	echo_cancellation: boolean | null,
+	noise_suppression: NoiseSuppression | null,
+	auto_gain: boolean | null,
 };
 
 /**
@@ -457,6 +467,9 @@ export type NetworkOutcome = {
 	figures: NetworkFigures | null,
 };
 
+/**  How hard background noise is taken out of the microphone's sound. */
+export type NoiseSuppression = "off" | "moderate" | "high";
+
 /**  The peer turned its microphone or camera on or off, or has none that works. */
 export type PeerMedia = MediaSent;
 
@@ -508,6 +521,8 @@ export type Settings = {
 	 *  other side never learns this computer's addresses.
 	 */
 	relay_only: boolean,
+	/**  Echo cancellation, noise suppression and automatic gain. */
+	voice: Voice,
 };
 
 /**
@@ -562,6 +577,18 @@ export type VideoQuality =
 "standard" | 
 /**  1280x720 at 30 fps. */
 "hd";
+
+/**
+ *  What is done to this side's voice before it is sent: all on by default, as
+ *  a call on a laptop's own speakers and microphone needs.
+ */
+export type Voice = {
+	/**  The other side does not hear itself back from this computer's speakers. */
+	echo_cancellation: boolean,
+	noise_suppression: NoiseSuppression,
+	/**  The voice is brought to an even level whatever the microphone's. */
+	auto_gain: boolean,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

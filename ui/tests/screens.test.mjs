@@ -46,7 +46,8 @@ after(async () => {
 });
 
 /** No policy file: nothing managed. */
-const NO_POLICY = { server: null, lock_server: false, allow_local_server: true, allow_registration: true, update_channel: "stable", relay_only: false };
+const NO_POLICY = { server: null, lock_server: false, allow_local_server: true, allow_registration: true, update_channel: "stable", relay_only: false,
+  echo_cancellation: null, noise_suppression: null, auto_gain: null };
 const POLICY = JSON.stringify(NO_POLICY);
 
 const ALICE = { server: "http://duet.test:8443", user_id: "alice", local: false, warning: null, echo_user: null };
@@ -579,6 +580,14 @@ describe("calls", () => {
     await shot(page, "call-in-call");
     await emit(page, "peer-media", { audio: true, video: true });
     await page.waitForSelector("#peer-muted", { state: "hidden" });
+    assert.ok(await page.isHidden("#call-details"), "the details show on request");
+    await emit(page, "call-stats", { ...stats, echo_return_loss_enhancement_db: 31.4, echo_delay_ms: 96, residual_echo_likelihood: 0.05 });
+    await page.click("#call-details-button");
+    await shot(page, "call-details");
+    const details = await page.textContent("#call-details");
+    for (const part of ["20 ms", "960×540, 15 fps", "820 / 800 kbps", "31 dB cancelled, 96 ms delay, 5% left"]) {
+      assert.ok(details.includes(part), `${part} in ${details}`);
+    }
     await page.close();
   });
 
@@ -801,13 +810,14 @@ describe("desktop", () => {
 describe("settings", () => {
   const SETTINGS = { camera: null, microphone: "vmic", speaker: null, quality: "standard",
     beauty: { enabled: false, smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false,
-    ringtone: "chime", ringtone_volume: 50, language: null, relay_only: false };
+    ringtone: "chime", ringtone_volume: 50, language: null, relay_only: false,
+    voice: { echo_cancellation: true, noise_suppression: "moderate", auto_gain: true } };
   const handlers = (more = "") => `{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${POLICY}, policy_error: null, policy_file: null }),
     resume: () => (${JSON.stringify(ALICE)}), contacts: () => ${JSON.stringify(CONTACTS)},
     settings: () => (${JSON.stringify(SETTINGS)}),
     devices: () => ({ cameras: ["USB Camera"], microphones: ["vmic"], speakers: ["vspeaker"] }), ${more} }`;
 
-  test("devices, quality, beauty defaults, relaying and start at login are saved together", async () => {
+  test("devices, sound processing, quality, beauty defaults, relaying and start at login are saved together", async () => {
     const page = await open(handlers(`save_settings: ({ settings }) => settings`));
     await page.click("#open-settings");
     await page.waitForSelector("#setting-camera");
@@ -819,12 +829,17 @@ describe("settings", () => {
     await page.fill("#default-beauty-smoothing", "8");
     await page.check("#start-at-login");
     await page.check("#relay-only");
+    assert.ok(await page.isChecked("#voice-echo-cancellation") && await page.isChecked("#voice-auto-gain"), "on by default");
+    await page.uncheck("#voice-auto-gain");
+    await page.selectOption("#voice-noise-suppression", "high");
     await shot(page, "settings");
     await page.click("#settings-form button.primary");
     await page.waitForSelector("#settings-saved:not(:empty)");
     const [saved] = (await calls(page, "save_settings")).map((c) => c.args.settings);
     assert.deepEqual(saved, { ...SETTINGS, camera: "USB Camera", quality: "hd", start_at_login: true, relay_only: true,
-      beauty: { ...SETTINGS.beauty, enabled: true, smoothing: 8 } });
+      beauty: { ...SETTINGS.beauty, enabled: true, smoothing: 8 },
+      voice: { echo_cancellation: true, noise_suppression: "high", auto_gain: false } });
+    assert.match(await page.textContent("#settings-saved"), /Sound settings apply at once/);
     await page.close();
   });
 
@@ -1094,20 +1109,28 @@ describe("administrator's policy", () => {
   });
 
   test("the settings list what the administrator manages", async () => {
-    const managed = { ...NO_POLICY, server: "https://duet.corp.example", lock_server: true, update_channel: "off", relay_only: true };
+    const managed = { ...NO_POLICY, server: "https://duet.corp.example", lock_server: true, update_channel: "off", relay_only: true,
+      echo_cancellation: true, noise_suppression: "high" };
     const page = await open(`{ app_info: () => ({ version: "0.1.0", default_server: null, policy: ${JSON.stringify(managed)},
       policy_error: null, policy_file: "/etc/duet/policy.json" }), resume: () => (${JSON.stringify(ALICE)}),
       contacts: () => ${JSON.stringify(CONTACTS)}, history: () => [],
       settings: () => ({ camera: null, microphone: null, speaker: null, quality: "standard", beauty: { enabled: false,
-        smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false, ringtone: "chime", ringtone_volume: 50, language: null }),
+        smoothing: 5, whitening: 3, ruddiness: 2, sharpening: 2 }, start_at_login: false, ringtone: "chime", ringtone_volume: 50, language: null,
+        voice: { echo_cancellation: false, noise_suppression: "off", auto_gain: true } }),
       devices: () => ({ cameras: [], microphones: [], speakers: [] }) }`);
     await page.click("#open-settings");
     await page.waitForSelector("#managed");
     const text = await page.textContent("#managed");
-    for (const part of ["https://duet.corp.example (locked)", "administrator installs new versions", "always go through your server's relay", "/etc/duet/policy.json"]) {
+    for (const part of ["https://duet.corp.example (locked)", "administrator installs new versions", "always go through your server's relay",
+      "Some sound settings are set for you", "/etc/duet/policy.json"]) {
       assert.ok(text.includes(part), `${part} in ${text}`);
     }
     assert.ok(await page.isChecked("#relay-only") && await page.isDisabled("#relay-only"), "relaying is on and locked");
+    assert.ok(await page.isChecked("#voice-echo-cancellation") && await page.isDisabled("#voice-echo-cancellation"),
+      "echo cancellation is on and locked, whatever the user chose");
+    assert.equal(await page.inputValue("#voice-noise-suppression"), "high");
+    assert.ok(await page.isDisabled("#voice-noise-suppression"));
+    assert.ok(await page.isChecked("#voice-auto-gain") && await page.isEnabled("#voice-auto-gain"), "what the policy leaves out stays the user's");
     assert.equal(await page.$("#updates"), null, "no update checks when the administrator installs versions");
     await page.close();
   });

@@ -48,7 +48,11 @@ pub async fn check_camera(app: AppHandle, camera: Option<String>) -> AppResult<C
 #[tauri::command]
 #[specta::specta]
 pub async fn check_microphone(app: AppHandle, microphone: Option<String>) -> AppResult<String> {
-    blocking(move || app.state::<AppState>().checks.start_microphone(&app, microphone.as_deref())).await
+    blocking(move || {
+        let state = app.state::<AppState>();
+        state.checks.start_microphone(&app, microphone.as_deref(), state.sources().voice)
+    })
+    .await
 }
 
 /// Records 3 s from the microphone being checked, then plays it on `speaker`.

@@ -49,9 +49,10 @@ pub async fn save_settings(app: AppHandle, state: State<'_, AppState>, settings:
     *state.settings.lock().unwrap_or_else(|e| e.into_inner()) = settings.clone();
     // Signed out: the next sign-in reads them.
     let relay_only = state.relay_only();
+    let sources = state.sources();
     let _ = state
         .with_session(|s| {
-            s.control(Command::UseSources(settings.sources()))?;
+            s.control(Command::UseSources(sources))?;
             s.control(Command::RelayOnly(relay_only))
         })
         .await;

@@ -485,6 +485,14 @@ export function callScreen(options: CallOptions): CallView {
     });
   }
 
+  // Call details, on request: what a support person asks for when a call sounds or looks bad.
+  const detailsPanel = h("dl", { class: "call-details", id: "call-details", hidden: true });
+  const detailsButton = h("button", { type: "button", class: "link", id: "call-details-button",
+    "aria-expanded": "false", "aria-controls": "call-details" }, t("Details"));
+  detailsButton.addEventListener("click", () => {
+    detailsPanel.hidden = !detailsPanel.hidden;
+    detailsButton.setAttribute("aria-expanded", String(!detailsPanel.hidden));
+  });
   // The safety code: shown on request, as two groups of three digits, with what to do with it.
   const safetyDigits = h("strong", { class: "safety-digits", id: "safety-digits" });
   const safetyPanel = h("p", { class: "safety-panel", id: "safety-panel", hidden: true }, safetyDigits, " ",
@@ -499,8 +507,8 @@ export function callScreen(options: CallOptions): CallView {
   const controls = h("div", { class: "controls" }, toggles.microphone, toggles.camera, toggles.speaker, devicesButton, beautyButton,
     button("swap", t("Swap views"), "", swap), button("hang-up", t("Hang up"), "danger", hangUp));
   const inCallView = h("section", { class: "in-call", hidden: true },
-    h("header", { class: "bar" }, h("strong", {}, name), timer, mine.el, theirs.el, peerMuted, safetyButton),
-    safetyPanel, warning, stage, controls, deviceMenu, beautyPanel, h("aside", { class: "chat" }, chatLog, chatForm));
+    h("header", { class: "bar" }, h("strong", {}, name), timer, mine.el, theirs.el, peerMuted, safetyButton, detailsButton),
+    safetyPanel, detailsPanel, warning, stage, controls, deviceMenu, beautyPanel, h("aside", { class: "chat" }, chatLog, chatForm));
 
   const resultView = h("section", { class: "result", hidden: true });
   const screen = h("main", { class: "screen call-screen", id: "call", "data-phase": change.phase, "data-invite": change.invite_id ?? "" }, ringView, inCallView, resultView, problem, announcer);
@@ -569,6 +577,7 @@ export function callScreen(options: CallOptions): CallView {
   };
 
   const onStats = (stats: CallStats) => {
+    detailsPanel.replaceChildren(...callDetails(stats).flatMap(([term, value]) => [h("dt", {}, t(term)), h("dd", {}, value)]));
     mine.set(stats.quality);
     theirs.set(stats.peer_quality);
     warning.hidden = !(stats.quality > POOR_QUALITY || (stats.peer_quality ?? 0) > POOR_QUALITY);
@@ -621,4 +630,24 @@ export function callScreen(options: CallOptions): CallView {
     render();
   };
   return { screen, update, close };
+}
+
+/** The call's figures as label and value, for the details panel. */
+export function callDetails(stats: CallStats): [string, string][] {
+  const rows: [string, string][] = [
+    [msg("Round trip"), typeof stats.rtt_ms === "number" ? `${Math.round(stats.rtt_ms)} ms` : "–"],
+    [msg("Packet loss"), typeof stats.loss === "number" ? `${(stats.loss * 100).toFixed(1)}%` : "–"],
+    [msg("Video"), stats.width > 0 ? `${stats.width}×${stats.height}, ${(stats.fps ?? 0).toFixed(0)} fps` : "–"],
+    [msg("Sent / received"), `${Math.round(stats.bitrate_out_kbps ?? 0)} / ${Math.round(stats.bitrate_in_kbps ?? 0)} kbps`],
+  ];
+  const echo = stats.echo_return_loss_enhancement_db;
+  const likelihood = stats.residual_echo_likelihood;
+  rows.push([msg("Echo"), typeof echo === "number"
+    ? t("{db} dB cancelled, {delay} ms delay, {likelihood}% left", {
+      db: echo.toFixed(0),
+      delay: String(stats.echo_delay_ms ?? "–"),
+      likelihood: typeof likelihood === "number" ? (likelihood * 100).toFixed(0) : "–",
+    })
+    : t("not cancelled")]);
+  return rows;
 }

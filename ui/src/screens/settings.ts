@@ -1,7 +1,8 @@
-// Settings: the devices calls use, video quality, the beauty filter's
-// defaults, the ringtone and its volume, the language, and starting Duet at login.
+// Settings: the devices calls use, what is done to the voice (echo
+// cancellation, noise suppression, automatic gain), video quality, the beauty
+// filter's defaults, the ringtone and its volume, the language, and starting Duet at login.
 
-import { commands, type AppError, type AppInfo, type Beauty, type Language, type Ringtone, type Settings } from "../bindings";
+import { commands, type AppError, type AppInfo, type Beauty, type Language, type Managed, type NoiseSuppression, type Ringtone, type Settings, type Voice } from "../bindings";
 import { h } from "../dom";
 import { errorText, msg, t } from "../i18n";
 
@@ -17,6 +18,30 @@ const RINGTONES: [Ringtone, string][] = [
   ["classic", msg("Classic bell")],
   ["bright", msg("Bright")],
 ];
+const NOISE_LEVELS: [NoiseSuppression, string][] = [
+  ["off", msg("Off")],
+  ["moderate", msg("Moderate")],
+  ["high", msg("High (noisy rooms)")],
+];
+
+/** Echo cancellation, noise suppression and automatic gain; what the policy fixes shows fixed. */
+export function voiceControls(voice: Voice, policy: Managed): HTMLElement {
+  const check = (key: "echo_cancellation" | "auto_gain", label: string, hint: string) => {
+    const fixed = policy[key];
+    const box = h("input", { type: "checkbox", id: `voice-${key.replace("_", "-")}`, checked: fixed ?? voice[key], disabled: fixed !== null });
+    box.addEventListener("change", () => (voice[key] = box.checked));
+    return [h("label", { class: "check" }, box, " ", t(label)), h("small", {}, t(hint))];
+  };
+  const fixedNoise = policy.noise_suppression;
+  const noise = h("select", { id: "voice-noise-suppression", disabled: fixedNoise !== null },
+    ...NOISE_LEVELS.map(([value, label]) => h("option", { value, selected: value === (fixedNoise ?? voice.noise_suppression) }, t(label))));
+  noise.addEventListener("change", () => (voice.noise_suppression = noise.value as NoiseSuppression));
+  return h("fieldset", { class: "voice", id: "voice-settings" }, h("legend", {}, t("Sound")),
+    ...check("echo_cancellation", msg("Echo cancellation"), msg("The other person does not hear themselves back from your speakers. Leave it on unless you wear headphones and hear a problem.")),
+    h("label", {}, t("Noise suppression"), noise),
+    ...check("auto_gain", msg("Automatic gain"), msg("Your voice reaches the other person at an even level, near or far from the microphone.")));
+}
+
 /** Each language by its own name, so anyone finds theirs. */
 const LANGUAGES: [Language, string][] = [
   ["en", "English"],
@@ -63,6 +88,7 @@ function managedBox(info: AppInfo): HTMLElement | null {
     p.allow_local_server ? null : t("The built-in server is turned off."),
     p.allow_registration ? null : t("Creating accounts is turned off."),
     p.relay_only ? t("Calls always go through your server's relay.") : null,
+    p.echo_cancellation !== null || p.noise_suppression !== null || p.auto_gain !== null ? t("Some sound settings are set for you.") : null,
     t("Updates: {channel}", { channel: t(CHANNELS[p.update_channel]) }),
   ];
   return h("section", { class: "managed-box", id: "managed" }, h("h2", {}, t("Managed by your administrator")),
@@ -112,7 +138,7 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
   check.addEventListener("click", () => options.onCheckDevices?.());
 
   void Promise.all([commands.settings(), commands.devices(), commands.appInfo()]).then(([settings, devices, info]) => {
-    const current: Settings = { ...settings, beauty: { ...settings.beauty } };
+    const current: Settings = { ...settings, beauty: { ...settings.beauty }, voice: { ...settings.voice } };
     const savedLanguage = settings.language;
     const pick = (id: string, label: string, names: string[], chosen: string | null, set: (v: string | null) => void) => {
       const select = h("select", { id }, h("option", { value: "" }, t("System default")),
@@ -156,6 +182,7 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
       pick("setting-microphone", msg("Microphone"), devices.microphones, current.microphone, (v) => (current.microphone = v)),
       pick("setting-speaker", msg("Speaker"), devices.speakers, current.speaker, (v) => (current.speaker = v)),
       devices.cameras.length === 0 ? h("small", {}, t("No camera found: calls go on with sound only.")) : "",
+      voiceControls(current.voice, info.policy),
       h("h2", {}, t("Video")),
       quality("standard", msg("Standard: 960×540, 15 fps (less data)")),
       quality("hd", msg("HD: 1280×720, 30 fps")),
@@ -186,7 +213,7 @@ export function settingsScreen(options: SettingsOptions): HTMLElement {
         return;
       }
       if (current.language !== savedLanguage) return options.onLanguage?.(current.language);
-      saved.textContent = t("Saved. Devices, quality and relaying apply from the next call.");
+      saved.textContent = t("Saved. Sound settings apply at once; devices, quality and relaying from the next call.");
     });
   });
   return h("main", { class: "screen settings-screen" }, h("header", { class: "bar" }, h("h2", {}, t("Settings")), check, back), message, form, saved);
