@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use duet_protocol::{CallType, IceServer, Invitation, RejectReason};
+use duet_protocol::{CallType, IceServer, Invitation, Outcome, RejectReason};
 use tokio::time::Instant;
 
 /// Why a call ended.
@@ -144,6 +144,14 @@ pub enum Input {
     AnsweredElsewhere {
         invite_id: String,
     },
+    /// The server refused our accept (or our joining its room): the invitation had
+    /// ended for us with `outcome` (`cancelled` when the accept crossed the cancel).
+    InvitationClosed {
+        outcome: Outcome,
+    },
+    /// The server refused us into the call's room: everybody had left it (the
+    /// peer hung up before we got in).
+    RoomEnded,
     /// We are in the room; `members` were there already.
     RoomJoined {
         members: Vec<String>,
@@ -394,6 +402,26 @@ impl CallMachine {
             (S::Ringing, Input::InvitationCancelled { invite_id }) if self.is_current(&invite_id) => {
                 self.finish(S::Ended(EndReason::Cancelled));
             }
+            // The accept crossed the caller's cancel and reached the server first: the
+            // call is cancelled all the same, and we leave the room we were entering.
+            (S::Connecting, Input::InvitationCancelled { invite_id })
+                if self.is_current(&invite_id)
+                    && self.call.as_ref().is_some_and(|c| c.direction == Direction::Incoming) =>
+            {
+                let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
+                actions.push(Action::LeaveRoom { room_id, media_failed: false });
+                self.finish(S::Ended(EndReason::Cancelled));
+            }
+            (S::Connecting, Input::RoomEnded) => self.finish(S::Ended(EndReason::RemoteHangup)),
+            (S::Connecting, Input::InvitationClosed { outcome })
+                if self.call.as_ref().is_some_and(|c| c.direction == Direction::Incoming) =>
+            {
+                self.finish(S::Ended(match outcome {
+                    Outcome::Cancelled => EndReason::Cancelled,
+                    Outcome::Timeout => EndReason::Timeout,
+                    _ => EndReason::AnsweredElsewhere,
+                }));
+            }
             (S::Calling | S::Ringing, Input::InvitationTimeout { invite_id }) if self.is_current(&invite_id) => {
                 self.finish(S::Ended(EndReason::Timeout));
             }
@@ -453,6 +481,8 @@ impl CallMachine {
                 | Input::InvitationCancelled { .. }
                 | Input::InvitationTimeout { .. }
                 | Input::AnsweredElsewhere { .. }
+                | Input::InvitationClosed { .. }
+                | Input::RoomEnded
                 | Input::MemberJoined { .. }
                 | Input::MemberLeft { .. },
             ) => {}
@@ -605,6 +635,59 @@ mod tests {
         let actions = m.handle(Input::Tick, deadline).expect("tick");
         assert!(actions.is_empty(), "the server times the invitation out for the caller");
         assert_eq!(m.state(), &CallState::Prepared);
+    }
+
+    fn accepting(id: &str) -> (CallMachine, Instant) {
+        let (mut m, now) = prepared();
+        m.handle(Input::Invitation(invitation(id, "alice")), now).expect("ring");
+        m.handle(Input::Accept { audio_only: false }, now).expect("accept");
+        m.take_changes();
+        (m, now)
+    }
+
+    #[test]
+    fn an_accept_that_crossed_the_cancel_ends_cancelled_whichever_reached_the_server_first() {
+        // The cancel first: the server refuses the accept, saying the call was cancelled.
+        let (mut m, now) = accepting("i1");
+        let actions = m.handle(Input::InvitationClosed { outcome: Outcome::Cancelled }, now).expect("refused");
+        assert!(actions.is_empty(), "nothing to reject or leave");
+        assert_eq!(m.take_changes(), [CallState::Ended(EndReason::Cancelled), CallState::Prepared]);
+        // Its `invitation.cancelled`, queued behind the refusal, changes nothing.
+        m.handle(Input::InvitationCancelled { invite_id: "i1".into() }, now).expect("late event");
+        assert!(m.take_changes().is_empty());
+
+        // The accept first: accepted and entering the room, then told of the cancel.
+        let (mut m, now) = accepting("i1");
+        m.handle(Input::Accepted { ticket: Some("t".into()) }, now).expect("accepted");
+        let actions = m.handle(Input::InvitationCancelled { invite_id: "i1".into() }, now).expect("cancelled");
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "room-1".into(), media_failed: false }]);
+        assert_eq!(m.take_changes(), [CallState::Ended(EndReason::Cancelled), CallState::Prepared]);
+
+        // An accept that came too late for another reason says that reason.
+        let (mut m, now) = accepting("i1");
+        m.handle(Input::InvitationClosed { outcome: Outcome::Timeout }, now).expect("refused");
+        assert_eq!(m.take_changes()[0], CallState::Ended(EndReason::Timeout));
+        let (mut m, now) = accepting("i1");
+        m.handle(Input::InvitationClosed { outcome: Outcome::Accepted }, now).expect("refused");
+        assert_eq!(m.take_changes()[0], CallState::Ended(EndReason::AnsweredElsewhere));
+    }
+
+    #[test]
+    fn a_room_everybody_left_before_we_got_in_ends_as_a_hang_up() {
+        let (mut m, now) = accepting("i1");
+        m.handle(Input::Accepted { ticket: Some("t".into()) }, now).expect("accepted");
+        assert!(m.handle(Input::RoomEnded, now).expect("refused").is_empty(), "not in the room: nothing to leave");
+        assert_eq!(m.take_changes(), [CallState::Ended(EndReason::RemoteHangup), CallState::Prepared]);
+    }
+
+    #[test]
+    fn a_cancel_of_another_invitation_leaves_a_connecting_call_alone() {
+        let (mut m, now) = accepting("i1");
+        m.handle(Input::InvitationCancelled { invite_id: "other".into() }, now).expect("other");
+        assert_eq!(m.state(), &CallState::Connecting);
+        let (mut m, now) = outgoing_connecting();
+        m.handle(Input::InvitationCancelled { invite_id: "i1".into() }, now).expect("not ours to hear");
+        assert_eq!(m.state(), &CallState::Connecting, "only an invitee is told of a cancel");
     }
 
     #[test]

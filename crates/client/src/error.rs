@@ -1,4 +1,4 @@
-use duet_protocol::ErrorCode;
+use duet_protocol::{ErrorCode, Outcome};
 
 /// What can go wrong talking to the server.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -19,10 +19,26 @@ pub enum Error {
     /// The server answered with an `error`.
     #[error("{message}")]
     Server { code: ErrorCode, message: String },
+    /// The invitation was over when this side answered: `outcome` says how it
+    /// ended for this user (`cancelled` when an accept crossed the caller's cancel).
+    #[error("{message}")]
+    InvitationClosed { outcome: Outcome, message: String },
     #[error(transparent)]
     Illegal(#[from] crate::call::IllegalTransition),
     #[error("unexpected reply from the server: {0}")]
     Unexpected(String),
+}
+
+impl Error {
+    /// The error an `error` reply stands for.
+    pub fn from_reply(e: duet_protocol::Error) -> Error {
+        match e.outcome {
+            Some(outcome) if e.code == ErrorCode::InvitationClosed => {
+                Error::InvitationClosed { outcome, message: e.message }
+            }
+            _ => Error::Server { code: e.code, message: e.message },
+        }
+    }
 }
 
 /// Result of client operations.

@@ -278,6 +278,7 @@ impl Driver {
                 Some(match self.client.request(msg).await {
                     Ok(ServerMessage::AcceptOk(ok)) => Input::Accepted { ticket: ok.room_ticket },
                     Ok(other) => Input::RequestFailed(format!("unexpected reply: {other:?}")),
+                    Err(Error::InvitationClosed { outcome, .. }) => Input::InvitationClosed { outcome },
                     Err(e) => Input::RequestFailed(e.to_string()),
                 })
             }
@@ -288,6 +289,8 @@ impl Driver {
                         Input::RoomJoined { members: joined.members, ice_servers: joined.ice_servers }
                     }
                     Ok(other) => Input::RequestFailed(format!("unexpected reply: {other:?}")),
+                    Err(Error::InvitationClosed { outcome, .. }) => Input::InvitationClosed { outcome },
+                    Err(Error::Server { code: p::ErrorCode::NotInRoom, .. }) => Input::RoomEnded,
                     Err(e) => Input::RequestFailed(e.to_string()),
                 })
             }

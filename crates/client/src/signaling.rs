@@ -220,7 +220,7 @@ async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEve
             let _ = events.send(connected);
             Ok(ws)
         }
-        ServerMessage::Error(e) => Err(Error::Server { code: e.code, message: e.message }),
+        ServerMessage::Error(e) => Err(Error::from_reply(e)),
         other => Err(Error::Connect(format!("unexpected reply to auth: {other:?}"))),
     }
 }
@@ -293,7 +293,7 @@ async fn session(
                 match msg.req().and_then(|req| pending.remove(&req)) {
                     Some(reply) => {
                         let result = match msg {
-                            ServerMessage::Error(e) => Err(Error::Server { code: e.code, message: e.message }),
+                            ServerMessage::Error(e) => Err(Error::from_reply(e)),
                             other => Ok(other),
                         };
                         let _ = reply.send(result);

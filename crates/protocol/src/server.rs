@@ -96,7 +96,19 @@ impl ServerMessage {
 
     /// An `error` reply.
     pub fn error(req: Option<u64>, code: ErrorCode, message: impl Into<String>) -> ServerMessage {
-        ServerMessage::Error(Error { req, code, message: message.into() })
+        ServerMessage::Error(Error { req, code, message: message.into(), outcome: None })
+    }
+
+    /// An `invitation_closed` error that says how the invitation ended for the
+    /// one who answered too late, e.g. `cancelled` when an accept crossed the
+    /// inviter's cancel.
+    pub fn invitation_closed(req: Option<u64>, outcome: Outcome, message: impl Into<String>) -> ServerMessage {
+        ServerMessage::Error(Error {
+            req,
+            code: ErrorCode::InvitationClosed,
+            message: message.into(),
+            outcome: Some(outcome),
+        })
     }
 
     /// A plain `ok` reply.
@@ -137,6 +149,9 @@ pub struct Error {
     pub req: Option<u64>,
     pub code: ErrorCode,
     pub message: String,
+    /// With `invitation_closed`: how the invitation ended for this user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
 }
 
 /// `presence.ok`.

@@ -118,7 +118,9 @@ async fn run(
                 };
                 let started = Instant::now();
                 if !limiter.allow() {
-                    refuse(outbox, None, ErrorCode::RateLimited, "too many messages; slow down");
+                    // The refusal carries the request's `req` so the client's request ends
+                    // now, with the reason, instead of waiting for its timeout.
+                    refuse(outbox, req_of(&text), ErrorCode::RateLimited, "too many messages; slow down");
                     if limiter.strike() { return Some((POLICY, "too many messages")); }
                     continue;
                 }
@@ -151,6 +153,15 @@ async fn run(
             }
         }
     }
+}
+
+/// The `req` of a client frame, read without decoding the rest.
+fn req_of(text: &str) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Req {
+        req: Option<u64>,
+    }
+    serde_json::from_str::<Req>(text).ok().and_then(|r| r.req)
 }
 
 fn refuse(outbox: &Outbox, req: Option<u64>, code: ErrorCode, message: &str) {

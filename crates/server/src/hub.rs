@@ -4,7 +4,7 @@
 //! invitation answer, cancel and timeout is decided atomically: every invitee
 //! reaches exactly one outcome, whatever the race.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -72,6 +72,56 @@ struct State {
     announced: HashMap<String, Status>,
     /// The echo user's taken lines (one connection each) and what each serves.
     lines: HashMap<ConnId, Line>,
+    /// Invitations settled lately, for answers that cross them.
+    closed: Closed,
+}
+
+/// How long a settled invitation is remembered for answers that crossed it.
+const REMEMBER_CLOSED: Duration = Duration::from_secs(120);
+/// Most settled invitations remembered.
+const MAX_CLOSED: usize = 4096;
+
+/// Invitations settled in the last [`REMEMBER_CLOSED`]: an accept that crossed the
+/// inviter's cancel, or a cancel that crossed the accept, finds here how the
+/// invitation ended.
+#[derive(Debug, Default)]
+struct Closed {
+    by_id: HashMap<String, Invitation>,
+    /// Ids by when they closed (unix ms), oldest first.
+    order: VecDeque<(u64, String)>,
+    /// Rooms of answered calls that everybody left, by when (unix ms): a member
+    /// still on its way in is told the call is over instead of waiting alone.
+    ended_rooms: HashMap<String, u64>,
+}
+
+impl Closed {
+    fn remember(&mut self, inv: Invitation, now: u64) {
+        while self.order.front().is_some_and(|(at, _)| at + (REMEMBER_CLOSED.as_millis() as u64) < now)
+            || self.order.len() >= MAX_CLOSED
+        {
+            let Some((_, id)) = self.order.pop_front() else { break };
+            self.by_id.remove(&id);
+        }
+        self.order.push_back((now, inv.stored.id.clone()));
+        self.by_id.insert(inv.stored.id.clone(), inv);
+    }
+
+    fn room_ended(&mut self, room_id: &str, now: u64) {
+        let keep = REMEMBER_CLOSED.as_millis() as u64;
+        self.ended_rooms.retain(|_, at| *at + keep >= now);
+        if self.ended_rooms.len() < MAX_CLOSED {
+            self.ended_rooms.insert(room_id.to_owned(), now);
+        }
+    }
+
+    /// The cancelled invitation whose room this is, if any.
+    fn cancelled_room(&self, room_id: &str) -> Option<&Invitation> {
+        self.by_id.values().find(|inv| {
+            inv.stored.room_id.as_deref() == Some(room_id)
+                && inv.stored.invitees.iter().all(|(_, o)| *o != Outcome::Accepted)
+                && inv.stored.invitees.iter().any(|(_, o)| *o == Outcome::Cancelled)
+        })
+    }
 }
 
 /// What a taken line of the echo user serves: it takes one call at a time.
@@ -605,14 +655,16 @@ impl Hub {
     fn answer(self: &Arc<Self>, s: &Session, m: p::Answer, accept: bool) -> Reply {
         let req = m.req;
         let mut st = self.state();
-        let Some(inv) = st.invitations.get_mut(&m.invite_id) else {
-            return error(req, ErrorCode::InvitationClosed, "this invitation is no longer open");
-        };
+        if !st.invitations.contains_key(&m.invite_id) {
+            return self.answer_closed(&mut st, s, req, &m.invite_id, accept);
+        }
+        let inv = st.invitations.get_mut(&m.invite_id).expect("checked above");
         let Some(outcome) = inv.outcome_of(&s.user) else {
             return error(req, ErrorCode::NotInvited, "you are not invited to this call");
         };
         if *outcome != Outcome::Pending {
-            return error(req, ErrorCode::InvitationClosed, format!("this invitation is already {}", outcome.as_str()));
+            let message = format!("this invitation is already {}", outcome.as_str());
+            return ServerMessage::invitation_closed(req, *outcome, message);
         }
         let decided = if accept { Outcome::Accepted } else { Outcome::Rejected };
         *outcome = decided;
@@ -658,13 +710,41 @@ impl Hub {
         reply
     }
 
+    /// An answer to an invitation that is settled already. One that crossed the
+    /// inviter's cancel is told so (and the invitee's history says cancelled, not
+    /// missed: they did answer).
+    fn answer_closed(&self, st: &mut State, s: &Session, req: Option<u64>, invite_id: &str, accept: bool) -> Reply {
+        let Some(inv) = st.closed.by_id.get(invite_id) else {
+            return error(req, ErrorCode::InvitationClosed, "this invitation is no longer open");
+        };
+        let Some(outcome) = inv.stored.invitees.iter().find(|(u, _)| *u == s.user).map(|(_, o)| *o) else {
+            return error(req, ErrorCode::NotInvited, "you are not invited to this call");
+        };
+        if outcome != Outcome::Cancelled {
+            return ServerMessage::invitation_closed(
+                req,
+                outcome,
+                format!("this invitation is already {}", outcome.as_str()),
+            );
+        }
+        if accept {
+            self.metrics.answer_crossed_cancel(false);
+            if !inv.online_only {
+                self.record(&inv.stored, &s.user, CallOutcome::Cancelled, CallOutcome::Cancelled);
+            }
+        }
+        let message = format!("{} cancelled the call", inv.stored.inviter);
+        ServerMessage::invitation_closed(req, Outcome::Cancelled, message)
+    }
+
     fn cancel(self: &Arc<Self>, s: &Session, m: p::Answer) -> Reply {
         let req = m.req;
         let mut st = self.state();
         let line = line_of(&st, &m.invite_id);
-        let Some(inv) = st.invitations.get_mut(&m.invite_id) else {
-            return error(req, ErrorCode::InvitationClosed, "this invitation is no longer open");
-        };
+        if !st.invitations.contains_key(&m.invite_id) {
+            return self.cancel_answered(&mut st, s, m);
+        }
+        let inv = st.invitations.get_mut(&m.invite_id).expect("checked above");
         if inv.stored.inviter != s.user {
             return error(req, ErrorCode::Forbidden, "only the inviter can cancel an invitation");
         }
@@ -685,6 +765,56 @@ impl Hub {
         }
         for user in &pending {
             self.settle(&mut st, &m.invite_id, user);
+        }
+        ServerMessage::ok(req)
+    }
+
+    /// A cancel that crossed the invitee's accept: the inviter never joined the room,
+    /// so nobody has been in the call yet. The inviter meant to cancel and its screen
+    /// already says so; the invitation ends cancelled for both, in both histories,
+    /// and the invitee, on its way into the room, is told and taken out of it.
+    fn cancel_answered(&self, st: &mut State, s: &Session, m: p::Answer) -> Reply {
+        let req = m.req;
+        let closed = || error(req, ErrorCode::InvitationClosed, "this invitation is no longer open");
+        let Some(inv) = st.closed.by_id.get_mut(&m.invite_id) else { return closed() };
+        if inv.stored.inviter != s.user {
+            return error(req, ErrorCode::Forbidden, "only the inviter can cancel an invitation");
+        }
+        let Some(room_id) = inv.stored.room_id.clone() else { return closed() };
+        let inviter_joined =
+            st.rooms.get(&room_id).is_some_and(|room| room.members.iter().any(|member| member.user == s.user));
+        let accepted: Vec<String> =
+            inv.stored.invitees.iter().filter(|(_, o)| *o == Outcome::Accepted).map(|(u, _)| u.clone()).collect();
+        if inviter_joined || accepted.is_empty() {
+            return error(req, ErrorCode::InvitationClosed, "every invitee has already answered");
+        }
+        for (_, outcome) in inv.stored.invitees.iter_mut().filter(|(_, o)| *o == Outcome::Accepted) {
+            *outcome = Outcome::Cancelled;
+        }
+        if !inv.online_only
+            && let Err(e) = self.store.save_invitation(&inv.stored)
+        {
+            tracing::error!("cannot store the outcome of invitation {}: {e}", inv.stored.id);
+        }
+        let event = frame(&ServerMessage::InvitationCancelled(p::InvitationCancelled {
+            invite_id: m.invite_id.clone(),
+            inviter: s.user.clone(),
+            data: m.data,
+        }));
+        for user in &accepted {
+            self.metrics.answer_crossed_cancel(true);
+            if !inv.online_only {
+                self.record(&inv.stored, user, CallOutcome::Cancelled, CallOutcome::Cancelled);
+            }
+        }
+        let line = st.lines.iter().find(|(_, l)| matches!(l, Line::InRoom(id) if *id == room_id)).map(|(c, _)| *c);
+        for user in &accepted {
+            self.send_invitee(user, line, &event);
+            self.remove_member(st, &room_id, user, "cancelled", None);
+        }
+        st.lines.retain(|_, l| !matches!(l, Line::InRoom(id) if *id == room_id));
+        if st.rooms.get(&room_id).is_some_and(|room| room.members.is_empty()) {
+            st.rooms.remove(&room_id);
         }
         ServerMessage::ok(req)
     }
@@ -754,7 +884,9 @@ impl Hub {
         }
         let accepted = inv.stored.invitees.iter().any(|(_, o)| *o == Outcome::Accepted);
         let room_id = inv.stored.room_id.clone();
-        st.invitations.remove(invite_id);
+        if let Some(inv) = st.invitations.remove(invite_id) {
+            st.closed.remember(inv, now_ms());
+        }
         if let Some(room_id) = room_id
             && !accepted
             && st.rooms.get(&room_id).is_some_and(|r| r.members.is_empty())
@@ -810,6 +942,15 @@ impl Hub {
         }
         let now = now_ms();
         let mut st = self.state();
+        if !st.rooms.contains_key(&m.room_id)
+            && let Some(inv) = st.closed.cancelled_room(&m.room_id)
+        {
+            let message = format!("{} cancelled the call", inv.stored.inviter);
+            return ServerMessage::invitation_closed(req, Outcome::Cancelled, message);
+        }
+        if !st.rooms.contains_key(&m.room_id) && st.closed.ended_rooms.contains_key(&m.room_id) {
+            return error(req, ErrorCode::NotInRoom, "the call has already ended");
+        }
         let room = st.rooms.entry(m.room_id.clone()).or_insert_with(Room::unknown);
         if !room.allowed.is_empty() && !room.allowed.contains(&s.user) {
             return error(req, ErrorCode::Forbidden, "you are not part of this call");
@@ -962,6 +1103,9 @@ impl Hub {
         let empty = room.members.is_empty();
         let open = room.invite_id.as_ref().is_some_and(|id| st.invitations.contains_key(id));
         if empty && !open {
+            if room.used {
+                st.closed.room_ended(room_id, now);
+            }
             st.rooms.remove(room_id);
             self.webhook(webhook::DISMISS_ROOM, room_id, "", None);
         }

@@ -18,6 +18,8 @@ pub struct Metrics {
     connections_total: AtomicU64,
     invitations: AtomicU64,
     outcomes: [AtomicU64; 4],
+    /// Accepts that crossed the inviter's cancel, by which the server saw first.
+    crossed: [AtomicU64; 2],
     deliveries: [AtomicU64; 2],
     delivery_failures: [AtomicU64; 2],
     deliveries_dropped: [AtomicU64; 2],
@@ -66,6 +68,12 @@ impl Metrics {
         }
     }
 
+    /// An accept and the inviter's cancel crossed; `accept_first`: the accept
+    /// reached the server first (the call is cancelled all the same).
+    pub fn answer_crossed_cancel(&self, accept_first: bool) {
+        self.crossed[usize::from(!accept_first)].fetch_add(1, Relaxed);
+    }
+
     pub fn delivered(&self, kind: DeliveryKind) {
         self.deliveries[kind_index(kind)].fetch_add(1, Relaxed);
     }
@@ -104,6 +112,13 @@ impl Metrics {
         );
         for (name, count) in OUTCOMES.iter().zip(&self.outcomes) {
             let _ = writeln!(out, "duet_invitee_outcomes_total{{outcome=\"{name}\"}} {}", count.load(Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP duet_crossed_answers_total Accepts that crossed the inviter's cancel (both end cancelled), by which arrived first.\n# TYPE duet_crossed_answers_total counter"
+        );
+        for (first, count) in ["accept", "cancel"].iter().zip(&self.crossed) {
+            let _ = writeln!(out, "duet_crossed_answers_total{{first=\"{first}\"}} {}", count.load(Relaxed));
         }
         let series = [
             ("duet_deliveries_total", "Webhook and push POSTs answered with 2xx.", &self.deliveries),

@@ -1,4 +1,5 @@
-//! A flood gets `rate_limited` without losing the connection; only sustained abuse closes it.
+//! A flood gets `rate_limited` (each refusal naming its request) without losing the
+//! connection; only sustained abuse closes it.
 
 mod common;
 
@@ -16,8 +17,9 @@ async fn a_burst_beyond_the_limit_is_refused_then_service_resumes() {
         alice.send(json!({"type": "presence.query", "req": req, "users": ["bob"]})).await;
     }
     let (mut ok, mut limited) = (0, 0);
-    for _ in 0..sent {
+    for req in 0..sent {
         let reply = alice.next().await.expect("one reply per message");
+        assert_eq!(reply["req"], req, "every reply, a refusal too, names its request: {reply}");
         match reply["type"].as_str() {
             Some("presence.ok") => ok += 1,
             Some("error") if reply["code"] == "rate_limited" => limited += 1,

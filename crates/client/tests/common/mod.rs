@@ -17,9 +17,14 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::new(dir.path());
         config.listen = "127.0.0.1:0".parse().expect("addr");
+        tweak(&mut config);
         let server = Server::bind(config.clone()).await.expect("binds");
         for user in ["alice", "bob", "carol"] {
             duet_server::create_user(&*server.hub().store, user, user, "long enough password").expect("user");
