@@ -121,3 +121,43 @@ async fn a_call_whose_media_finds_no_path_fails_within_fifteen_seconds_saying_wh
         .wait_for("Bob's side ends too", |l| l["event"] == "state" && (l["state"] == "ended" || l["state"] == "failed"))
         .await;
 }
+
+/// The server goes away for 10 s in the middle of a call and comes back
+/// (restarted, its rooms gone): media keeps flowing between the two all along,
+/// both reconnect and take their places in the room again, and a hang-up after
+/// that reaches the other side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_goes_on_through_a_server_restart_and_ten_seconds_without_signaling() {
+    let mut server = server().await;
+    let mut callee = server.live("bob", &["answer", "--synthetic"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let mut caller = server.live("alice", &["call", "bob", "--synthetic"]);
+    for side in [&mut caller, &mut callee] {
+        side.wait_for("the call connected", |l| l["state"] == "connected").await;
+    }
+    let before = callee.stats().await["frames_decoded"].as_u64().unwrap();
+
+    server.restart_after(Duration::from_secs(10)).await;
+    for side in [&mut caller, &mut callee] {
+        side.wait_for("signaling back", |l| l["event"] == "connection" && l["online"] == true).await;
+    }
+    let lost: Vec<&Value> = callee.seen.iter().filter(|l| l["event"] == "connection" && l["online"] == false).collect();
+    assert!(!lost.is_empty(), "the outage was noticed: {:#?}", callee.seen);
+    let after = callee.stats().await;
+    let decoded = after["frames_decoded"].as_u64().unwrap() - before;
+    assert!(decoded >= 100, "video went on during the 10 s outage: {decoded} frames; {after}");
+
+    callee.control("hangup").await;
+    let (caller_out, caller_code) = caller.finish().await;
+    let (callee_out, _) = callee.finish().await;
+    assert_eq!(caller_code, 0);
+    let ends = |lines: &[Value]| -> Vec<Value> {
+        lines.iter().filter(|l| l["state"] == "ended" || l["state"] == "failed").cloned().collect()
+    };
+    let (caller_ends, callee_ends) = (ends(&caller_out), ends(&callee_out));
+    assert_eq!(caller_ends.len(), 1, "one ending: {caller_ends:?}");
+    assert_eq!(caller_ends[0]["reason"], "remote_hangup", "the hang-up came through the restarted server");
+    assert_eq!(callee_ends[0]["reason"], "local_hangup");
+    let talked = caller_ends[0]["duration_ms"].as_u64().unwrap();
+    assert!(talked >= 10_000, "one call all along: {talked} ms");
+}

@@ -101,6 +101,8 @@ pub enum Input {
     Ready,
     /// Logged out.
     Reset,
+    /// The signaling connection is back after a drop (and signed in again).
+    Reconnected,
     /// The user calls `peer` in a fresh room.
     Dial {
         peer: String,
@@ -428,6 +430,22 @@ impl CallMachine {
             (S::Ringing, Input::AnsweredElsewhere { invite_id }) if self.is_current(&invite_id) => {
                 self.finish(S::Ended(EndReason::AnsweredElsewhere));
             }
+            // Back after a drop: the room takes us back (PROTOCOL.md "Staying in the
+            // call"); the peer hears we resumed, media never stopped.
+            (S::Connecting | S::Connected, Input::Reconnected) => {
+                if let Some(call) = &self.call
+                    && let Some(ticket) = &call.ticket
+                {
+                    actions.push(Action::JoinRoom { room_id: call.room_id.clone(), ticket: ticket.clone() });
+                }
+            }
+            (_, Input::Reconnected) => {}
+            (S::Connected, Input::RoomJoined { ice_servers, .. }) => {
+                if let Some(call) = &mut self.call {
+                    call.ice_servers = ice_servers;
+                }
+            }
+            (S::Connected, Input::RoomEnded) => self.finish(S::Ended(EndReason::RemoteHangup)),
             (S::Connecting, Input::RoomJoined { members, ice_servers }) => {
                 if let Some(call) = &mut self.call {
                     call.ice_servers = ice_servers;
@@ -670,6 +688,33 @@ mod tests {
         let (mut m, now) = accepting("i1");
         m.handle(Input::InvitationClosed { outcome: Outcome::Accepted }, now).expect("refused");
         assert_eq!(m.take_changes()[0], CallState::Ended(EndReason::AnsweredElsewhere));
+    }
+
+    #[test]
+    fn after_a_reconnect_a_call_in_progress_joins_its_room_again_and_goes_on() {
+        let (mut m, now) = outgoing_connecting();
+        m.handle(Input::RoomJoined { members: vec!["bob".into()], ice_servers: vec![] }, now).expect("joined");
+        m.take_changes();
+        let actions = m.handle(Input::Reconnected, now).expect("back");
+        assert_eq!(actions, [Action::JoinRoom { room_id: "r".into(), ticket: "t".into() }]);
+        let fresh =
+            IceServer { urls: vec!["turn:t.example:3478".into()], username: Some("u".into()), credential: None };
+        m.handle(Input::RoomJoined { members: vec!["bob".into()], ice_servers: vec![fresh.clone()] }, now)
+            .expect("rejoined");
+        assert_eq!(m.state(), &CallState::Connected);
+        assert!(m.take_changes().is_empty(), "nothing changes for the person");
+        assert_eq!(m.call().map(|c| c.ice_servers.clone()), Some(vec![fresh]), "fresh TURN credentials kept");
+        // The peer hung up while we were away: the room is gone.
+        m.handle(Input::RoomEnded, now).expect("ended");
+        assert_eq!(m.take_changes(), [CallState::Ended(EndReason::RemoteHangup), CallState::Prepared]);
+
+        // Ringing, or an accept not yet confirmed, has no room to go back to.
+        let (mut m, now) = accepting("i1");
+        assert!(m.handle(Input::Reconnected, now).expect("back").is_empty());
+        let (mut m, now) = prepared();
+        m.handle(Input::Invitation(invitation("i2", "alice")), now).expect("ring");
+        assert!(m.handle(Input::Reconnected, now).expect("back").is_empty());
+        assert_eq!(m.state(), &CallState::Ringing);
     }
 
     #[test]

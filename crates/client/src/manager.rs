@@ -72,7 +72,12 @@ impl CallManager {
         let (client, signaling) = SignalingClient::connect(config.client.clone());
         let (commands, rx) = mpsc::unbounded_channel();
         let (events, events_rx) = mpsc::unbounded_channel();
-        let driver = Driver { client: client.clone(), machine: CallMachine::new(config.ring_timeout), events };
+        let driver = Driver {
+            client: client.clone(),
+            machine: CallMachine::new(config.ring_timeout),
+            events,
+            keeping_alive: false,
+        };
         tokio::spawn(driver.run(rx, signaling));
         (CallManager { commands, client }, events_rx)
     }
@@ -125,6 +130,8 @@ struct Driver {
     client: SignalingClient,
     machine: CallMachine,
     events: mpsc::UnboundedSender<CallEvent>,
+    /// Whether the connection is being checked with pings (while answered calls connect and run).
+    keeping_alive: bool,
 }
 
 impl Driver {
@@ -170,7 +177,11 @@ impl Driver {
 
     async fn on_signaling(&mut self, event: ClientEvent) {
         let input = match &event {
-            ClientEvent::Connected { .. } => (*self.machine.state() == CallState::Idle).then_some(Input::Ready),
+            ClientEvent::Connected { .. } => match self.machine.state() {
+                CallState::Idle => Some(Input::Ready),
+                // Back after a drop: a call in progress takes its place in the room again.
+                _ => Some(Input::Reconnected),
+            },
             ClientEvent::AuthFailed { .. } | ClientEvent::CertificateRejected { .. } => Some(Input::Reset),
             ClientEvent::Disconnected { .. } => None,
             ClientEvent::Message(msg) => return self.on_message(msg.clone()).await,
@@ -244,6 +255,11 @@ impl Driver {
         for state in self.machine.take_changes() {
             let call = self.machine.call().cloned();
             let _ = self.events.send(CallEvent::State { state, call });
+        }
+        let in_call = matches!(self.machine.state(), CallState::Connecting | CallState::Connected);
+        if in_call != self.keeping_alive {
+            self.keeping_alive = in_call;
+            self.client.keep_alive(in_call);
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use duet_protocol::{Auth, ClientMessage, ErrorCode, PresenceSubscribe, ServerMessage, WS_PATH, decode_server};
+use duet_protocol::{Auth, ClientMessage, ErrorCode, Ping, PresenceSubscribe, ServerMessage, WS_PATH, decode_server};
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +24,9 @@ pub struct ClientConfig {
     pub backoff_max: Duration,
     /// CA certificates (PEM) trusted for `https://` servers besides the OS's trust store.
     pub ca_file: Option<std::path::PathBuf>,
+    /// How often the connection is checked with `ping` while [`SignalingClient::keep_alive`]
+    /// is on (in a call); two unanswered in a row mean the connection is dead.
+    pub ping_every: Duration,
 }
 
 impl ClientConfig {
@@ -32,9 +35,11 @@ impl ClientConfig {
             server: server.into(),
             token: token.into(),
             request_timeout: Duration::from_secs(10),
-            backoff_min: Duration::from_millis(200),
-            backoff_max: Duration::from_secs(10),
+            // PROTOCOL.md "Staying in the call": from 250 ms, capped at 5 s.
+            backoff_min: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(5),
             ca_file: None,
+            ping_every: Duration::from_secs(5),
         }
     }
 
@@ -73,6 +78,8 @@ enum Command {
     Request(ClientMessage, oneshot::Sender<Result<ServerMessage>>),
     Send(ClientMessage),
     Subscribe(Vec<String>),
+    /// Check the connection with pings (in a call), or stop checking.
+    KeepAlive(bool),
     /// Stop for good; the sender, when given, is dropped once the connection is closed.
     Close(Option<oneshot::Sender<()>>),
 }
@@ -121,6 +128,13 @@ impl SignalingClient {
         self.commands.send(Command::Subscribe(users)).map_err(|_| Error::Closed)
     }
 
+    /// Checks the connection with `ping` every [`ClientConfig::ping_every`] (on in a
+    /// call, where a dead connection must be noticed faster than TCP does): two
+    /// unanswered in a row drop it and reconnect at once.
+    pub fn keep_alive(&self, on: bool) {
+        let _ = self.commands.send(Command::KeepAlive(on));
+    }
+
     /// Closes the connection for good.
     pub fn close(&self) {
         let _ = self.commands.send(Command::Close(None));
@@ -140,8 +154,9 @@ impl SignalingClient {
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 enum Session {
-    /// Reconnect after a pause.
-    Lost(String),
+    /// Reconnect after a pause, or `at_once` (a connection found dead by pings:
+    /// the server is probably fine, the path to it was not).
+    Lost { reason: String, at_once: bool },
     /// Stop for good.
     Stop,
 }
@@ -152,14 +167,19 @@ async fn run(
     events: mpsc::UnboundedSender<ClientEvent>,
 ) {
     let mut watched: BTreeSet<String> = BTreeSet::new();
+    let mut keep_alive = false;
     let mut backoff = config.backoff_min;
     loop {
         let reason = match connect(&config, &events).await {
             Ok(ws) => {
                 backoff = config.backoff_min;
-                match session(ws, &mut commands, &events, &mut watched).await {
+                match session(ws, &config, &mut commands, &events, &mut watched, &mut keep_alive).await {
                     Session::Stop => return,
-                    Session::Lost(reason) => reason,
+                    Session::Lost { reason, at_once: true } => {
+                        let _ = events.send(ClientEvent::Disconnected { reason });
+                        continue;
+                    }
+                    Session::Lost { reason, .. } => reason,
                 }
             }
             Err(Error::Server { code: code @ (ErrorCode::Unauthorized | ErrorCode::TokenExpired), message }) => {
@@ -188,6 +208,7 @@ async fn run(
                     Some(Command::Request(_, reply)) => { let _ = reply.send(Err(Error::Disconnected)); }
                     Some(Command::Send(_)) => {}
                     Some(Command::Subscribe(users)) => watched.extend(users),
+                    Some(Command::KeepAlive(on)) => keep_alive = on,
                 },
             }
         }
@@ -239,14 +260,26 @@ async fn next_message(ws: &mut Ws) -> Option<ServerMessage> {
     }
 }
 
+impl Session {
+    fn lost(reason: &str) -> Session {
+        Session::Lost { reason: reason.to_owned(), at_once: false }
+    }
+}
+
 async fn session(
     mut ws: Ws,
+    config: &ClientConfig,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     events: &mpsc::UnboundedSender<ClientEvent>,
     watched: &mut BTreeSet<String>,
+    keep_alive: &mut bool,
 ) -> Session {
     let mut pending: HashMap<u64, oneshot::Sender<Result<ServerMessage>>> = HashMap::new();
     let mut next_req: u64 = 1;
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + config.ping_every, config.ping_every);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Pings sent since the server was last heard from.
+    let mut unanswered = 0;
     if !watched.is_empty() {
         // With a `req`, the reply (`presence.ok`, current statuses) reaches the event
         // stream: whatever changed while we were away is known at once.
@@ -254,7 +287,7 @@ async fn session(
         next_req += 1;
         let msg = ClientMessage::PresenceSubscribe(PresenceSubscribe { req, users: watched.iter().cloned().collect() });
         if ws.send(Message::Text(msg.encode().into())).await.is_err() {
-            return Session::Lost("connection lost".into());
+            return Session::lost("connection lost");
         }
     }
     let outcome = loop {
@@ -283,13 +316,39 @@ async fn session(
                         watched.extend(users.iter().cloned());
                         ClientMessage::PresenceSubscribe(PresenceSubscribe { req: None, users })
                     }
+                    Some(Command::KeepAlive(on)) => {
+                        if on && !*keep_alive {
+                            pings.reset();
+                            unanswered = 0;
+                        }
+                        *keep_alive = on;
+                        continue;
+                    }
                 };
                 if ws.send(Message::Text(msg.encode().into())).await.is_err() {
-                    break Session::Lost("connection lost while sending".into());
+                    break Session::lost("connection lost while sending");
+                }
+            }
+            _ = pings.tick(), if *keep_alive => {
+                if unanswered >= 2 {
+                    let reason = format!("the server did not answer for {} s", (config.ping_every * 2).as_secs_f32());
+                    break Session::Lost { reason, at_once: true };
+                }
+                let ping = ClientMessage::Ping(Ping { req: Some(next_req) });
+                next_req += 1;
+                unanswered += 1;
+                // A send that blocks (a full socket buffer on a dead path) is a missed pong too.
+                match tokio::time::timeout(config.ping_every, ws.send(Message::Text(ping.encode().into()))).await {
+                    Ok(Ok(())) | Err(_) => {}
+                    Ok(Err(_)) => break Session::lost("connection lost while sending"),
                 }
             }
             incoming = next_message(&mut ws) => {
-                let Some(msg) = incoming else { break Session::Lost("connection closed by the server".into()) };
+                let Some(msg) = incoming else { break Session::lost("connection closed by the server") };
+                unanswered = 0;
+                if let ServerMessage::Pong(_) = msg {
+                    continue;
+                }
                 match msg.req().and_then(|req| pending.remove(&req)) {
                     Some(reply) => {
                         let result = match msg {

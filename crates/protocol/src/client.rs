@@ -39,6 +39,9 @@ pub enum ClientMessage {
     RoomLeave(RoomLeave),
     #[serde(rename = "history.list")]
     HistoryList(HistoryList),
+    /// Is the connection alive? Answered with `pong` (PROTOCOL.md "Staying in the call").
+    #[serde(rename = "ping")]
+    Ping(Ping),
 }
 
 /// The `type` names of [`ClientMessage`], to tell an unknown type from a malformed message.
@@ -59,6 +62,7 @@ pub const CLIENT_TYPES: &[&str] = &[
     "room.media",
     "room.leave",
     "history.list",
+    "ping",
 ];
 
 impl ClientMessage {
@@ -77,6 +81,7 @@ impl ClientMessage {
             ClientMessage::RoomMedia(m) => m.req,
             ClientMessage::RoomLeave(m) => m.req,
             ClientMessage::HistoryList(m) => m.req,
+            ClientMessage::Ping(m) => m.req,
         }
     }
 
@@ -95,6 +100,7 @@ impl ClientMessage {
             ClientMessage::RoomMedia(m) => &mut m.req,
             ClientMessage::RoomLeave(m) => &mut m.req,
             ClientMessage::HistoryList(m) => &mut m.req,
+            ClientMessage::Ping(m) => &mut m.req,
         };
         *slot = Some(req);
     }
@@ -249,6 +255,13 @@ pub struct RoomLeave {
 
 fn hangup() -> String {
     "hangup".into()
+}
+
+/// `ping`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ping {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
 }
 
 /// `history.list`.

@@ -51,6 +51,9 @@ pub enum ServerMessage {
     MemberLeft(MemberLeft),
     #[serde(rename = "history.ok")]
     HistoryOk(HistoryOk),
+    /// The answer to `ping`.
+    #[serde(rename = "pong")]
+    Pong(Ok),
 }
 
 /// The `type` names of [`ServerMessage`].
@@ -75,6 +78,7 @@ pub const SERVER_TYPES: &[&str] = &[
     "room.media",
     "room.member_left",
     "history.ok",
+    "pong",
 ];
 
 impl ServerMessage {
@@ -90,6 +94,7 @@ impl ServerMessage {
             ServerMessage::AcceptOk(m) => m.req,
             ServerMessage::RoomJoined(m) => m.req,
             ServerMessage::HistoryOk(m) => m.req,
+            ServerMessage::Pong(m) => m.req,
             _ => None,
         }
     }
@@ -277,6 +282,10 @@ pub struct RoomJoined {
 pub struct MemberJoined {
     pub room_id: String,
     pub user: String,
+    /// The member was in the room already and came back on a new connection
+    /// within the watchdog window (PROTOCOL.md "Staying in the call").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
 }
 
 /// `room.signal` as relayed to its recipient.

@@ -34,6 +34,8 @@ pub struct Session {
 const MAX_INVITEES: usize = 16;
 /// Most users one connection may watch.
 const MAX_SUBSCRIPTIONS: usize = 2000;
+/// Most `room.signal`s kept for a member who is away (reconnecting); the newest are kept.
+const MAX_HELD_SIGNALS: usize = 64;
 
 /// The shared server state and its handlers.
 #[derive(Debug)]
@@ -172,6 +174,9 @@ struct Member {
     /// Bumped on every disconnect so a stale watchdog does nothing.
     generation: u64,
     gone: bool,
+    /// `room.signal`s that came for the member while it was away, oldest first:
+    /// delivered when it joins again.
+    held: VecDeque<Frame>,
 }
 
 type Reply = ServerMessage;
@@ -316,11 +321,12 @@ impl Hub {
             ClientMessage::Accept(m) => self.answer(s, m, true),
             ClientMessage::Reject(m) => self.answer(s, m, false),
             ClientMessage::Cancel(m) => self.cancel(s, m),
-            ClientMessage::RoomJoin(m) => self.join(s, m),
+            ClientMessage::RoomJoin(m) => return self.join(s, m),
             ClientMessage::RoomSignal(m) => return self.signal(s, m),
             ClientMessage::RoomMedia(m) => return self.media(s, m),
             ClientMessage::RoomLeave(m) => return self.leave(s, m),
             ClientMessage::HistoryList(m) => self.history(s, m),
+            ClientMessage::Ping(m) => ServerMessage::Pong(p::Ok { req: m.req }),
         };
         Some(match reply {
             ServerMessage::Error(mut e) => {
@@ -930,40 +936,64 @@ impl Hub {
 
     // ---- rooms ----
 
-    fn join(&self, s: &Session, m: p::RoomJoin) -> Reply {
+    /// Joins a room, or rejoins it: a member back on a new connection (after a
+    /// reconnect) takes up its place, the others hear it `resumed`, and the
+    /// `room.signal`s held for it follow the reply.
+    fn join(&self, s: &Session, m: p::RoomJoin) -> Option<Reply> {
         let req = m.req;
-        let claims = match self.signer.verify_ticket(&m.ticket, now_ms()) {
-            Ok(c) => c,
-            Err(TokenError::Expired) => return error(req, ErrorCode::Forbidden, "your room ticket has expired"),
-            Err(TokenError::Invalid) => return error(req, ErrorCode::Forbidden, "invalid room ticket"),
-        };
-        if claims.room != m.room_id || claims.sub != s.user || claims.perm & perm::ENTER == 0 {
-            return error(req, ErrorCode::Forbidden, "this ticket does not let you into that room");
-        }
         let now = now_ms();
         let mut st = self.state();
+        let member_of = |st: &State| {
+            st.rooms.get(&m.room_id).is_some_and(|room| room.members.iter().any(|member| member.user == s.user))
+        };
+        let claims = match self.signer.verify_ticket(&m.ticket, now) {
+            Ok(c) => c,
+            // A ticket may run out during a long call: a member coming back is let in on it.
+            Err(TokenError::Expired) if member_of(&st) => match self.signer.verify_ticket(&m.ticket, 0) {
+                Ok(c) => c,
+                Err(_) => return Some(error(req, ErrorCode::Forbidden, "invalid room ticket")),
+            },
+            Err(TokenError::Expired) => return Some(error(req, ErrorCode::Forbidden, "your room ticket has expired")),
+            Err(TokenError::Invalid) => return Some(error(req, ErrorCode::Forbidden, "invalid room ticket")),
+        };
+        if claims.room != m.room_id || claims.sub != s.user || claims.perm & perm::ENTER == 0 {
+            return Some(error(req, ErrorCode::Forbidden, "this ticket does not let you into that room"));
+        }
         if !st.rooms.contains_key(&m.room_id)
             && let Some(inv) = st.closed.cancelled_room(&m.room_id)
         {
             let message = format!("{} cancelled the call", inv.stored.inviter);
-            return ServerMessage::invitation_closed(req, Outcome::Cancelled, message);
+            return Some(ServerMessage::invitation_closed(req, Outcome::Cancelled, message));
         }
         if !st.rooms.contains_key(&m.room_id) && st.closed.ended_rooms.contains_key(&m.room_id) {
-            return error(req, ErrorCode::NotInRoom, "the call has already ended");
+            return Some(error(req, ErrorCode::NotInRoom, "the call has already ended"));
         }
         let room = st.rooms.entry(m.room_id.clone()).or_insert_with(Room::unknown);
         if !room.allowed.is_empty() && !room.allowed.contains(&s.user) {
-            return error(req, ErrorCode::Forbidden, "you are not part of this call");
+            return Some(error(req, ErrorCode::Forbidden, "you are not part of this call"));
         }
         let others: Vec<String> = room.members.iter().filter(|m| m.user != s.user).map(|m| m.user.clone()).collect();
+        let mut held = VecDeque::new();
         if let Some(member) = room.members.iter_mut().find(|m| m.user == s.user) {
-            // The same user again, e.g. after a reconnect: the new connection takes over.
+            // The same user again, after a reconnect: the new connection takes over.
+            let resumed = member.gone || member.conn != s.conn;
             member.conn = s.conn;
             member.gone = false;
             member.generation += 1;
+            held = std::mem::take(&mut member.held);
+            if resumed {
+                let event = frame(&ServerMessage::MemberJoined(p::MemberJoined {
+                    room_id: m.room_id.clone(),
+                    user: s.user.clone(),
+                    resumed: true,
+                }));
+                for other in room.members.iter().filter(|x| x.user != s.user && !x.gone) {
+                    self.bus.send_conn(&other.user, other.conn, &event);
+                }
+            }
         } else {
             if room.members.len() >= room.allowed.len().max(2) {
-                return error(req, ErrorCode::Forbidden, "this room is full");
+                return Some(error(req, ErrorCode::Forbidden, "this room is full"));
             }
             if !room.used {
                 room.used = true;
@@ -972,6 +1002,7 @@ impl Hub {
             let joined = frame(&ServerMessage::MemberJoined(p::MemberJoined {
                 room_id: m.room_id.clone(),
                 user: s.user.clone(),
+                resumed: false,
             }));
             for other in &mut room.members {
                 other.peer_seen_at.get_or_insert(now);
@@ -985,17 +1016,27 @@ impl Hub {
                 video: claims.perm & perm::SEND_VIDEO != 0,
                 generation: 0,
                 gone: false,
+                held: VecDeque::new(),
             });
             self.webhook(webhook::ENTER_ROOM, &m.room_id, &s.user, None);
             st.in_rooms.entry(s.user.clone()).or_default().insert(m.room_id.clone());
             self.announce(&mut st, &s.user);
         }
-        ServerMessage::RoomJoined(p::RoomJoined {
+        let joined = ServerMessage::RoomJoined(p::RoomJoined {
             req,
             room_id: m.room_id,
             members: others,
             ice_servers: self.ice_servers(&s.user),
-        })
+        });
+        if held.is_empty() {
+            return Some(joined);
+        }
+        // The held signals go after the reply, in the order they came.
+        self.bus.send_conn(&s.user, s.conn, &frame(&joined));
+        for signal in &held {
+            self.bus.send_conn(&s.user, s.conn, signal);
+        }
+        None
     }
 
     fn ice_servers(&self, user: &str) -> Vec<IceServer> {
@@ -1017,7 +1058,7 @@ impl Hub {
     }
 
     fn signal(&self, s: &Session, m: p::RoomSignal) -> Option<Reply> {
-        let st = self.state();
+        let mut st = self.state();
         let member = |user: &str| st.rooms.get(&m.room_id).and_then(|r| r.members.iter().find(|x| x.user == user));
         if member(&s.user).is_none() {
             return Some(error(m.req, ErrorCode::NotInRoom, "you are not in this room"));
@@ -1025,12 +1066,22 @@ impl Hub {
         let Some(target) = member(&m.to).filter(|_| m.to != s.user) else {
             return Some(error(m.req, ErrorCode::NotInRoom, format!("`{}` is not in this room", m.to)));
         };
-        let relayed = ServerMessage::RoomSignal(p::RelayedSignal {
+        let relayed = frame(&ServerMessage::RoomSignal(p::RelayedSignal {
             room_id: m.room_id.clone(),
             from: s.user.clone(),
             payload: m.payload,
-        });
-        self.bus.send_conn(&target.user, target.conn, &frame(&relayed));
+        }));
+        if !target.gone {
+            self.bus.send_conn(&target.user, target.conn, &relayed);
+        } else if let Some(target) =
+            st.rooms.get_mut(&m.room_id).and_then(|room| room.members.iter_mut().find(|x| x.user == m.to))
+        {
+            // Away (reconnecting): held until it joins again, the newest kept.
+            if target.held.len() == MAX_HELD_SIGNALS {
+                target.held.pop_front();
+            }
+            target.held.push_back(relayed);
+        }
         m.req.map(|req| ServerMessage::ok(Some(req)))
     }
 

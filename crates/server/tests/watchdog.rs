@@ -1,5 +1,6 @@
 //! A member whose connection is gone is removed after the watchdog period; one
-//! who comes back in time stays.
+//! who comes back in time stays, announced as resumed, and gets what was sent to it
+//! meanwhile.
 
 mod common;
 
@@ -43,4 +44,61 @@ async fn a_member_who_reconnects_in_time_stays_in_the_room() {
     alice.expect_none("room.member_left", Duration::from_millis(1200)).await;
     alice.send(json!({"type": "room.signal", "room_id": room, "to": "bob", "payload": {"x": 1}})).await;
     assert_eq!(bob.expect("room.signal").await["payload"], json!({"x": 1}));
+}
+
+#[tokio::test]
+async fn a_member_back_in_time_is_announced_resumed_and_gets_the_signals_sent_while_it_was_away() {
+    let server = TestServer::start_with(|c| c.watchdog = Duration::from_secs(5)).await;
+    let (mut alice, bob, room, ticket) = in_call(&server).await;
+    drop(bob);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Alice's ICE restart offer and candidates while Bob is away: 70 signals, the newest 64 kept.
+    for n in 0..70 {
+        let signal = json!({"type": "room.signal", "req": 1000 + n, "room_id": room, "to": "bob", "payload": {"n": n}});
+        assert_eq!(alice.request(signal).await["type"], "ok", "held for him, not refused");
+    }
+    let mut bob = server.client("bob").await;
+    let joined = bob.request(json!({"type": "room.join", "room_id": room, "ticket": ticket})).await;
+    assert_eq!(joined["type"], "room.joined");
+    for n in 6..70 {
+        let signal = bob.expect("room.signal").await;
+        assert_eq!(
+            (&signal["from"], &signal["payload"]),
+            (&json!("alice"), &json!({"n": n})),
+            "in order, after the reply"
+        );
+    }
+    bob.expect_none("room.signal", Duration::from_millis(200)).await;
+    let resumed = alice.expect("room.member_joined").await;
+    assert_eq!(resumed, json!({"type": "room.member_joined", "room_id": room, "user": "bob", "resumed": true}));
+    alice.expect_none("room.member_left", Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn a_member_back_after_its_ticket_ran_out_is_let_in_but_not_once_it_left() {
+    let server = TestServer::start_with(|c| {
+        c.watchdog = Duration::from_secs(5);
+        c.ticket_ttl = Duration::from_millis(600);
+    })
+    .await;
+    let (mut alice, bob, room, ticket) = in_call(&server).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    drop(bob);
+    let mut bob = server.client("bob").await;
+    let joined = bob.request(json!({"type": "room.join", "room_id": room, "ticket": ticket})).await;
+    assert_eq!(joined["type"], "room.joined", "a call may outlast its ticket: {joined}");
+    assert_eq!(alice.expect("room.member_joined").await["resumed"], true);
+
+    // Once out of the room, the expired ticket is no way back in.
+    bob.request(json!({"type": "room.leave", "room_id": room, "reason": "hangup"})).await;
+    let again = bob.request(json!({"type": "room.join", "room_id": room, "ticket": ticket})).await;
+    assert_eq!((&again["code"], &again["message"]), (&json!("forbidden"), &json!("your room ticket has expired")));
+}
+
+#[tokio::test]
+async fn ping_is_answered_with_pong_carrying_its_req() {
+    let server = TestServer::start().await;
+    let mut alice = server.client("alice").await;
+    let pong = alice.request(json!({"type": "ping"})).await;
+    assert_eq!(pong["type"], "pong");
 }

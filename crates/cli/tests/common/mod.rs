@@ -16,7 +16,9 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
     url: String,
     port: u16,
-    handle: ServerHandle,
+    handle: Option<ServerHandle>,
+    /// As started, on the port it got: a restart comes back on the same one.
+    config: Config,
 }
 
 pub async fn server() -> TestServer {
@@ -34,7 +36,8 @@ pub async fn server_with(address: &str, tweak: impl FnOnce(&mut Config)) -> Test
     let mut config = Config::new(dir.path());
     config.listen = format!("{address}:0").parse().unwrap();
     tweak(&mut config);
-    let server = Server::bind(config).await.unwrap();
+    let server = Server::bind(config.clone()).await.unwrap();
+    config.listen = server.local_addr();
     for user in ["alice", "bob", "echo"] {
         duet_server::create_user(&*server.hub().store, user, user, "long enough password").unwrap();
     }
@@ -43,17 +46,30 @@ pub async fn server_with(address: &str, tweak: impl FnOnce(&mut Config)) -> Test
         Some(_) => format!("https://localhost:{}", server.local_addr().port()),
         None => format!("http://{}", server.local_addr()),
     };
-    TestServer { _dir: dir, url, port: server.local_addr().port(), handle: server.spawn() }
+    TestServer { _dir: dir, url, port: server.local_addr().port(), handle: Some(server.spawn()), config }
 }
 
 impl TestServer {
+    /// Stops the server (every connection closes), waits `outage`, and starts it
+    /// again on the same port and data.
+    pub async fn restart_after(&mut self, outage: Duration) {
+        self.handle.take().expect("running").shutdown().await.unwrap();
+        tokio::time::sleep(outage).await;
+        let server = Server::bind(self.config.clone()).await.unwrap();
+        self.handle = Some(server.spawn());
+    }
+
+    fn hub(&self) -> &std::sync::Arc<duet_server::Hub> {
+        self.handle.as_ref().expect("running").hub()
+    }
+
     /// `user`'s call history as the server recorded it, newest first.
     pub fn history(&self, user: &str) -> Vec<duet_protocol::HistoryEntry> {
-        self.handle.hub().store.history(user, 10, None).unwrap()
+        self.hub().store.history(user, 10, None).unwrap()
     }
 
     pub fn cli(&self, user: &str, args: &[&str]) -> Child {
-        let token = self.handle.hub().signer.issue_token(user, duet_server::now_ms() as u64 + 3_600_000);
+        let token = self.hub().signer.issue_token(user, duet_server::now_ms() as u64 + 3_600_000);
         Command::new(env!("CARGO_BIN_EXE_duet-cli"))
             .args(["--server", &self.url, "--user", user, "--token", &token, "--udp", "127.0.0.1:0"])
             .args(args)
@@ -124,7 +140,7 @@ impl TestServer {
     }
 
     fn live_with(&self, mut command: Command, user: &str, args: &[&str]) -> Live {
-        let token = self.handle.hub().signer.issue_token(user, duet_server::now_ms() as u64 + 3_600_000);
+        let token = self.hub().signer.issue_token(user, duet_server::now_ms() as u64 + 3_600_000);
         let mut child = command
             .args(["--user", user, "--token", &token])
             .args(args)
