@@ -33,6 +33,8 @@ pub enum CallReason {
     Cancelled,
     Timeout,
     AnsweredElsewhere,
+    // Media stayed down for 30 s (on either side): the network was lost.
+    NetworkLost,
     // The failures: the server refused or the request could not be made, the
     // media did not connect, the connection to the server was lost.
     Signaling,
@@ -130,6 +132,9 @@ pub struct ChatReceived {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
 pub struct MediaChanged {
     pub connected: bool,
+    /// Media had flowed and stopped (a dead path, another network): the call is
+    /// finding its way back ("Reconnecting…").
+    pub reconnecting: bool,
 }
 
 /// The call's safety code: 6 digits both people see the same unless someone sits between them.

@@ -42,7 +42,13 @@ fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
         EngineEvent::Message { cmd, text, .. } if cmd == CHAT_COMMAND => Some(ChatReceived { text }.emit(app)),
         EngineEvent::MessageDelivered { id: Some(id), .. } => Some(ChatDelivered { id }.emit(app)),
         EngineEvent::Verification { code } => Some(Verification { code }.emit(app)),
-        EngineEvent::Media(change) => Some(MediaChanged { connected: change.state == MediaState::Connected }.emit(app)),
+        EngineEvent::Media(change) => Some(
+            MediaChanged {
+                connected: change.state == MediaState::Connected,
+                reconnecting: change.state == MediaState::Reconnecting,
+            }
+            .emit(app),
+        ),
         EngineEvent::Error(error) => Some(problem(app, error)),
         EngineEvent::Presence { user, status } => {
             Some(PresenceChanged { user_id: user, status: status.into() }.emit(app))
@@ -147,6 +153,7 @@ fn end_reason(why: EndReason) -> CallReason {
         EndReason::Cancelled => CallReason::Cancelled,
         EndReason::Timeout => CallReason::Timeout,
         EndReason::AnsweredElsewhere => CallReason::AnsweredElsewhere,
+        EndReason::NetworkLost => CallReason::NetworkLost,
     }
 }
 
@@ -220,7 +227,7 @@ mod tests {
     #[test]
     fn ui_reasons_keep_the_engine_names() {
         // The UI compares these strings (call.ts): the app's enum must say what the engine says.
-        for why in [EndReason::LocalHangup, EndReason::AnsweredElsewhere, EndReason::Timeout] {
+        for why in [EndReason::LocalHangup, EndReason::AnsweredElsewhere, EndReason::Timeout, EndReason::NetworkLost] {
             assert_eq!(serde_json::to_value(end_reason(why)).unwrap(), serde_json::to_value(why).unwrap());
         }
     }

@@ -210,7 +210,7 @@ export type CallProblem = {
 };
 
 /**  Why a call ended (`local_hangup` … `answered_elsewhere`) or failed (`signaling`, `media_failure`, `signaling_lost`). */
-export type CallReason = "local_hangup" | "remote_hangup" | "rejected" | "busy" | "test_line_busy" | "cancelled" | "timeout" | "answered_elsewhere" | "signaling" | "media_failure" | "signaling_lost";
+export type CallReason = "local_hangup" | "remote_hangup" | "rejected" | "busy" | "test_line_busy" | "cancelled" | "timeout" | "answered_elsewhere" | "network_lost" | "signaling" | "media_failure" | "signaling_lost";
 
 /**  One call in the history, newest first. */
 export type CallRecord = {
@@ -415,6 +415,11 @@ export type Managed = {
  */
 export type MediaChanged = {
 	connected: boolean,
+	/**
+	 *  Media had flowed and stopped (a dead path, another network): the call is
+	 *  finding its way back ("Reconnecting…").
+	 */
+	reconnecting: boolean,
 };
 
 /**  Why a side sends no audio or no video (`room.media`'s `audio_off` / `video_off`). */

@@ -464,7 +464,7 @@ describe("calls", () => {
     await page.waitForSelector(".in-call:not([hidden])");
     await page.waitForFunction(() => document.activeElement?.id === "toggle-microphone");
     await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "Connecting media…");
-    await emit(page, "media-changed", { connected: true });
+    await emit(page, "media-changed", { connected: true, reconnecting: false });
     await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "In a call with Bob");
     await everyControlByTab(page, "in call");
     // The big video is not in the Tab order; the small one is, with a name and how to use it.
@@ -563,7 +563,7 @@ describe("calls", () => {
     assert.equal(await page.textContent("#call-timer"), "Connecting…");
     await emit(page, "call-changed", change("connected"));
     assert.equal(await page.textContent("#call-timer"), "Connecting media…", "connected means media flows");
-    await emit(page, "media-changed", { connected: true });
+    await emit(page, "media-changed", { connected: true, reconnecting: false });
     await page.waitForFunction(() => document.querySelector("#call-timer").textContent === "00:01", null, { timeout: 3000 });
     const stats = { quality: 1, peer_quality: 2, rtt_ms: 20, loss: 0, fps: 15, width: 960, height: 540,
       bitrate_in_kbps: 800, bitrate_out_kbps: 820, freeze_count: 0 };
@@ -588,6 +588,27 @@ describe("calls", () => {
     for (const part of ["20 ms", "960×540, 15 fps", "820 / 800 kbps", "31 dB cancelled, 96 ms delay, 5% left"]) {
       assert.ok(details.includes(part), `${part} in ${details}`);
     }
+    await page.close();
+  });
+
+  test("media that stops says Reconnecting… until it is back, and a lost network says why the call ended", async () => {
+    const page = await open(signedIn());
+    await page.waitForSelector("li.contact");
+    await emit(page, "call-changed", change("calling"));
+    await emit(page, "call-changed", change("connected"));
+    await page.waitForSelector(".in-call:not([hidden])");
+    await emit(page, "media-changed", { connected: true, reconnecting: false });
+    await page.waitForFunction(() => /^\d\d:\d\d$/.test(document.querySelector("#call-timer").textContent));
+    await emit(page, "media-changed", { connected: false, reconnecting: true });
+    await page.waitForFunction(() => document.querySelector("#call-timer").textContent === "Reconnecting…");
+    await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "Reconnecting…");
+    await page.waitForTimeout(700);
+    assert.equal(await page.textContent("#call-timer"), "Reconnecting…", "the timer's tick does not write over it");
+    await shot(page, "call-reconnecting");
+    await emit(page, "media-changed", { connected: true, reconnecting: false });
+    await page.waitForFunction(() => /^\d\d:\d\d$/.test(document.querySelector("#call-timer").textContent));
+    await emit(page, "call-changed", change("ended", { reason: "network_lost", duration_ms: 65000 }));
+    assert.equal(await page.textContent("#call-result"), "The connection to Bob was lost; the call ended (01:05).");
     await page.close();
   });
 

@@ -13,8 +13,9 @@ use tokio::sync::mpsc;
 use crate::devices::Speakers;
 use crate::event::{EngineError, Event, MediaChange, MediaState};
 use crate::media::{AUDIO_FRAME, AudioIn, FOLLOW_INTERVAL, Media};
+use crate::path::PATH_CHECK;
 use crate::session::{MediaInput, next_media};
-use crate::{Command, Config};
+use crate::{Command, Config, SystemInterfaces};
 
 /// How often the device lists are read again, to notice plugs and unplugs.
 const DEVICE_POLL: Duration = Duration::from_secs(1);
@@ -37,6 +38,8 @@ pub(crate) struct Engine {
     pub peers: std::collections::BTreeMap<String, RoomMedia>,
     /// Since when the two talk.
     pub talking_since: Option<Instant>,
+    /// Whether the signaling connection is up (what is signaled while it is down is lost).
+    pub signaling_online: bool,
     /// Where devices in the call report failures while running.
     pub device_errors: mpsc::UnboundedSender<duet_media::Error>,
     device_errors_rx: Option<mpsc::UnboundedReceiver<duet_media::Error>>,
@@ -67,6 +70,7 @@ impl Engine {
             early_signals: Vec::new(),
             peers: Default::default(),
             talking_since: None,
+            signaling_online: true,
             device_errors,
             device_errors_rx: Some(device_errors_rx),
         }
@@ -100,6 +104,11 @@ impl Engine {
             .config
             .watch_devices
             .then(|| DeviceWatcher::start(DEVICE_POLL, move |list| drop(device_list_tx.send(list.clone()))));
+        let mut addresses = match self.config.watch_network {
+            true => crate::path::watch_addresses(SystemInterfaces),
+            false => mpsc::unbounded_channel().1,
+        };
+        let mut path_tick = tokio::time::interval(PATH_CHECK);
         let mut audio_tick = tokio::time::interval(AUDIO_FRAME);
         let mut stats_tick = tokio::time::interval(Duration::from_secs(1));
         let mut follow_tick = tokio::time::interval(FOLLOW_INTERVAL);
@@ -154,6 +163,14 @@ impl Engine {
                 }
                 _ = stats_tick.tick() => {
                     self.on_stats_second().await;
+                    Flow::Continue
+                }
+                _ = path_tick.tick() => {
+                    self.check_path().await;
+                    Flow::Continue
+                }
+                Some(list) = addresses.recv() => {
+                    self.on_addresses_changed(&list).await;
                     Flow::Continue
                 }
                 () = media_overdue => {

@@ -93,6 +93,8 @@ pub struct CallSummary {
 #[serde(rename_all = "snake_case")]
 pub enum MediaState {
     Connected,
+    /// Media stopped (a dead path, another network): ICE is being restarted.
+    Reconnecting,
     Failed,
 }
 
@@ -182,6 +184,9 @@ pub struct CallStats {
     pub frames_undecodable: u64,
     /// Keyframe requests (PLI/FIR) the peer sent us.
     pub keyframe_requests: u64,
+    /// ICE restarts this side made (the inviter) or asked for (the invitee):
+    /// media stopped, the network changed, or the peer asked.
+    pub ice_restarts: u32,
     /// The stamp's counter of the last frame decoded (the synthetic source's).
     pub last_frame_counter: Option<u32>,
     pub fps: f64,

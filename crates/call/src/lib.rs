@@ -31,6 +31,7 @@ mod devices;
 mod engine;
 mod event;
 mod media;
+mod path;
 mod session;
 mod signaling;
 mod stats;
@@ -51,6 +52,7 @@ pub use event::{
     CallStats, CallSummary, DeviceKind, DeviceNames, DeviceSwitch, EngineError, Event, MediaChange, MediaSent,
     MediaState, PeerMedia, StateChange,
 };
+pub use path::{Interfaces, SystemInterfaces};
 
 /// What the engine needs besides a connection.
 #[derive(Debug, Clone)]
@@ -67,6 +69,9 @@ pub struct Config {
     /// Read the device lists every second, to report plugs and replace an
     /// unplugged device in use (off for a bot with no devices).
     pub watch_devices: bool,
+    /// Read this machine's addresses, to restart ICE at once when they change (a
+    /// new network) instead of waiting for media to stop.
+    pub watch_network: bool,
     /// Frames to draw (none for a headless client).
     pub video_out: Option<VideoOut>,
     /// What every captured frame passes through (the app's beauty filter).
@@ -90,6 +95,7 @@ impl Config {
             sources,
             echo: false,
             watch_devices: true,
+            watch_network: true,
             video_out: None,
             processing: None,
             audio_processor: SharedProcessor::voice(voice),

@@ -16,6 +16,7 @@ use duet_rtc::{RtcSession, SessionConfig};
 use tokio::sync::mpsc;
 
 use crate::event::{EngineError, Event};
+use crate::path::PathWatch;
 use crate::stats::Counters;
 use crate::{AudioInput, Config, Feed, Processing, Sources, VideoInput, VideoOut};
 
@@ -205,6 +206,10 @@ pub(crate) struct Media {
     pub connect_by: tokio::time::Instant,
     /// Media flows once ICE and DTLS are up; before that packets would be lost.
     pub connected: bool,
+    /// This side invited: it makes the offers, ICE restarts included.
+    pub inviter: bool,
+    /// Whether the path to the peer works, and the restarts to bring it back.
+    pub path: PathWatch,
     pub decoder: H264Decoder,
     pub audio_in: AudioIn,
     pub mic_frames: mpsc::UnboundedReceiver<[i16; FRAME]>,
@@ -266,6 +271,8 @@ impl Media {
             pump: None,
             connect_by: tokio::time::Instant::now() + MEDIA_WITHIN,
             connected: false,
+            inviter: call.direction == duet_client::Direction::Outgoing,
+            path: PathWatch::new(),
             decoder: H264Decoder::new().map_err(|e| failed(&e))?,
             audio_in: AudioIn::None,
             mic_frames,
@@ -432,6 +439,9 @@ impl Media {
 
     /// Media is up: start the video pump.
     pub fn on_connected(&mut self) {
+        if !self.connected {
+            self.path = PathWatch::new();
+        }
         self.connected = true;
         if let Some(sender) = self.video.take() {
             let pump = VideoPump::start(sender, self.interval, self.preview.clone());

@@ -39,6 +39,17 @@ pub(crate) async fn next_media(media: &mut Option<Media>) -> MediaInput {
 impl Engine {
     pub(crate) async fn on_rtc_event(&mut self, event: RtcEvent) {
         let now = self.now_us();
+        let from_peer = matches!(
+            event,
+            RtcEvent::Audio(_)
+                | RtcEvent::Video(_)
+                | RtcEvent::PeerQuality(_)
+                | RtcEvent::Message { .. }
+                | RtcEvent::Delivered(_)
+        );
+        if from_peer {
+            self.on_heard().await;
+        }
         let Some(m) = self.media.as_mut() else { return };
         match event {
             RtcEvent::Candidate(c) => {
@@ -56,6 +67,8 @@ impl Engine {
                     None => tracing::warn!("no DTLS fingerprints to make the safety code from"),
                 }
             }
+            // ICE gave up on a path that worked: restart rather than end the call.
+            RtcEvent::State(ConnectionState::Failed) if m.connected => self.restart_path("ICE failed").await,
             RtcEvent::State(ConnectionState::Failed) => self.on_media_unreachable().await,
             RtcEvent::Video(frame) => self.on_video(frame.data, now).await,
             RtcEvent::VideoLost => m.stats.frames_lost += 1,

@@ -21,6 +21,9 @@ impl Engine {
     pub(crate) async fn on_call_event(&mut self, event: CallEvent) -> Flow {
         match event {
             CallEvent::State { state, call } => self.on_state(state, call).await,
+            CallEvent::Signal { payload, .. } if payload.get("restart") == Some(&Value::Bool(true)) => {
+                self.on_restart_asked().await;
+            }
             CallEvent::Signal { payload, .. } => match self.media.as_mut() {
                 Some(m) => {
                     if let Err(e) = on_signal(&self.manager, m, payload).await {
@@ -48,9 +51,12 @@ impl Engine {
             }
             CallEvent::Connection(ClientEvent::Connected { .. }) => {
                 self.emit(Event::Connection { online: true, reason: None });
+                self.signaling_online = true;
+                self.on_signaling_back().await;
             }
             CallEvent::Connection(ClientEvent::Disconnected { reason }) => {
                 self.emit(Event::Connection { online: false, reason: Some(reason) });
+                self.signaling_online = false;
             }
             CallEvent::Connection(ClientEvent::Message(_)) => {}
             CallEvent::Presence { user, status } => self.emit(Event::Presence { user, status }),
@@ -203,6 +209,7 @@ async fn on_signal(manager: &duet_client::CallManager, media: &mut Media, payloa
             signal(manager, media, json!({"sdp": answer}));
         } else {
             media.rtc.accept_answer(description).await.map_err(|e| bad(&e))?;
+            media.path.offered_at = None;
         }
     } else if let Some(candidate) = payload.get("candidate").filter(|c| !c.is_null()) {
         let candidate: IceCandidate = serde_json::from_value(candidate.clone()).map_err(|e| bad(&e))?;

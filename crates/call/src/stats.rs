@@ -15,6 +15,8 @@ pub(crate) struct Counters {
     pub frames_undecodable: u64,
     /// Keyframe requests (PLI/FIR) the peer sent us.
     pub keyframe_requests: u64,
+    /// ICE restarts this side made or asked for.
+    pub ice_restarts: u32,
     pub audio_packets_sent: u64,
     pub audio_packets_received: u64,
     pub last_counter: Option<u32>,
@@ -66,6 +68,7 @@ impl Counters {
             frames_lost: self.frames_lost,
             frames_undecodable: self.frames_undecodable,
             keyframe_requests: self.keyframe_requests,
+            ice_restarts: self.ice_restarts,
             last_frame_counter: self.last_counter,
             fps: (f64::from(render.fps) * 10.0).round() / 10.0,
             width: render.width,

@@ -181,6 +181,7 @@ fn stats_print_every_counter_by_its_old_name() {
         "frames_lost",
         "frames_undecodable",
         "keyframe_requests",
+        "ice_restarts",
         "last_frame_counter",
         "fps",
         "width",

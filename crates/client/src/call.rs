@@ -22,6 +22,42 @@ pub enum EndReason {
     Cancelled,
     Timeout,
     AnsweredElsewhere,
+    /// Media stayed down for [`NETWORK_LOST_AFTER`] (on either side) and could not be
+    /// brought back: the call ends instead of showing a frozen picture for ever.
+    NetworkLost,
+}
+
+/// How long a call's media may stay down before the call ends with
+/// [`EndReason::NetworkLost`] (PROTOCOL.md "Staying in the call").
+pub const NETWORK_LOST_AFTER: Duration = Duration::from_secs(30);
+
+/// Why a member leaves a room (`room.leave`'s and `room.member_left`'s `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveReason {
+    Hangup,
+    /// Its media found no path to the peer.
+    MediaFailed,
+    /// Its media was down for [`NETWORK_LOST_AFTER`].
+    NetworkLost,
+}
+
+impl LeaveReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveReason::Hangup => "hangup",
+            LeaveReason::MediaFailed => "media_failed",
+            LeaveReason::NetworkLost => "network_lost",
+        }
+    }
+
+    /// The reason a `room.member_left` carries; anything else is a hang-up.
+    pub fn parse(reason: &str) -> LeaveReason {
+        match reason {
+            "media_failed" => LeaveReason::MediaFailed,
+            "network_lost" => LeaveReason::NetworkLost,
+            _ => LeaveReason::Hangup,
+        }
+    }
 }
 
 /// Why a call failed.
@@ -164,12 +200,14 @@ pub enum Input {
     },
     MemberLeft {
         user: String,
-        /// It left because its media found no path (`room.member_left` reason
-        /// `media_failed`), not because someone hung up.
-        media_failed: bool,
+        /// Why (`room.member_left`'s reason): a hang-up, or its media found no
+        /// path, or its network was gone for good.
+        reason: LeaveReason,
     },
     /// Media could not be set up or broke down.
     MediaFailed(String),
+    /// Media was down for [`NETWORK_LOST_AFTER`] and could not be brought back.
+    NetworkLost,
     /// Time passes (ring timeout).
     Tick,
 }
@@ -197,11 +235,10 @@ pub enum Action {
         room_id: String,
         ticket: String,
     },
-    /// Leave the room; `media_failed` tells the peer why (`room.leave` reason
-    /// `media_failed` instead of `hangup`).
+    /// Leave the room, telling the peer why.
     LeaveRoom {
         room_id: String,
-        media_failed: bool,
+        reason: LeaveReason,
     },
 }
 
@@ -382,7 +419,7 @@ impl CallMachine {
             }
             (S::Connecting | S::Connected, Input::Hangup) => {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id, media_failed: false });
+                actions.push(Action::LeaveRoom { room_id, reason: LeaveReason::Hangup });
                 self.finish(S::Ended(EndReason::LocalHangup));
             }
             (S::Calling, Input::InviteeAccepted { invite_id }) if self.is_current(&invite_id) => {
@@ -411,7 +448,7 @@ impl CallMachine {
                     && self.call.as_ref().is_some_and(|c| c.direction == Direction::Incoming) =>
             {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id, media_failed: false });
+                actions.push(Action::LeaveRoom { room_id, reason: LeaveReason::Hangup });
                 self.finish(S::Ended(EndReason::Cancelled));
             }
             (S::Connecting, Input::RoomEnded) => self.finish(S::Ended(EndReason::RemoteHangup)),
@@ -459,26 +496,32 @@ impl CallMachine {
                 self.deadline = None;
                 self.set(S::Connected);
             }
-            (S::Connecting | S::Connected, Input::MemberLeft { user, media_failed })
+            (S::Connecting | S::Connected, Input::MemberLeft { user, reason })
                 if self.call.as_ref().is_some_and(|c| c.peer == user) =>
             {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id, media_failed: false });
+                actions.push(Action::LeaveRoom { room_id, reason: LeaveReason::Hangup });
                 // Both sides' media watchdogs fire at about the same time: the one whose
                 // peer left first says the same as the peer, not "hung up".
-                self.finish(match media_failed {
-                    true => S::Failed(FailReason::MediaFailure(media_unreachable(&user))),
-                    false => S::Ended(EndReason::RemoteHangup),
+                self.finish(match reason {
+                    LeaveReason::MediaFailed => S::Failed(FailReason::MediaFailure(media_unreachable(&user))),
+                    LeaveReason::NetworkLost => S::Ended(EndReason::NetworkLost),
+                    LeaveReason::Hangup => S::Ended(EndReason::RemoteHangup),
                 });
+            }
+            (S::Connected, Input::NetworkLost) => {
+                let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
+                actions.push(Action::LeaveRoom { room_id, reason: LeaveReason::NetworkLost });
+                self.finish(S::Ended(EndReason::NetworkLost));
             }
             (S::Connecting | S::Connected, Input::MediaFailed(why)) => {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id, media_failed: true });
+                actions.push(Action::LeaveRoom { room_id, reason: LeaveReason::MediaFailed });
                 self.finish(S::Failed(FailReason::MediaFailure(why)));
             }
             (S::Connecting, Input::Tick) if self.deadline.is_some_and(|d| now >= d) => {
                 let room_id = self.call.as_ref().map(|c| c.room_id.clone()).unwrap_or_default();
-                actions.push(Action::LeaveRoom { room_id, media_failed: false });
+                actions.push(Action::LeaveRoom { room_id, reason: LeaveReason::Hangup });
                 self.finish(S::Failed(FailReason::Timeout));
             }
             (S::Calling | S::Ringing, Input::Tick) => {
@@ -553,7 +596,11 @@ mod tests {
         assert_eq!(m.deadline(), Some(now + CONNECT_WITHIN), "connecting has a deadline");
         assert!(m.handle(Input::Tick, now + CONNECT_WITHIN - Duration::from_millis(1)).expect("tick").is_empty());
         let actions = m.handle(Input::Tick, now + CONNECT_WITHIN).expect("tick");
-        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), media_failed: false }], "it leaves its room");
+        assert_eq!(
+            actions,
+            [Action::LeaveRoom { room_id: "r".into(), reason: LeaveReason::Hangup }],
+            "it leaves its room"
+        );
         let changes = m.take_changes();
         assert_eq!(changes[changes.len() - 2..], [CallState::Failed(FailReason::Timeout), CallState::Prepared]);
         assert_eq!(m.deadline(), None);
@@ -564,14 +611,14 @@ mod tests {
         let (mut m, now) = outgoing_connecting();
         m.handle(Input::RoomJoined { members: vec!["bob".into()], ice_servers: vec![] }, now).expect("joined");
         m.take_changes();
-        m.handle(Input::MemberLeft { user: "bob".into(), media_failed: true }, now).expect("left");
+        m.handle(Input::MemberLeft { user: "bob".into(), reason: LeaveReason::MediaFailed }, now).expect("left");
         let why = FailReason::MediaFailure(media_unreachable("bob"));
         assert_eq!(m.take_changes(), [CallState::Failed(why), CallState::Prepared], "not a hang-up");
 
         // This side's own watchdog tells the peer why it leaves.
         let (mut m, now) = outgoing_connecting();
         let actions = m.handle(Input::MediaFailed("no path".into()), now).expect("failed");
-        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), media_failed: true }]);
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), reason: LeaveReason::MediaFailed }]);
     }
 
     #[test]
@@ -590,8 +637,9 @@ mod tests {
         m.handle(Input::RoomJoined { members: vec![], ice_servers: vec![] }, now).expect("joined");
         assert_eq!(m.state(), &CallState::Connecting);
         m.handle(Input::MemberJoined { user: "bob".into() }, now).expect("peer");
-        let actions = m.handle(Input::MemberLeft { user: "bob".into(), media_failed: false }, now).expect("left");
-        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), media_failed: false }]);
+        let actions =
+            m.handle(Input::MemberLeft { user: "bob".into(), reason: LeaveReason::Hangup }, now).expect("left");
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), reason: LeaveReason::Hangup }]);
         assert_eq!(
             m.take_changes(),
             [
@@ -678,7 +726,7 @@ mod tests {
         let (mut m, now) = accepting("i1");
         m.handle(Input::Accepted { ticket: Some("t".into()) }, now).expect("accepted");
         let actions = m.handle(Input::InvitationCancelled { invite_id: "i1".into() }, now).expect("cancelled");
-        assert_eq!(actions, [Action::LeaveRoom { room_id: "room-1".into(), media_failed: false }]);
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "room-1".into(), reason: LeaveReason::Hangup }]);
         assert_eq!(m.take_changes(), [CallState::Ended(EndReason::Cancelled), CallState::Prepared]);
 
         // An accept that came too late for another reason says that reason.
@@ -715,6 +763,24 @@ mod tests {
         m.handle(Input::Invitation(invitation("i2", "alice")), now).expect("ring");
         assert!(m.handle(Input::Reconnected, now).expect("back").is_empty());
         assert_eq!(m.state(), &CallState::Ringing);
+    }
+
+    #[test]
+    fn a_lost_network_ends_the_call_on_both_sides_saying_so() {
+        let (mut m, now) = outgoing_connecting();
+        m.handle(Input::RoomJoined { members: vec!["bob".into()], ice_servers: vec![] }, now).expect("joined");
+        m.take_changes();
+        let actions = m.handle(Input::NetworkLost, now).expect("lost");
+        assert_eq!(actions, [Action::LeaveRoom { room_id: "r".into(), reason: LeaveReason::NetworkLost }]);
+        assert_eq!(m.take_changes(), [CallState::Ended(EndReason::NetworkLost), CallState::Prepared]);
+
+        // The peer, whose own watchdog would fire a moment later, ends the same way.
+        let (mut m, now) = outgoing_connecting();
+        m.handle(Input::RoomJoined { members: vec!["bob".into()], ice_servers: vec![] }, now).expect("joined");
+        m.take_changes();
+        let left = LeaveReason::parse("network_lost");
+        m.handle(Input::MemberLeft { user: "bob".into(), reason: left }, now).expect("left");
+        assert_eq!(m.take_changes()[0], CallState::Ended(EndReason::NetworkLost));
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod tls;
 
 pub use call::{
     Action, CONNECT_WITHIN, CallInfo, CallMachine, CallState, Direction, EndReason, FailReason, IllegalTransition,
-    Input, media_unreachable,
+    Input, LeaveReason, NETWORK_LOST_AFTER, media_unreachable,
 };
 pub use error::{Error, Result};
 pub use manager::{CallEvent, CallManager, ManagerConfig};

@@ -8,12 +8,9 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::call::{Action, CallInfo, CallMachine, CallState, Input};
+use crate::call::{Action, CallInfo, CallMachine, CallState, Input, LeaveReason};
 use crate::signaling::{ClientConfig, ClientEvent, SignalingClient};
 use crate::{Error, Result, fresh_room_id};
-
-/// `room.leave`'s reason when this side's media found no path (PROTOCOL.md "Rooms").
-const MEDIA_FAILED: &str = "media_failed";
 
 /// Settings of a [`CallManager`].
 #[derive(Debug, Clone)]
@@ -120,6 +117,11 @@ impl CallManager {
         }
     }
 
+    /// Reports that media stayed down too long; the call ends with `ended(network_lost)`.
+    pub async fn network_lost(&self) -> Result<()> {
+        self.send(|reply| Command::Input(Input::NetworkLost, reply)).await
+    }
+
     /// Reports that media failed; the call ends with `failed(media_failure)`.
     pub async fn media_failed(&self, why: &str) -> Result<()> {
         self.send(|reply| Command::Input(Input::MediaFailed(why.into()), reply)).await
@@ -204,7 +206,7 @@ impl Driver {
             ServerMessage::InvitationTimeout(t) => Input::InvitationTimeout { invite_id: t.invite_id },
             ServerMessage::AnsweredElsewhere(a) => Input::AnsweredElsewhere { invite_id: a.invite_id },
             ServerMessage::MemberJoined(m) => Input::MemberJoined { user: m.user },
-            ServerMessage::MemberLeft(m) => Input::MemberLeft { user: m.user, media_failed: m.reason == MEDIA_FAILED },
+            ServerMessage::MemberLeft(m) => Input::MemberLeft { user: m.user, reason: LeaveReason::parse(&m.reason) },
             ServerMessage::RoomSignal(s) => {
                 let _ = self.events.send(CallEvent::Signal { from: s.from, payload: s.payload });
                 return;
@@ -319,8 +321,8 @@ impl Driver {
                 self.fire(ClientMessage::Cancel(p::Answer { req: None, invite_id, data: AvCall::plain().to_data() }));
                 None
             }
-            Action::LeaveRoom { room_id, media_failed } => {
-                let reason = if media_failed { MEDIA_FAILED } else { "hangup" }.to_owned();
+            Action::LeaveRoom { room_id, reason } => {
+                let reason = reason.as_str().to_owned();
                 self.fire(ClientMessage::RoomLeave(p::RoomLeave { req: None, room_id, reason }));
                 None
             }

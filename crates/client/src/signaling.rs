@@ -80,6 +80,8 @@ enum Command {
     Subscribe(Vec<String>),
     /// Check the connection with pings (in a call), or stop checking.
     KeepAlive(bool),
+    /// The machine's addresses now: a connection from one no longer among them is dead.
+    CheckPath(Vec<std::net::IpAddr>),
     /// Stop for good; the sender, when given, is dropped once the connection is closed.
     Close(Option<oneshot::Sender<()>>),
 }
@@ -133,6 +135,13 @@ impl SignalingClient {
     /// unanswered in a row drop it and reconnect at once.
     pub fn keep_alive(&self, on: bool) {
         let _ = self.commands.send(Command::KeepAlive(on));
+    }
+
+    /// The machine's addresses changed to `addresses`: a connection made from an
+    /// address that is gone is dropped and made again at once, instead of waiting
+    /// for pings to fail.
+    pub fn check_path(&self, addresses: Vec<std::net::IpAddr>) {
+        let _ = self.commands.send(Command::CheckPath(addresses));
     }
 
     /// Closes the connection for good.
@@ -209,6 +218,11 @@ async fn run(
                     Some(Command::Send(_)) => {}
                     Some(Command::Subscribe(users)) => watched.extend(users),
                     Some(Command::KeepAlive(on)) => keep_alive = on,
+                    // Another network: worth trying now rather than after the pause.
+                    Some(Command::CheckPath(_)) => {
+                        backoff = config.backoff_min;
+                        break;
+                    }
                 },
             }
         }
@@ -244,6 +258,16 @@ async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEve
         ServerMessage::Error(e) => Err(Error::from_reply(e)),
         other => Err(Error::Connect(format!("unexpected reply to auth: {other:?}"))),
     }
+}
+
+/// The address this side of the connection is bound to.
+fn local_address(ws: &Ws) -> Option<std::net::IpAddr> {
+    let tcp = match ws.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp,
+        tokio_tungstenite::MaybeTlsStream::Rustls(tls) => tls.get_ref().0,
+        _ => return None,
+    };
+    tcp.local_addr().ok().map(|a| a.ip())
 }
 
 /// The next decodable server message, or `None` when the connection is gone.
@@ -323,6 +347,15 @@ async fn session(
                         }
                         *keep_alive = on;
                         continue;
+                    }
+                    Some(Command::CheckPath(addresses)) => {
+                        match local_address(&ws) {
+                            Some(local) if !local.is_loopback() && !addresses.contains(&local) => {
+                                let reason = format!("this machine's address {local} is gone");
+                                break Session::Lost { reason, at_once: true };
+                            }
+                            _ => continue,
+                        }
                     }
                 };
                 if ws.send(Message::Text(msg.encode().into())).await.is_err() {

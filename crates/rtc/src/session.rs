@@ -205,18 +205,21 @@ impl SessionConfig {
         if self.relay_only && !self.has_turn() {
             return Err(Error::NoRelay);
         }
-        let servers = self
-            .ice_servers
-            .iter()
-            .map(|s| RTCIceServer {
-                urls: s.urls.clone(),
-                username: s.username.clone().unwrap_or_default(),
-                credential: s.credential.clone().unwrap_or_default(),
-            })
-            .collect();
+        let servers = rtc_ice_servers(&self.ice_servers);
         let policy = if self.relay_only { RTCIceTransportPolicy::Relay } else { RTCIceTransportPolicy::All };
         Ok(RTCConfigurationBuilder::new().with_ice_servers(servers).with_ice_transport_policy(policy).build())
     }
+}
+
+fn rtc_ice_servers(servers: &[IceServer]) -> Vec<RTCIceServer> {
+    servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// An outgoing track and where it goes.
@@ -361,6 +364,9 @@ impl RtcSession {
             // (hole punching through two NATs takes a round trip or two of checks, paced
             // at 25 ms); a relay-only side will never have one and takes the relay at once.
             .with_relay_acceptance_min_wait(Some(if config.relay_only { Duration::ZERO } else { RELAY_WAIT }))
+            // An ICE restart (a new network, a dead path) gathers on sockets bound afresh:
+            // the old ones may sit on an address that is gone.
+            .with_discard_local_candidates_during_ice_restart(true)
             .build();
         let (tx, events) = mpsc::unbounded_channel();
         let channels = Channels::default();
@@ -442,6 +448,25 @@ impl RtcSession {
                 watch_channel(channel, dc, &self.channels, &self.tx, &self.next_seq);
             }
         }
+        let offer = self.pc.create_offer(None).await?;
+        self.pc.set_local_description(offer.clone()).await?;
+        Ok(offer)
+    }
+
+    /// The inviter's side of an ICE restart (PROTOCOL.md "Staying in the call"):
+    /// fresh ICE credentials, candidates gathered again on sockets bound afresh,
+    /// and `ice_servers` (fresh TURN credentials) when given. Returns the offer;
+    /// media keeps going on the old path, if it still works, until the new one is up.
+    pub async fn restart_ice(&mut self, ice_servers: Option<&[IceServer]>) -> Result<SessionDescription> {
+        if let Some(servers) = ice_servers {
+            let policy = self.pc.get_configuration().await.ice_transport_policy();
+            let configuration = RTCConfigurationBuilder::new()
+                .with_ice_servers(rtc_ice_servers(servers))
+                .with_ice_transport_policy(policy)
+                .build();
+            self.pc.set_configuration(configuration).await?;
+        }
+        self.pc.restart_ice().await?;
         let offer = self.pc.create_offer(None).await?;
         self.pc.set_local_description(offer.clone()).await?;
         Ok(offer)

@@ -15,6 +15,8 @@ export const ZH: Record<string, string> = {
   "{name} did not answer.": "{name} 无应答。",
   "Call cancelled.": "通话已取消。",
   "Answered on another device.": "已在其他设备上接听。",
+  "The connection to {name} was lost; the call ended{lasted}.": "与 {name} 的连接已断开，通话结束{lasted}。",
+  "Reconnecting…": "正在重新连接…",
   "{name} hung up{lasted}.": "{name} 已挂断{lasted}。",
   "Call ended{lasted}.": "通话结束{lasted}。",
   "unknown": "未知",

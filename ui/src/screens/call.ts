@@ -70,6 +70,8 @@ export function resultText(change: CallChanged, name: string): string {
       return outgoing ? t("Call cancelled.") : t("Missed call from {name}.", { name });
     case "answered_elsewhere":
       return t("Answered on another device.");
+    case "network_lost":
+      return t("The connection to {name} was lost; the call ended{lasted}.", { name, lasted });
     case "remote_hangup":
       return t("{name} hung up{lasted}.", { name, lasted });
     default:
@@ -169,7 +171,8 @@ interface CallHandlers {
   failed: (id: number, reason: string) => void;
   problem: (problem: { code: string | null; message: string }) => void;
   verification: (code: string) => void;
-  media: (connected: boolean) => void;
+  /** Media flows (`connected`), or had flowed and is finding its way back (`reconnecting`). */
+  media: (connected: boolean, reconnecting: boolean) => void;
 }
 let shownCall: CallHandlers | null = null;
 
@@ -189,7 +192,7 @@ export async function listenToCalls(): Promise<void> {
     events.chatFailed.listen((e) => shownCall?.failed(e.payload.id, errorText(e.payload))),
     events.callProblem.listen((e) => shownCall?.problem(e.payload)),
     events.verification.listen((e) => shownCall?.verification(e.payload.code)),
-    events.mediaChanged.listen((e) => shownCall?.media(e.payload.connected)),
+    events.mediaChanged.listen((e) => shownCall?.media(e.payload.connected, e.payload.reconnecting)),
   ]);
 }
 
@@ -516,8 +519,10 @@ export function callScreen(options: CallOptions): CallView {
   // --- The call's life.
   let connectedAt: number | null = null;
   let mediaUp = false;
+  // Media had flowed and stopped: the call is finding its way back.
+  let reconnecting = false;
   const tick = setInterval(() => {
-    if (connectedAt !== null) timer.textContent = formatDuration(Date.now() - connectedAt);
+    if (connectedAt !== null && mediaUp) timer.textContent = formatDuration(Date.now() - connectedAt);
   }, 500);
   cleanups.push(() => clearInterval(tick));
 
@@ -551,7 +556,8 @@ export function callScreen(options: CallOptions): CallView {
         inCallView.hidden = false;
         // "Connected" for the person only once media flows: until then ICE and DTLS are still at work.
         const talking = change.phase === "connected" && mediaUp;
-        const waiting = change.phase === "connected" ? t("Connecting media…") : t("Connecting…");
+        const waiting =
+          change.phase !== "connected" ? t("Connecting…") : reconnecting ? t("Reconnecting…") : t("Connecting media…");
         announce(talking ? t("In a call with {name}", { name }) : waiting);
         if (talking && connectedAt === null) connectedAt = Date.now();
         timer.textContent = talking ? formatDuration(Date.now() - (connectedAt ?? Date.now())) : waiting;
@@ -598,9 +604,11 @@ export function callScreen(options: CallOptions): CallView {
     delivered: (id) => settle(id, { delivered: true }),
     failed: (id, reason) => settle(id, { delivered: false, reason }),
     problem: showProblem,
-    media: (connected) => {
+    media: (connected, back) => {
+      const changed = connected !== mediaUp || back !== reconnecting;
       mediaUp = connected;
-      if (connected) render();
+      reconnecting = back;
+      if (changed && (connected || back)) render();
     },
     verification: (code) => {
       safetyDigits.textContent = `${code.slice(0, 3)} ${code.slice(3)}`;

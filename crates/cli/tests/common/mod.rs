@@ -201,14 +201,19 @@ impl Live {
     }
 
     /// Every line up to the end, and the exit code.
-    pub async fn finish(mut self) -> (Vec<Value>, i32) {
+    pub async fn finish(self) -> (Vec<Value>, i32) {
+        self.finish_within(Duration::from_secs(30)).await
+    }
+
+    /// [`finish`](Self::finish), for a process that may take up to `wait` to end.
+    pub async fn finish_within(mut self, wait: Duration) -> (Vec<Value>, i32) {
         let drain = async {
             while let Some(line) = self.lines.recv().await {
                 self.seen.push(line);
             }
         };
-        if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
-            panic!("the process did not finish within 30 s; it printed: {:#?}", self.seen);
+        if tokio::time::timeout(wait, drain).await.is_err() {
+            panic!("the process did not finish within {wait:?}; it printed: {:#?}", self.seen);
         }
         let status = self.child.wait().await.unwrap();
         (self.seen, status.code().unwrap_or(-1))

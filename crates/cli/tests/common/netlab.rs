@@ -43,6 +43,9 @@ pub struct NetLab {
     pub dropped: Arc<AtomicU64>,
     /// Packets the bottleneck's full queue dropped, both ways.
     pub overflowed: Arc<AtomicU64>,
+    /// While set, the link carries nothing either way (a blackout).
+    blackout: Arc<AtomicBool>,
+    tun_b: String,
 }
 
 /// Runs `program args…`; what it said on failure.
@@ -102,6 +105,8 @@ impl NetLab {
             forwarded: Arc::new(AtomicU64::new(0)),
             dropped: Arc::new(AtomicU64::new(0)),
             overflowed: Arc::new(AtomicU64::new(0)),
+            blackout: Arc::new(AtomicBool::new(false)),
+            tun_b: tun_b.clone(),
         };
         let a = open_tun(&tun_a)?;
         let b = open_tun(&tun_b)?;
@@ -140,7 +145,7 @@ impl NetLab {
     fn forward(&self, mut from: File, mut to: File, impairment: Impairment, seed: u64) {
         let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
         let (stop, forwarded, dropped) = (self.stop.clone(), self.forwarded.clone(), self.dropped.clone());
-        let overflowed = self.overflowed.clone();
+        let (overflowed, blackout) = (self.overflowed.clone(), self.blackout.clone());
         std::thread::spawn(move || {
             // When the bottleneck finishes sending what it holds.
             let mut busy_until = Instant::now();
@@ -153,7 +158,7 @@ impl NetLab {
                 state ^= state << 25;
                 state ^= state >> 27;
                 let roll = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64;
-                if roll < impairment.loss {
+                if roll < impairment.loss || blackout.load(Ordering::Relaxed) {
                     dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
@@ -181,6 +186,31 @@ impl NetLab {
                 forwarded.fetch_add(1, Ordering::Relaxed);
             }
         });
+    }
+
+    /// Cuts the link both ways (`true`) or brings it back.
+    pub fn set_blackout(&self, on: bool) {
+        self.blackout.store(on, Ordering::Relaxed);
+    }
+
+    /// Host B moves from `from` to `to` (another network), `gap` apart: the old
+    /// address goes, and after `gap` the new one comes, routed from host A too.
+    pub fn move_b(&self, from: &str, to: &str, gap: Duration) -> Result<(), String> {
+        let in_b = |args: &[&str]| {
+            let mut full = vec!["netns", "exec", self.namespace.as_str(), "ip"];
+            full.extend_from_slice(args);
+            ip(&full)
+        };
+        in_b(&["addr", "del", from, "peer", HOST_A, "dev", &self.tun_b])?;
+        std::thread::sleep(gap);
+        in_b(&["addr", "add", to, "peer", HOST_A, "dev", &self.tun_b])?;
+        Ok(())
+    }
+
+    /// Host A's route to `address` in host B, through the link.
+    pub fn route_to_b(&self, address: &str) -> Result<(), String> {
+        let tun_a = self.tun_b.replacen("dutb", "duta", 1);
+        ip(&["route", "replace", address, "dev", &tun_a])
     }
 
     /// `program` as a command run inside host B.
