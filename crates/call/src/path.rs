@@ -44,6 +44,10 @@ pub(crate) struct PathWatch {
     pub unsent: bool,
     /// The inviter's restart offer went out then and its answer has not come yet.
     pub offered_at: Option<Instant>,
+    /// The inviter's offers so far, 0 for the first: each offer carries its number
+    /// (`generation`) and a Duet peer's answer carries it back, so an answer to an
+    /// offer overtaken by a newer one is not applied to the newer one.
+    pub generation: u64,
 }
 
 impl PathWatch {
@@ -55,6 +59,7 @@ impl PathWatch {
             restarts: 0,
             unsent: false,
             offered_at: None,
+            generation: 0,
         }
     }
 }
@@ -185,7 +190,8 @@ impl Engine {
             Ok(offer) => {
                 // Only an offer that left with signaling up can be answered.
                 m.path.offered_at = self.signaling_online.then(Instant::now);
-                signal(&self.manager, m, json!({"sdp": offer}));
+                m.path.generation += 1;
+                signal(&self.manager, m, json!({"sdp": offer, "generation": m.path.generation}));
             }
             Err(e) => tracing::warn!("cannot restart ICE: {e}"),
         }

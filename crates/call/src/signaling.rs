@@ -140,7 +140,7 @@ impl Engine {
         }
         if call.direction == Direction::Outgoing {
             match m.rtc.create_offer().await {
-                Ok(offer) => signal(&self.manager, &m, json!({"sdp": offer})),
+                Ok(offer) => signal(&self.manager, &m, json!({"sdp": offer, "generation": m.path.generation})),
                 Err(e) => self.fail(EngineError::Media(e.to_string())),
             }
         }
@@ -204,9 +204,17 @@ async fn on_signal(manager: &duet_client::CallManager, media: &mut Media, payloa
     let bad = |e: &dyn std::fmt::Display| EngineError::Media(e.to_string());
     if let Some(sdp) = payload.get("sdp") {
         let description: SessionDescription = serde_json::from_value(sdp.clone()).map_err(|e| bad(&e))?;
+        let generation = payload.get("generation").and_then(Value::as_u64);
         if sdp.get("type").and_then(Value::as_str) == Some("offer") {
             let answer = media.rtc.answer(description).await.map_err(|e| bad(&e))?;
-            signal(manager, media, json!({"sdp": answer}));
+            let mut reply = json!({"sdp": answer});
+            if let Some(generation) = generation {
+                reply["generation"] = generation.into();
+            }
+            signal(manager, media, reply);
+        } else if generation.is_some_and(|g| g != media.path.generation) {
+            // The answer to an offer a newer restart overtook: the newer one's answer follows.
+            tracing::debug!(?generation, current = media.path.generation, "ignored the answer to an older offer");
         } else {
             media.rtc.accept_answer(description).await.map_err(|e| bad(&e))?;
             media.path.offered_at = None;
