@@ -23,6 +23,12 @@ use crate::{notify, shell};
 pub fn spawn<R: Runtime>(app: AppHandle<R>, mut events: UnboundedReceiver<EngineEvent>) {
     tauri::async_runtime::spawn(async move {
         while let Some(event) = events.recv().await {
+            if let EngineEvent::TokenRenewed { token, expires_at } = event {
+                if let Err(error) = app.state::<AppState>().token_renewed(token, expires_at).await {
+                    tracing::warn!("cannot keep the renewed token: {error}");
+                }
+                continue;
+            }
             forward(&app, event);
         }
     });

@@ -136,6 +136,25 @@ impl AppState {
         Ok((account, events))
     }
 
+    /// The server renewed the session's token: reconnects use it already; the
+    /// session keeps it, and so does the keyring when this sign-in is remembered
+    /// there, so the next start signs in without the password.
+    pub async fn token_renewed(&self, token: String, expires_at: u64) -> AppResult<()> {
+        let (server, user_id) = {
+            let mut session = self.session.lock().await;
+            let Some(session) = session.as_mut() else { return Ok(()) };
+            session.token = token.clone();
+            session.expires_at = expires_at;
+            (session.account.server.clone(), session.account.user_id.clone())
+        };
+        match secrets::load().await? {
+            Some(saved) if saved.server == server && saved.user_id == user_id => {
+                secrets::save(SavedSignIn { token, expires_at, ..saved }).await
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Remembers the current session in the keyring.
     pub async fn remember(&self) -> AppResult<()> {
         let saved = {

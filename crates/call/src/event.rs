@@ -51,6 +51,13 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// The token was renewed before it expired; a front that keeps the sign-in
+    /// keeps this token (never printed: it signs in as the user).
+    TokenRenewed {
+        #[serde(skip)]
+        token: String,
+        expires_at: u64,
+    },
     /// A watched user's presence changed.
     Presence { user: String, status: Status },
     /// The server no longer accepts the token: the engine stops.

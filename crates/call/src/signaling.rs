@@ -58,6 +58,9 @@ impl Engine {
                 self.emit(Event::Connection { online: false, reason: Some(reason) });
                 self.signaling_online = false;
             }
+            CallEvent::Connection(ClientEvent::TokenRenewed { token, expires_at }) => {
+                self.emit(Event::TokenRenewed { token, expires_at });
+            }
             CallEvent::Connection(ClientEvent::Message(_)) => {}
             CallEvent::Presence { user, status } => self.emit(Event::Presence { user, status }),
             CallEvent::Error(message) => self.fail(EngineError::Signaling(message)),

@@ -185,7 +185,7 @@ impl Driver {
                 _ => Some(Input::Reconnected),
             },
             ClientEvent::AuthFailed { .. } | ClientEvent::CertificateRejected { .. } => Some(Input::Reset),
-            ClientEvent::Disconnected { .. } => None,
+            ClientEvent::Disconnected { .. } | ClientEvent::TokenRenewed { .. } => None,
             ClientEvent::Message(msg) => return self.on_message(msg.clone()).await,
         };
         let _ = self.events.send(CallEvent::Connection(event));

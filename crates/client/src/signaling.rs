@@ -9,6 +9,7 @@ use duet_protocol::{Auth, ClientMessage, ErrorCode, Ping, PresenceSubscribe, Ser
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{Error, Result};
@@ -70,8 +71,25 @@ pub enum ClientEvent {
     /// expired, another name) or the CA file cannot be used: the client stopped,
     /// as retrying cannot help.
     CertificateRejected { message: String },
+    /// The token was renewed before it expired: reconnects sign in with this one
+    /// (a front that keeps the sign-in keeps this token instead).
+    TokenRenewed { token: String, expires_at: u64 },
     /// A server event (not a reply to a request).
     Message(ServerMessage),
+}
+
+/// Longest a token is renewed before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(3600);
+
+/// When to renew a token that expires at `expires_at` (unix ms), seen at `now_ms`:
+/// an hour before, or halfway there when it has less than two hours left.
+fn renew_in(expires_at: u64, now_ms: u64) -> Duration {
+    let left = Duration::from_millis(expires_at.saturating_sub(now_ms));
+    if left > RENEW_BEFORE * 2 { left - RENEW_BEFORE } else { left / 2 }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 enum Command {
@@ -177,12 +195,14 @@ async fn run(
 ) {
     let mut watched: BTreeSet<String> = BTreeSet::new();
     let mut keep_alive = false;
+    let mut token = config.token.clone();
     let mut backoff = config.backoff_min;
     loop {
-        let reason = match connect(&config, &events).await {
-            Ok(ws) => {
+        let reason = match connect(&config, &token, &events).await {
+            Ok((ws, expires_at)) => {
                 backoff = config.backoff_min;
-                match session(ws, &config, &mut commands, &events, &mut watched, &mut keep_alive).await {
+                let mut renewal = Renewal { token: &mut token, expires_at };
+                match session(ws, &config, &mut commands, &events, &mut watched, &mut keep_alive, &mut renewal).await {
                     Session::Stop => return,
                     Session::Lost { reason, at_once: true } => {
                         let _ = events.send(ClientEvent::Disconnected { reason });
@@ -229,7 +249,13 @@ async fn run(
     }
 }
 
-async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEvent>) -> Result<Ws> {
+/// Connects and signs in with `token`; returns the connection and when the token
+/// expires (unix ms), if the server said.
+async fn connect(
+    config: &ClientConfig,
+    token: &str,
+    events: &mpsc::UnboundedSender<ClientEvent>,
+) -> Result<(Ws, Option<u64>)> {
     let url = config.ws_url();
     let connector = match url.starts_with("wss://") {
         true => Some(tokio_tungstenite::Connector::Rustls(crate::tls::client_config(config.ca_file.as_deref())?)),
@@ -242,7 +268,7 @@ async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEve
                 None => Error::Connect(format!("cannot reach {}: {e}", config.server)),
             }
         })?;
-    let auth = ClientMessage::Auth(Auth { req: None, token: config.token.clone() });
+    let auth = ClientMessage::Auth(Auth { req: None, token: token.to_owned() });
     ws.send(Message::Text(auth.encode().into())).await.map_err(|e| Error::Connect(e.to_string()))?;
     let reply = tokio::time::timeout(config.request_timeout, next_message(&mut ws))
         .await
@@ -250,10 +276,11 @@ async fn connect(config: &ClientConfig, events: &mpsc::UnboundedSender<ClientEve
         .ok_or_else(|| Error::Connect("the server closed the connection during authentication".into()))?;
     match reply {
         ServerMessage::AuthOk(ok) => {
+            let expires_at = ok.token_expires_at;
             let connected =
                 ClientEvent::Connected { user_id: ok.user_id, session_id: ok.session_id, echo_user: ok.echo_user };
             let _ = events.send(connected);
-            Ok(ws)
+            Ok((ws, expires_at))
         }
         ServerMessage::Error(e) => Err(Error::from_reply(e)),
         other => Err(Error::Connect(format!("unexpected reply to auth: {other:?}"))),
@@ -284,6 +311,13 @@ async fn next_message(ws: &mut Ws) -> Option<ServerMessage> {
     }
 }
 
+/// The token a connection signed in with, renewed before it expires.
+struct Renewal<'a> {
+    token: &'a mut String,
+    /// Unix ms; unknown when the server does not say (then it is never renewed).
+    expires_at: Option<u64>,
+}
+
 impl Session {
     fn lost(reason: &str) -> Session {
         Session::Lost { reason: reason.to_owned(), at_once: false }
@@ -297,6 +331,7 @@ async fn session(
     events: &mpsc::UnboundedSender<ClientEvent>,
     watched: &mut BTreeSet<String>,
     keep_alive: &mut bool,
+    renewal: &mut Renewal<'_>,
 ) -> Session {
     let mut pending: HashMap<u64, oneshot::Sender<Result<ServerMessage>>> = HashMap::new();
     let mut next_req: u64 = 1;
@@ -304,6 +339,9 @@ async fn session(
     pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Pings sent since the server was last heard from.
     let mut unanswered = 0;
+    // The `token.renew` in flight, and when the next goes.
+    let mut renewing: Option<u64> = None;
+    let mut renew_at = renewal.expires_at.map(|at| Instant::now() + renew_in(at, unix_ms()));
     if !watched.is_empty() {
         // With a `req`, the reply (`presence.ok`, current statuses) reaches the event
         // stream: whatever changed while we were away is known at once.
@@ -362,6 +400,17 @@ async fn session(
                     break Session::lost("connection lost while sending");
                 }
             }
+            () = async { tokio::time::sleep_until(renew_at.expect("checked")).await }, if renew_at.is_some() => {
+                let req = next_req;
+                next_req += 1;
+                renewing = Some(req);
+                // Once a minute until it is answered.
+                renew_at = Some(Instant::now() + Duration::from_secs(60));
+                let renew = ClientMessage::TokenRenew(Ping { req: Some(req) });
+                if ws.send(Message::Text(renew.encode().into())).await.is_err() {
+                    break Session::lost("connection lost while sending");
+                }
+            }
             _ = pings.tick(), if *keep_alive => {
                 if unanswered >= 2 {
                     let reason = format!("the server did not answer for {} s", (config.ping_every * 2).as_secs_f32());
@@ -382,6 +431,17 @@ async fn session(
                 if let ServerMessage::Pong(_) = msg {
                     continue;
                 }
+                if let ServerMessage::TokenOk(ok) = &msg
+                    && ok.req.is_some()
+                    && ok.req == renewing
+                {
+                    renewing = None;
+                    *renewal.token = ok.token.clone();
+                    renewal.expires_at = Some(ok.expires_at);
+                    renew_at = Some(Instant::now() + renew_in(ok.expires_at, unix_ms()));
+                    let _ = events.send(ClientEvent::TokenRenewed { token: ok.token.clone(), expires_at: ok.expires_at });
+                    continue;
+                }
                 match msg.req().and_then(|req| pending.remove(&req)) {
                     Some(reply) => {
                         let result = match msg {
@@ -399,4 +459,19 @@ async fn session(
         let _ = reply.send(Err(Error::Disconnected));
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_renewed_an_hour_before_it_expires_or_halfway_when_it_has_less_than_two_hours() {
+        let hour = 3_600_000;
+        assert_eq!(renew_in(7 * 24 * hour, 0), Duration::from_millis(7 * 24 * hour - hour));
+        assert_eq!(renew_in(10 * hour + 5_000, 5_000), Duration::from_millis(9 * hour));
+        assert_eq!(renew_in(hour, 0), Duration::from_millis(hour / 2));
+        assert_eq!(renew_in(4_000, 0), Duration::from_secs(2));
+        assert_eq!(renew_in(1_000, 5_000), Duration::ZERO, "already expired: at once");
+    }
 }

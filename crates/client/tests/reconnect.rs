@@ -199,3 +199,36 @@ async fn relay(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, id: u64, frozen_
         }
     }
 }
+
+#[tokio::test]
+async fn a_token_is_renewed_before_it_expires_so_a_later_reconnect_still_signs_in() {
+    let mut server = TestServer::start().await;
+    let mut config = server.config_for("alice");
+    config.client.token = server.token("alice", 3_000);
+    let mut alice = common::Phone::start(config).await;
+    let renewed = tokio::time::timeout(common::WAIT, async {
+        loop {
+            if let Some(CallEvent::Connection(ClientEvent::TokenRenewed { expires_at, .. })) = alice.events.recv().await
+            {
+                return expires_at;
+            }
+        }
+    });
+    let expires_at = renewed.await.expect("renewed halfway through its 3 s");
+    assert!(expires_at > duet_server::now_ms() + 3_600_000, "a full lifetime");
+
+    // The first token has expired by now: the reconnect signs in with the renewed one.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.restart().await;
+    alice.wait_connection(|e| matches!(e, ClientEvent::Disconnected { .. })).await;
+    let back = tokio::time::timeout(common::WAIT, async {
+        loop {
+            match alice.events.recv().await {
+                Some(CallEvent::Connection(ClientEvent::Connected { .. })) => return true,
+                Some(CallEvent::Connection(ClientEvent::AuthFailed { .. })) => return false,
+                _ => {}
+            }
+        }
+    });
+    assert!(back.await.expect("back in time"), "signed in again, not refused for an expired token");
+}

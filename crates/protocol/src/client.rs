@@ -42,6 +42,9 @@ pub enum ClientMessage {
     /// Is the connection alive? Answered with `pong` (PROTOCOL.md "Staying in the call").
     #[serde(rename = "ping")]
     Ping(Ping),
+    /// A fresh token for the signed-in user before this one expires (`token.ok`).
+    #[serde(rename = "token.renew")]
+    TokenRenew(Ping),
 }
 
 /// The `type` names of [`ClientMessage`], to tell an unknown type from a malformed message.
@@ -63,6 +66,7 @@ pub const CLIENT_TYPES: &[&str] = &[
     "room.leave",
     "history.list",
     "ping",
+    "token.renew",
 ];
 
 impl ClientMessage {
@@ -81,7 +85,7 @@ impl ClientMessage {
             ClientMessage::RoomMedia(m) => m.req,
             ClientMessage::RoomLeave(m) => m.req,
             ClientMessage::HistoryList(m) => m.req,
-            ClientMessage::Ping(m) => m.req,
+            ClientMessage::Ping(m) | ClientMessage::TokenRenew(m) => m.req,
         }
     }
 
@@ -100,7 +104,7 @@ impl ClientMessage {
             ClientMessage::RoomMedia(m) => &mut m.req,
             ClientMessage::RoomLeave(m) => &mut m.req,
             ClientMessage::HistoryList(m) => &mut m.req,
-            ClientMessage::Ping(m) => &mut m.req,
+            ClientMessage::Ping(m) | ClientMessage::TokenRenew(m) => &mut m.req,
         };
         *slot = Some(req);
     }
@@ -257,7 +261,7 @@ fn hangup() -> String {
     "hangup".into()
 }
 
-/// `ping`.
+/// `ping`, and `token.renew` (a request with nothing but its `req`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ping {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -54,6 +54,9 @@ pub enum ServerMessage {
     /// The answer to `ping`.
     #[serde(rename = "pong")]
     Pong(Ok),
+    /// The answer to `token.renew`.
+    #[serde(rename = "token.ok")]
+    TokenOk(TokenOk),
 }
 
 /// The `type` names of [`ServerMessage`].
@@ -79,6 +82,7 @@ pub const SERVER_TYPES: &[&str] = &[
     "room.member_left",
     "history.ok",
     "pong",
+    "token.ok",
 ];
 
 impl ServerMessage {
@@ -95,6 +99,7 @@ impl ServerMessage {
             ServerMessage::RoomJoined(m) => m.req,
             ServerMessage::HistoryOk(m) => m.req,
             ServerMessage::Pong(m) => m.req,
+            ServerMessage::TokenOk(m) => m.req,
             _ => None,
         }
     }
@@ -138,6 +143,20 @@ pub struct AuthOk {
     /// The user that answers test calls on this server (`serve --echo-user`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub echo_user: Option<String>,
+    /// When the token this connection signed in with expires (unix ms): the
+    /// client renews it before then (`token.renew`) so a reconnect never fails on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_expires_at: Option<u64>,
+}
+
+/// `token.ok`: a fresh token for the signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenOk {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
+    pub token: String,
+    /// Unix ms.
+    pub expires_at: u64,
 }
 
 /// `ok`: a request succeeded and has nothing else to say.

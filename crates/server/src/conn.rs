@@ -19,7 +19,7 @@ const POLICY: u16 = 1008;
 
 /// Serves one upgraded connection until it closes.
 pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
-    let Some((user, req)) = authenticate(&hub, &mut socket).await else { return };
+    let Some((user, req, token_expires_at)) = authenticate(&hub, &mut socket).await else { return };
     let session = Session { user, conn: hub.next_conn_id() };
     let outbox = Arc::new(Outbox::default());
     let ok = ServerMessage::AuthOk(duet_protocol::AuthOk {
@@ -27,6 +27,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
         user_id: session.user.clone(),
         session_id: format!("{:x}", session.conn),
         echo_user: hub.config.echo_user.clone(),
+        token_expires_at: Some(token_expires_at),
     });
     outbox.push(Frame::from(ok.encode()));
     hub.connect(&session, outbox.clone());
@@ -37,15 +38,15 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
     }
 }
 
-/// Waits for the `auth` message; returns the user and the message's `req`, or answers
-/// the error (with that `req`) and returns `None` when it fails.
-async fn authenticate(hub: &Hub, socket: &mut WebSocket) -> Option<(String, Option<u64>)> {
+/// Waits for the `auth` message; returns the user, the message's `req` and when the
+/// token expires, or answers the error (with that `req`) and returns `None` when it fails.
+async fn authenticate(hub: &Hub, socket: &mut WebSocket) -> Option<(String, Option<u64>, u64)> {
     let first = tokio::time::timeout(hub.config.auth_timeout, socket.recv()).await;
     let (req, refusal) = match first {
         Err(_) => (None, (ErrorCode::Unauthorized, "no auth message within the time limit".to_string())),
         Ok(Some(Ok(Message::Text(text)))) => match decode_client(&text) {
             Ok(ClientMessage::Auth(auth)) => match check_token(hub, &auth.token) {
-                Ok(user) => return Some((user, auth.req)),
+                Ok((user, expires_at)) => return Some((user, auth.req, expires_at)),
                 Err(refusal) => (auth.req, refusal),
             },
             Ok(other) => (other.req(), (ErrorCode::Unauthorized, "the first message must be `auth`".into())),
@@ -60,11 +61,11 @@ async fn authenticate(hub: &Hub, socket: &mut WebSocket) -> Option<(String, Opti
     None
 }
 
-/// The user a token signs in, or why it does not.
-fn check_token(hub: &Hub, token: &str) -> Result<String, (ErrorCode, String)> {
+/// The user a token signs in and when it expires, or why it does not.
+fn check_token(hub: &Hub, token: &str) -> Result<(String, u64), (ErrorCode, String)> {
     match hub.signer.verify_token(token, now_ms()) {
         Ok(claims) => match hub.store.user(&claims.sub) {
-            Ok(Some(_)) => Ok(claims.sub),
+            Ok(Some(_)) => Ok((claims.sub, claims.exp)),
             Ok(None) => Err((ErrorCode::Unauthorized, "this account no longer exists".into())),
             Err(e) => Err((ErrorCode::Internal, format!("cannot check the account: {e}"))),
         },

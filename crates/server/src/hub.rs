@@ -327,6 +327,14 @@ impl Hub {
             ClientMessage::RoomLeave(m) => return self.leave(s, m),
             ClientMessage::HistoryList(m) => self.history(s, m),
             ClientMessage::Ping(m) => ServerMessage::Pong(p::Ok { req: m.req }),
+            ClientMessage::TokenRenew(m) if !matches!(self.store.user(&s.user), Ok(Some(_))) => {
+                error(m.req, ErrorCode::Unauthorized, "this account no longer exists")
+            }
+            ClientMessage::TokenRenew(m) => {
+                let expires_at = now_ms() + self.config.token_ttl.as_millis() as u64;
+                let token = self.signer.issue_token(&s.user, expires_at);
+                ServerMessage::TokenOk(p::TokenOk { req: m.req, token, expires_at })
+            }
         };
         Some(match reply {
             ServerMessage::Error(mut e) => {

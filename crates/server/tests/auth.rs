@@ -117,3 +117,22 @@ async fn forged_expired_and_missing_tokens_are_refused_and_the_socket_closed() {
     assert_eq!(silent.next().await.expect("error after the auth timeout")["code"], "unauthorized");
     silent.expect_closed().await;
 }
+
+#[tokio::test]
+async fn a_signed_in_connection_learns_when_its_token_expires_and_can_renew_it() {
+    let server = TestServer::start().await;
+    let (_, login) = post(&server, "/v1/login", json!({"user_id": "alice", "password": PASSWORD})).await;
+    let mut client = Client::connect(server.addr()).await;
+    client.send(json!({"type": "auth", "token": login["token"]})).await;
+    let ok = client.expect("auth.ok").await;
+    assert_eq!(ok["token_expires_at"], login["expires_at"], "{ok}");
+
+    let renewed = client.request(json!({"type": "token.renew"})).await;
+    assert_eq!(renewed["type"], "token.ok", "{renewed}");
+    let expires_at = renewed["expires_at"].as_u64().expect("expires_at");
+    assert!(expires_at > duet_server::now_ms() + 6 * 24 * 3_600_000, "a full lifetime from now");
+    let mut again = Client::connect(server.addr()).await;
+    again.send(json!({"type": "auth", "token": renewed["token"]})).await;
+    let ok = again.expect("auth.ok").await;
+    assert_eq!((&ok["user_id"], &ok["token_expires_at"]), (&json!("alice"), &json!(expires_at)));
+}
