@@ -207,7 +207,8 @@ impl Engine {
         let now = self.now_us();
         let Some(m) = self.media.as_mut().filter(|m| m.connected) else { return };
         m.stats.network = m.rtc.network_stats().await;
-        m.stats.quality = duet_rtc::quality::rate(&m.stats.network);
+        let heard = m.path.last_heard.elapsed() < crate::path::MEDIA_STOPPED_AFTER;
+        m.stats.quality = duet_rtc::quality::rate_heard(&m.stats.network, heard);
         m.stats.audio = self.mixer.voice_stats();
         // Only a microphone's sound is processed (not the tone, nor the echo user's mirror).
         m.stats.voice = matches!(m.audio_in, AudioIn::Microphone { .. }).then(|| self.config.audio_processor.stats());

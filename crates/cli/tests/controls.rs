@@ -32,6 +32,10 @@ async fn mute_and_camera_off_reach_the_peer_and_stop_sending() {
     for field in ["frames_sent", "audio_packets_sent"] {
         assert_eq!(count(&before, field), count(&after, field), "{field} stays still while off: {before} {after}");
     }
+    // Bob receives nothing from her, yet her network is fine: not "down" (6), no reconnecting.
+    let quiet = callee.stats().await;
+    assert!(matches!(count(&quiet, "quality"), 1..=3), "a muted peer is not a network that is down: {quiet}");
+    assert!(!callee.seen.iter().any(|l| l["event"] == "media" && l["state"] == "reconnecting"), "{:?}", callee.seen);
 
     caller.control("unmute").await;
     caller.control("camera on").await;

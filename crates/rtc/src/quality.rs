@@ -78,8 +78,15 @@ impl ArrivalCounter {
 /// Rates a second of stats ([`duet_protocol::quality::grade`]). Nothing received
 /// while connected is down; no RTT yet is unknown.
 pub fn rate(stats: &NetworkStats) -> Quality {
+    rate_heard(stats, false)
+}
+
+/// [`rate`], knowing whether anything else came from the peer lately (its data
+/// channel's reports): a peer that sends no media because it muted and turned its
+/// camera off is on a working network, rated by RTT and jitter, not "down".
+pub fn rate_heard(stats: &NetworkStats, peer_heard: bool) -> Quality {
     let Some(rtt) = stats.rtt_ms else { return UNKNOWN };
-    if stats.packets_received == 0 {
+    if stats.packets_received == 0 && !peer_heard {
         return DOWN;
     }
     duet_protocol::quality::grade(stats.loss, rtt, stats.jitter_ms)
@@ -97,6 +104,14 @@ mod tests {
         }
         // 0 and 1 were missing when 2 came; their late arrival and the duplicate change nothing.
         assert_eq!(totals, ArrivalTotals { arrived: 4, missing: 2 });
+    }
+
+    #[test]
+    fn a_silent_peer_is_down_unless_it_is_heard_otherwise() {
+        let silent = NetworkStats { rtt_ms: Some(20.0), packets_received: 0, ..NetworkStats::default() };
+        assert_eq!(rate(&silent), DOWN);
+        assert_eq!(rate_heard(&silent, false), DOWN, "nothing at all: the path is gone");
+        assert_eq!(rate_heard(&silent, true), 1, "muted, camera off, network fine");
     }
 
     fn stats(rtt: f64, loss: f64, jitter: f64) -> NetworkStats {
