@@ -210,6 +210,8 @@ pub(crate) struct Media {
     pub inviter: bool,
     /// Whether the path to the peer works, and the restarts to bring it back.
     pub path: PathWatch,
+    /// The room ticket, to join the room again for fresh TURN credentials.
+    pub ticket: Option<String>,
     pub decoder: H264Decoder,
     pub audio_in: AudioIn,
     pub mic_frames: mpsc::UnboundedReceiver<[i16; FRAME]>,
@@ -272,7 +274,8 @@ impl Media {
             connect_by: tokio::time::Instant::now() + MEDIA_WITHIN,
             connected: false,
             inviter: call.direction == duet_client::Direction::Outgoing,
-            path: PathWatch::new(),
+            path: PathWatch::new().with_turn(&call.ice_servers),
+            ticket: call.ticket.clone(),
             decoder: H264Decoder::new().map_err(|e| failed(&e))?,
             audio_in: AudioIn::None,
             mic_frames,
@@ -440,7 +443,7 @@ impl Media {
     /// Media is up: start the video pump.
     pub fn on_connected(&mut self) {
         if !self.connected {
-            self.path = PathWatch::new();
+            self.path.last_heard = Instant::now();
         }
         self.connected = true;
         if let Some(sender) = self.video.take() {

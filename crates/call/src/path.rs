@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use duet_client::NETWORK_LOST_AFTER;
+use duet_protocol::{ClientMessage, IceServer, RoomJoin, ServerMessage};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -44,6 +45,9 @@ pub(crate) struct PathWatch {
     pub unsent: bool,
     /// The inviter's restart offer went out then and its answer has not come yet.
     pub offered_at: Option<Instant>,
+    /// When the TURN credentials are renewed (a while before they expire), when
+    /// the call has a TURN server.
+    pub turn_refresh_at: Option<Instant>,
     /// The inviter's offers so far, 0 for the first: each offer carries its number
     /// (`generation`) and a Duet peer's answer carries it back, so an answer to an
     /// offer overtaken by a newer one is not applied to the newer one.
@@ -60,8 +64,35 @@ impl PathWatch {
             unsent: false,
             offered_at: None,
             generation: 0,
+            turn_refresh_at: None,
         }
     }
+
+    /// Renews the TURN credentials of `servers` before they expire.
+    pub fn with_turn(mut self, servers: &[IceServer]) -> PathWatch {
+        self.turn_refresh_at = turn_refresh_at(servers, unix_s());
+        self
+    }
+}
+
+/// Longest the TURN credentials are renewed before they expire.
+const TURN_RENEW_BEFORE: Duration = Duration::from_secs(60);
+
+/// When to renew the TURN credentials of `servers` (username `expiry:user`, expiry
+/// in unix s), seen at `now` (unix s): a minute before the first expires, or
+/// halfway there when less is left.
+fn turn_refresh_at(servers: &[IceServer], now: u64) -> Option<Instant> {
+    let expiry = servers
+        .iter()
+        .filter(|s| s.urls.iter().any(|u| u.starts_with("turn:") || u.starts_with("turns:")))
+        .filter_map(|s| s.username.as_deref()?.split(':').next()?.parse::<u64>().ok())
+        .min()?;
+    let left = Duration::from_secs(expiry.saturating_sub(now));
+    Some(Instant::now() + left - TURN_RENEW_BEFORE.min(left / 2))
+}
+
+fn unix_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// The machine's network interfaces, as the operating system lists them.
@@ -125,6 +156,10 @@ impl Engine {
     pub(crate) async fn check_path(&mut self) {
         let now = Instant::now();
         let Some(m) = self.media.as_mut().filter(|m| m.connected) else { return };
+        if m.path.turn_refresh_at.is_some_and(|at| now >= at) {
+            self.renew_turn().await;
+        }
+        let Some(m) = self.media.as_mut() else { return };
         let silent = now.duration_since(m.path.last_heard);
         if silent < MEDIA_STOPPED_AFTER {
             return;
@@ -172,6 +207,33 @@ impl Engine {
         }
     }
 
+    /// The TURN credentials expire soon: the room, joined again from this same
+    /// connection, names fresh ones; the session gathers with them from now on, and
+    /// a restart moves the call onto a relay allocated with them.
+    async fn renew_turn(&mut self) {
+        let Some(m) = self.media.as_mut() else { return };
+        m.path.turn_refresh_at = None;
+        let Some(ticket) = m.ticket.clone() else { return };
+        let join = ClientMessage::RoomJoin(RoomJoin { req: None, room_id: m.room_id.clone(), ticket });
+        let servers = match self.manager.client().request(join).await {
+            Ok(ServerMessage::RoomJoined(joined)) => joined.ice_servers,
+            other => {
+                tracing::warn!("cannot renew the TURN credentials now ({other:?}); trying again in 10 s");
+                if let Some(m) = self.media.as_mut() {
+                    m.path.turn_refresh_at = Some(Instant::now() + Duration::from_secs(10));
+                }
+                return;
+            }
+        };
+        let Some(m) = self.media.as_mut() else { return };
+        m.path.turn_refresh_at = turn_refresh_at(&servers, unix_s());
+        if let Err(e) = m.rtc.set_ice_servers(&servers).await {
+            tracing::warn!("cannot use the renewed TURN credentials: {e}");
+            return;
+        }
+        self.restart_path("the TURN credentials were renewed").await;
+    }
+
     /// Restarts ICE: the inviter sends a new offer (fresh credentials, candidates
     /// gathered again); the invitee asks the inviter to (PROTOCOL.md: the
     /// inviter's offer wins, so only the inviter offers).
@@ -195,5 +257,26 @@ impl Engine {
             }
             Err(e) => tracing::warn!("cannot restart ICE: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(username: &str) -> IceServer {
+        IceServer { urls: vec!["turn:t.example:3478".into()], username: Some(username.into()), credential: None }
+    }
+
+    #[test]
+    fn turn_credentials_are_renewed_a_minute_before_they_expire_or_halfway_when_sooner() {
+        let now = 1_000_000;
+        let at = |servers: &[IceServer]| turn_refresh_at(servers, now).map(|at| at.duration_since(Instant::now()));
+        let near = |got: Option<Duration>, want: u64| got.is_some_and(|d| d.as_secs_f64().round() as u64 == want);
+        assert!(near(at(&[turn(&format!("{}:alice", now + 3600))]), 3540), "{:?}", at(&[turn("x")]));
+        assert!(near(at(&[turn(&format!("{}:alice", now + 20))]), 10));
+        let stun = IceServer { urls: vec!["stun:s.example:3478".into()], username: None, credential: None };
+        assert_eq!(at(&[stun]), None, "no TURN, nothing to renew");
+        assert_eq!(at(&[turn("not-a-number:alice")]), None);
     }
 }

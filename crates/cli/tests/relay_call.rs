@@ -16,14 +16,20 @@ fn route(stats: &Value) -> (String, String, String) {
     (field("route_local"), field("route_remote"), field("route_protocol"))
 }
 
+/// A server on loopback whose ICE servers are `coturn` (with its secret), `tweak`ed.
+async fn server_with_turn(coturn: &Coturn, tweak: impl FnOnce(&mut duet_server::Config)) -> common::TestServer {
+    server_with("127.0.0.1", |config| {
+        config.ice.turn_urls = vec![coturn.url("udp")];
+        config.ice.turn_secret = coturn.secret.clone();
+        tweak(config);
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relay_only_caller_talks_through_coturn_and_its_peer_sees_only_the_relay() {
     let Some(coturn) = Coturn::start() else { return };
-    let server = server_with("127.0.0.1", |config| {
-        config.ice.turn_urls = vec![coturn.url("udp")];
-        config.ice.turn_secret = coturn.secret.clone();
-    })
-    .await;
+    let server = server_with_turn(&coturn, |_| {}).await;
     let callee = server.cli("bob", &["answer", "--synthetic"]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let caller = server.cli("alice", &["--relay-only", "call", "bob", "--synthetic", "--duration", "12s"]);
@@ -57,4 +63,35 @@ async fn a_relay_only_call_on_a_server_without_turn_fails_saying_why() {
     // Alice left saying her media failed: Bob's side fails the same way, not as a hang-up.
     let bob = callee_out.iter().find(|l| l["state"] == "failed").unwrap_or_else(|| panic!("{callee_out:#?}"));
     assert_eq!(bob["reason"]["kind"], "media_failure", "Bob's side fails too: {bob}");
+}
+
+/// TURN credentials last `turn_ttl`; a call longer than that renews them: each
+/// side joins its room again for fresh ones a while before they expire, and an
+/// ICE restart moves the call onto a relay allocated with them. The call goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relayed_call_outlasting_its_turn_credentials_renews_them_and_goes_on() {
+    let Some(coturn) = Coturn::start() else { return };
+    let server = server_with_turn(&coturn, |config| config.ice.turn_ttl = Duration::from_secs(16)).await;
+    let mut callee = server.live("bob", &["answer", "--synthetic", "--audio-only"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let mut caller = server.live("alice", &["--relay-only", "call", "bob", "--synthetic", "--audio-only"]);
+    caller.wait_for("media", |l| l["event"] == "media" && l["state"] == "connected").await;
+    let first = caller.stats().await;
+
+    // Credentials for 16 s are renewed halfway, at 8 s; by 20 s the first ones have expired.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let before = caller.stats().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = caller.stats().await;
+    eprintln!("first: {first}\nafter: {after}");
+    assert!(after["ice_restarts"].as_u64().unwrap() >= 1, "the relay was renewed: {after}");
+    assert_eq!(route(&after).0, "relay", "still through the relay: {after}");
+    let heard = after["audio_packets_received"].as_u64().unwrap() - before["audio_packets_received"].as_u64().unwrap();
+    assert!(heard >= 100, "audio flows after the first credentials expired: {heard} packets in 3 s");
+    assert!(!caller.seen.iter().any(|l| l["state"] == "ended" || l["state"] == "failed"), "one call all along");
+    let allocations = coturn.log().matches("ALLOCATE processed, success").count();
+    assert!(allocations >= 2, "a second relay, allocated with the fresh credentials: {allocations}");
+    caller.control("hangup").await;
+    let (_, code) = caller.finish().await;
+    assert_eq!(code, 0);
 }

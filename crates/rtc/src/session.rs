@@ -459,17 +459,23 @@ impl RtcSession {
     /// media keeps going on the old path, if it still works, until the new one is up.
     pub async fn restart_ice(&mut self, ice_servers: Option<&[IceServer]>) -> Result<SessionDescription> {
         if let Some(servers) = ice_servers {
-            let policy = self.pc.get_configuration().await.ice_transport_policy();
-            let configuration = RTCConfigurationBuilder::new()
-                .with_ice_servers(rtc_ice_servers(servers))
-                .with_ice_transport_policy(policy)
-                .build();
-            self.pc.set_configuration(configuration).await?;
+            self.set_ice_servers(servers).await?;
         }
         self.pc.restart_ice().await?;
         let offer = self.pc.create_offer(None).await?;
         self.pc.set_local_description(offer.clone()).await?;
         Ok(offer)
+    }
+
+    /// The STUN and TURN servers (fresh TURN credentials) the next gathering uses,
+    /// an ICE restart's: the path in use is left alone until then.
+    pub async fn set_ice_servers(&self, servers: &[IceServer]) -> Result<()> {
+        let policy = self.pc.get_configuration().await.ice_transport_policy();
+        let configuration = RTCConfigurationBuilder::new()
+            .with_ice_servers(rtc_ice_servers(servers))
+            .with_ice_transport_policy(policy)
+            .build();
+        Ok(self.pc.set_configuration(configuration).await?)
     }
 
     /// The callee's side: takes the offer, returns the answer (set locally).
