@@ -40,7 +40,6 @@ pub(crate) struct PathWatch {
     pub down_since: Option<Instant>,
     /// When ICE was last restarted (or a restart asked for).
     pub restarted_at: Option<Instant>,
-    pub restarts: u32,
     /// A restart went out while signaling was down: it is sent again when signaling is back.
     pub unsent: bool,
     /// The inviter's restart offer went out then and its answer has not come yet.
@@ -60,7 +59,6 @@ impl PathWatch {
             last_heard: Instant::now(),
             down_since: None,
             restarted_at: None,
-            restarts: 0,
             unsent: false,
             offered_at: None,
             generation: 0,
@@ -92,7 +90,7 @@ fn turn_refresh_at(servers: &[IceServer], now: u64) -> Option<Instant> {
 }
 
 fn unix_s() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    duet_media::capture_clock_us() / 1_000_000
 }
 
 /// The machine's network interfaces, as the operating system lists them.
@@ -145,7 +143,7 @@ impl Engine {
         let Some(m) = self.media.as_mut() else { return };
         m.path.last_heard = Instant::now();
         let Some(since) = m.path.down_since.take() else { return };
-        tracing::info!("media is back after {:?} down, {} ICE restarts", since.elapsed(), m.path.restarts);
+        tracing::info!("media is back after {:?} down, {} ICE restarts", since.elapsed(), m.stats.ice_restarts);
         m.rtc.request_keyframe().await;
         self.emit(Event::Media(MediaChange { state: MediaState::Connected, at_ms: Some(wall_ms()) }));
     }
@@ -240,15 +238,14 @@ impl Engine {
     pub(crate) async fn restart_path(&mut self, why: &str) {
         let Some(m) = self.media.as_mut() else { return };
         m.path.restarted_at = Some(Instant::now());
-        m.path.restarts += 1;
         m.path.unsent = !self.signaling_online;
         m.stats.ice_restarts += 1;
-        tracing::info!(why, restarts = m.path.restarts, inviter = m.inviter, "restarting ICE");
+        tracing::info!(why, restarts = m.stats.ice_restarts, inviter = m.inviter, "restarting ICE");
         if !m.inviter {
             signal(&self.manager, m, json!({"restart": true}));
             return;
         }
-        match m.rtc.restart_ice(None).await {
+        match m.rtc.restart_ice().await {
             Ok(offer) => {
                 // Only an offer that left with signaling up can be answered.
                 m.path.offered_at = self.signaling_online.then(Instant::now);

@@ -193,16 +193,13 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<ClientEvent>,
 ) {
-    let mut watched: BTreeSet<String> = BTreeSet::new();
-    let mut keep_alive = false;
-    let mut token = config.token.clone();
+    let mut kept = Kept { watched: BTreeSet::new(), keep_alive: false, token: config.token.clone() };
     let mut backoff = config.backoff_min;
     loop {
-        let reason = match connect(&config, &token, &events).await {
+        let reason = match connect(&config, &kept.token, &events).await {
             Ok((ws, expires_at)) => {
                 backoff = config.backoff_min;
-                let mut renewal = Renewal { token: &mut token, expires_at };
-                match session(ws, &config, &mut commands, &events, &mut watched, &mut keep_alive, &mut renewal).await {
+                match session(ws, &config, &mut commands, &events, &mut kept, expires_at).await {
                     Session::Stop => return,
                     Session::Lost { reason, at_once: true } => {
                         let _ = events.send(ClientEvent::Disconnected { reason });
@@ -236,8 +233,8 @@ async fn run(
                     None | Some(Command::Close(_)) => return,
                     Some(Command::Request(_, reply)) => { let _ = reply.send(Err(Error::Disconnected)); }
                     Some(Command::Send(_)) => {}
-                    Some(Command::Subscribe(users)) => watched.extend(users),
-                    Some(Command::KeepAlive(on)) => keep_alive = on,
+                    Some(Command::Subscribe(users)) => kept.watched.extend(users),
+                    Some(Command::KeepAlive(on)) => kept.keep_alive = on,
                     // Another network: worth trying now rather than after the pause.
                     Some(Command::CheckPath(_)) => {
                         backoff = config.backoff_min;
@@ -311,11 +308,12 @@ async fn next_message(ws: &mut Ws) -> Option<ServerMessage> {
     }
 }
 
-/// The token a connection signed in with, renewed before it expires.
-struct Renewal<'a> {
-    token: &'a mut String,
-    /// Unix ms; unknown when the server does not say (then it is never renewed).
-    expires_at: Option<u64>,
+/// What outlives a connection: the users watched, whether it is checked with
+/// pings, and the token to sign in with (renewed before it expires).
+struct Kept {
+    watched: BTreeSet<String>,
+    keep_alive: bool,
+    token: String,
 }
 
 impl Session {
@@ -329,9 +327,9 @@ async fn session(
     config: &ClientConfig,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     events: &mpsc::UnboundedSender<ClientEvent>,
-    watched: &mut BTreeSet<String>,
-    keep_alive: &mut bool,
-    renewal: &mut Renewal<'_>,
+    kept: &mut Kept,
+    // When the token expires (unix ms); unknown when the server does not say (then it is never renewed).
+    token_expires_at: Option<u64>,
 ) -> Session {
     let mut pending: HashMap<u64, oneshot::Sender<Result<ServerMessage>>> = HashMap::new();
     let mut next_req: u64 = 1;
@@ -341,13 +339,14 @@ async fn session(
     let mut unanswered = 0;
     // The `token.renew` in flight, and when the next goes.
     let mut renewing: Option<u64> = None;
-    let mut renew_at = renewal.expires_at.map(|at| Instant::now() + renew_in(at, unix_ms()));
-    if !watched.is_empty() {
+    let mut renew_at = token_expires_at.map(|at| Instant::now() + renew_in(at, unix_ms()));
+    if !kept.watched.is_empty() {
         // With a `req`, the reply (`presence.ok`, current statuses) reaches the event
         // stream: whatever changed while we were away is known at once.
         let req = Some(next_req);
         next_req += 1;
-        let msg = ClientMessage::PresenceSubscribe(PresenceSubscribe { req, users: watched.iter().cloned().collect() });
+        let msg =
+            ClientMessage::PresenceSubscribe(PresenceSubscribe { req, users: kept.watched.iter().cloned().collect() });
         if ws.send(Message::Text(msg.encode().into())).await.is_err() {
             return Session::lost("connection lost");
         }
@@ -375,15 +374,15 @@ async fn session(
                     }
                     Some(Command::Send(msg)) => msg,
                     Some(Command::Subscribe(users)) => {
-                        watched.extend(users.iter().cloned());
+                        kept.watched.extend(users.iter().cloned());
                         ClientMessage::PresenceSubscribe(PresenceSubscribe { req: None, users })
                     }
                     Some(Command::KeepAlive(on)) => {
-                        if on && !*keep_alive {
+                        if on && !kept.keep_alive {
                             pings.reset();
                             unanswered = 0;
                         }
-                        *keep_alive = on;
+                        kept.keep_alive = on;
                         continue;
                     }
                     Some(Command::CheckPath(addresses)) => {
@@ -411,7 +410,7 @@ async fn session(
                     break Session::lost("connection lost while sending");
                 }
             }
-            _ = pings.tick(), if *keep_alive => {
+            _ = pings.tick(), if kept.keep_alive => {
                 if unanswered >= 2 {
                     let reason = format!("the server did not answer for {} s", (config.ping_every * 2).as_secs_f32());
                     break Session::Lost { reason, at_once: true };
@@ -436,8 +435,7 @@ async fn session(
                     && ok.req == renewing
                 {
                     renewing = None;
-                    *renewal.token = ok.token.clone();
-                    renewal.expires_at = Some(ok.expires_at);
+                    kept.token = ok.token.clone();
                     renew_at = Some(Instant::now() + renew_in(ok.expires_at, unix_ms()));
                     let _ = events.send(ClientEvent::TokenRenewed { token: ok.token.clone(), expires_at: ok.expires_at });
                     continue;

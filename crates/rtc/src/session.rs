@@ -454,13 +454,10 @@ impl RtcSession {
     }
 
     /// The inviter's side of an ICE restart (PROTOCOL.md "Staying in the call"):
-    /// fresh ICE credentials, candidates gathered again on sockets bound afresh,
-    /// and `ice_servers` (fresh TURN credentials) when given. Returns the offer;
-    /// media keeps going on the old path, if it still works, until the new one is up.
-    pub async fn restart_ice(&mut self, ice_servers: Option<&[IceServer]>) -> Result<SessionDescription> {
-        if let Some(servers) = ice_servers {
-            self.set_ice_servers(servers).await?;
-        }
+    /// fresh ICE credentials, and candidates gathered again on sockets bound afresh
+    /// (with the servers of [`set_ice_servers`](Self::set_ice_servers), when it was
+    /// called). Returns the offer; the old path is given up with its sockets.
+    pub async fn restart_ice(&mut self) -> Result<SessionDescription> {
         self.pc.restart_ice().await?;
         let offer = self.pc.create_offer(None).await?;
         self.pc.set_local_description(offer.clone()).await?;
