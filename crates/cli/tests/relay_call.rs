@@ -85,7 +85,11 @@ async fn a_relayed_call_outlasting_its_turn_credentials_renews_them_and_goes_on(
     let after = caller.stats().await;
     eprintln!("first: {first}\nafter: {after}");
     assert!(after["ice_restarts"].as_u64().unwrap() >= 1, "the relay was renewed: {after}");
-    assert_eq!(route(&after).0, "relay", "still through the relay: {after}");
+    // Right after a restart the stack may not name the selected pair yet; a relay-only
+    // caller has nothing but relay candidates, and any path it names is the relay.
+    let local = after["candidates_local"].as_array().expect("candidates");
+    assert!(local.iter().all(|c| c.as_str().is_some_and(|c| c.starts_with("relay "))), "only relays: {after}");
+    assert!(matches!(route(&after).0.as_str(), "relay" | "none"), "still through the relay: {after}");
     let heard = after["audio_packets_received"].as_u64().unwrap() - before["audio_packets_received"].as_u64().unwrap();
     assert!(heard >= 100, "audio flows after the first credentials expired: {heard} packets in 3 s");
     assert!(!caller.seen.iter().any(|l| l["state"] == "ended" || l["state"] == "failed"), "one call all along");
