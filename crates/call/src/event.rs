@@ -204,6 +204,10 @@ pub struct CallStats {
     /// Glass to glass (capture → decoded here) over the call so far, ms.
     pub glass_to_glass_p50_ms: Option<f64>,
     pub glass_to_glass_p95_ms: Option<f64>,
+    /// The oldest frame shown since the previous report (its glass to glass,
+    /// ms): after an outage, whether what is shown is fresh.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub glass_to_glass_recent_max_ms: Option<f64>,
     pub bitrate_out_kbps: f64,
     pub bitrate_in_kbps: f64,
     /// What the congestion controller lets this side send.

@@ -121,7 +121,9 @@ impl Engine {
                 m.stats.last_counter = stamp.map(|s| s.counter);
                 if let Some(stamp) = stamp {
                     let age = stamp.age_us(duet_media::capture_clock_us());
-                    m.stats.glass_to_glass_ms.push(age as f32 / 1000.0);
+                    let ms = age as f32 / 1000.0;
+                    m.stats.glass_to_glass_ms.push(ms);
+                    m.stats.oldest_shown_ms = Some(m.stats.oldest_shown_ms.map_or(ms, |oldest| oldest.max(ms)));
                 }
                 m.stats.render.frame_rendered(now_us, picture.width(), picture.height());
                 if let Some(out) = &self.config.video_out {

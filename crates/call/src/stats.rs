@@ -28,6 +28,8 @@ pub(crate) struct Counters {
     pub render: RenderStats,
     /// Glass to glass (capture → decoded here) of every stamped frame, ms.
     pub glass_to_glass_ms: Vec<f32>,
+    /// The largest of those since the previous report.
+    pub oldest_shown_ms: Option<f32>,
     pub audio: Option<JitterStats>,
     pub network: NetworkStats,
     pub quality: Quality,
@@ -77,6 +79,7 @@ impl Counters {
             total_freeze_ms: render.total_freeze_ms,
             glass_to_glass_p50_ms: percentile(0.5),
             glass_to_glass_p95_ms: percentile(0.95),
+            glass_to_glass_recent_max_ms: self.oldest_shown_ms.take().map(|ms| (f64::from(ms) * 10.0).round() / 10.0),
             bitrate_out_kbps: kbps_out,
             bitrate_in_kbps: kbps_in,
             target_bitrate_kbps: self.network.target_bitrate_bps.map(|bps| (bps / 1000.0).round()),

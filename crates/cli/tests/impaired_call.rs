@@ -1,7 +1,8 @@
 //! Calls over a bad network: two `duet-cli` processes on two hosts (this
 //! namespace and a fresh one) whose only link is impaired.
 //! - 5% loss and 50 ms delay each way: the call must go on; NACK and PLI repair
-//!   the video, FEC and concealment the audio; losses and freezes are reported.
+//!   the video, shown on a steady beat, FEC and concealment the audio; losses
+//!   are reported, and the picture hardly freezes.
 //! - A 500 kbps bottleneck, narrower than the 850 kbps the video would send:
 //!   video starts at 300 kbps and doubles a second until the estimate shows the
 //!   link's limit, so the start hardly overfills it; the encoder then follows
@@ -32,7 +33,9 @@ static ONE_LAB: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_over_a_lossy_slow_link_goes_on_and_reports_it() {
     let _one = ONE_LAB.lock().await;
-    let Some(lab) = lab(Impairment { loss: 0.05, delay: Duration::from_millis(50), rate_bps: None }) else { return };
+    let Some(lab) = lab(Impairment { loss: 0.05, delay: Duration::from_millis(50), ..Impairment::default() }) else {
+        return;
+    };
     let server = server_on("0.0.0.0").await;
     let mut callee = server.live_at(lab.command_in_b(BIN), HOST_A, HOST_B, "bob", &["answer", "--synthetic"]);
     callee.wait_for("bob online across the link", |l| l["state"] == "prepared").await;
@@ -79,7 +82,11 @@ async fn a_call_over_a_lossy_slow_link_goes_on_and_reports_it() {
         let rtt = number(stats, "rtt_ms");
         assert!((90.0..250.0).contains(&rtt), "{who}: 2 × 50 ms shows in the RTT: {rtt}");
         assert!(number(stats, "quality") >= 2.0, "{who}: the network is not rated excellent: {stats}");
-        assert!(stats["freeze_count"].is_u64() && stats["total_freeze_ms"].is_u64(), "{who}: freezes are counted");
+        // Frames that waited for a retransmission are shown on a steady beat (the
+        // playout delay), not in a jerk: 0 freezes a minute in the benchmark. Shown
+        // as they came, a 10 s call here froze 4-8 times.
+        let freezes = number(stats, "freeze_count");
+        assert!(freezes <= 2.0, "{who}: lost packets do not freeze the picture: {freezes} freezes in 10 s: {stats}");
         let repaired = number(stats, "audio_frames_recovered") + number(stats, "audio_frames_concealed");
         assert!(repaired > 0.0, "{who}: lost audio is rebuilt or concealed: {stats}");
         assert!(number(stats, "audio_frames_decoded") >= 300.0, "{who}: the voice went on: {stats}");
@@ -89,7 +96,7 @@ async fn a_call_over_a_lossy_slow_link_goes_on_and_reports_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_over_a_narrow_link_lowers_its_bitrate_to_fit() {
     let _one = ONE_LAB.lock().await;
-    let link = Impairment { loss: 0.0, delay: Duration::from_millis(20), rate_bps: Some(500_000) };
+    let link = Impairment { delay: Duration::from_millis(20), rate_bps: Some(500_000), ..Impairment::default() };
     let Some(lab) = lab(link) else { return };
     let server = server_on("0.0.0.0").await;
     let mut callee = server.live_at(lab.command_in_b(BIN), HOST_A, HOST_B, "bob", &["answer", "--synthetic"]);

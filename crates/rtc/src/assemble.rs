@@ -48,6 +48,10 @@ pub struct FrameAssembler {
     /// Since when the frame at `next` has waited for a missing packet.
     waiting_since: Option<Instant>,
     max_wait: Duration,
+    /// The frame at `next` has a hole: a packet after the missing one came.
+    holed: bool,
+    /// Frames completed after a hole was filled (by a retransmission).
+    repairs: u64,
 }
 
 impl Default for FrameAssembler {
@@ -66,7 +70,19 @@ impl FrameAssembler {
             sequence: Default::default(),
             waiting_since: None,
             max_wait,
+            holed: false,
+            repairs: 0,
         }
+    }
+
+    /// Frames completed so far after waiting for a lost packet.
+    pub fn repairs(&self) -> u64 {
+        self.repairs
+    }
+
+    /// How long a frame with a hole waits from now on.
+    pub fn set_max_wait(&mut self, max_wait: Duration) {
+        self.max_wait = max_wait;
     }
 
     /// One RTP packet, received at `now`. Returns the frames (and losses) it completed.
@@ -98,10 +114,13 @@ impl FrameAssembler {
             };
             if let (Some(end), Some(timestamp)) = (end, timestamp) {
                 self.waiting_since = None;
+                self.repairs += u64::from(std::mem::take(&mut self.holed));
                 out.push(self.take_frame(start, end, timestamp));
                 self.next = Some(end + 1);
                 continue;
             }
+            // Packets come in order: one after the gap means the gap is a loss.
+            self.holed |= self.packets.range(seq + 1..).next().is_some();
             let since = *self.waiting_since.get_or_insert(now);
             if now.duration_since(since) < self.max_wait && self.packets.len() < MAX_PACKETS {
                 return;
@@ -111,6 +130,7 @@ impl FrameAssembler {
             let stuck = timestamp
                 .or_else(|| self.packets.values().next().filter(|p| !begins_nal_unit(&p.payload)).map(|p| p.timestamp));
             self.waiting_since = None;
+            self.holed = false;
             if let Some(stuck) = stuck {
                 self.packets.retain(|_, p| p.timestamp != stuck);
             }
@@ -207,8 +227,10 @@ mod tests {
         assert!(a.push(12, 90, true, &fragment(false, true, 3), t).is_empty());
         assert!(a.push(13, 180, true, &nal(0x41, &[4, 4]), t).is_empty());
         // The retransmission of 11 arrives 120 ms later: both frames come out, in order.
+        assert_eq!(a.repairs(), 0, "a frame in progress is not a hole");
         let out = a.push(11, 90, false, &fragment(false, false, 2), t + Duration::from_millis(120));
         assert_eq!(frames(&out), [90, 180]);
+        assert_eq!(a.repairs(), 1, "the first frame waited for a lost packet");
         assert!(a.push(11, 90, false, &fragment(false, false, 2), t).is_empty(), "a duplicate is dropped");
     }
 

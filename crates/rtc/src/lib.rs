@@ -14,6 +14,7 @@ mod bwe;
 mod error;
 mod keyframe;
 pub mod messages;
+mod playout;
 pub mod quality;
 mod session;
 pub mod verify;

@@ -1,6 +1,6 @@
 //! One peer connection of a call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -35,12 +35,13 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
-use crate::assemble::{Assembled, FrameAssembler};
-use crate::bwe::{Estimator, PublishedEstimate};
+use crate::assemble::{self, Assembled, FrameAssembler};
+use crate::bwe::{self, Estimator, LossReports, PublishedEstimate, ReportedLoss};
 use crate::keyframe::{self, KeyframeRequests};
 use crate::messages::{
     APP_COMMANDS, Channel, CustomMessage, MessageError, QUALITY_COMMAND, RECEIVED_COMMAND, SendLimiter,
 };
+use crate::playout::{Playout, PlayoutClock, is_keyframe};
 use crate::quality::{ArrivalCounter, ArrivalTotals, Candidates, NetworkStats, Route};
 use crate::{Error, Result};
 
@@ -93,6 +94,10 @@ const NACK_INTERVAL: Duration = Duration::from_millis(30);
 /// again for everything still missing, and on a congested link the
 /// retransmissions themselves keep it congested.
 const NACKS_PER_PACKET: u16 = 3;
+/// The most a frame waits for a retransmission, and the margin over what the
+/// round trip and the NACKs take ([`retransmission_wait`]).
+const MAX_RETRANSMISSION_WAIT: Duration = Duration::from_millis(600);
+const RETRANSMISSION_MARGIN: Duration = Duration::from_millis(40);
 /// How long ICE waits for a better path before it takes one through the NATs'
 /// public addresses (srflx) or through a TURN relay.
 const SRFLX_WAIT: Duration = Duration::from_millis(50);
@@ -131,11 +136,14 @@ fn interceptors(media: &mut MediaEngine, max_bitrate_bps: f64, estimate: Publish
     configure_simulcast_extension_headers(media)?;
     let registry = configure_twcc_receiver_only(registry, media)?;
     let max = max_bitrate_bps.max(MIN_SEND_BITRATE_BPS);
+    let loss = ReportedLoss::default();
     let registry = registry.with(Slot::TwccSender, TwccSenderBuilder::new().build()).with(
         Slot::CongestionControl,
-        CongestionControlBuilder::new(Estimator::new(MIN_SEND_BITRATE_BPS, max, estimate)).build(),
+        CongestionControlBuilder::new(Estimator::new(MIN_SEND_BITRATE_BPS, max, estimate, loss.clone())).build(),
     );
-    Ok(configure_rtcp_reports(registry).with(Slot::from(keyframe::SLOT), KeyframeRequests::default()))
+    Ok(configure_rtcp_reports(registry)
+        .with(Slot::from(bwe::LOSS_REPORTS_SLOT), LossReports::new(loss))
+        .with(Slot::from(keyframe::SLOT), KeyframeRequests::default()))
 }
 
 /// A remote video access unit, whole.
@@ -339,6 +347,8 @@ pub struct RtcSession {
     arrivals: Arrivals,
     previous: Mutex<ArrivalTotals>,
     estimate: PublishedEstimate,
+    /// Shared with the video receiver, which waits for retransmissions by it.
+    rtt_ms: Arc<AtomicU32>,
 }
 
 impl RtcSession {
@@ -373,6 +383,7 @@ impl RtcSession {
         let remote_video = RemoteVideoSlot::default();
         let arrivals = Arrivals::default();
         let next_seq = Arc::<AtomicU32>::default();
+        let rtt_ms = Arc::<AtomicU32>::default();
         let settled = Arc::<AtomicBool>::default();
         let runtime = webrtc::runtime::default_runtime().expect("the tokio runtime is compiled in");
         let pc = PeerConnectionBuilder::new()
@@ -386,6 +397,7 @@ impl RtcSession {
                 remote_video: remote_video.clone(),
                 arrivals: arrivals.clone(),
                 next_seq: next_seq.clone(),
+                rtt_ms: rtt_ms.clone(),
                 settled: settled.clone(),
             }))
             .with_runtime(runtime)
@@ -411,6 +423,7 @@ impl RtcSession {
             arrivals,
             previous: Mutex::default(),
             estimate,
+            rtt_ms,
         })
     }
 
@@ -559,6 +572,9 @@ impl RtcSession {
             .filter(|p| p.nominated && p.current_round_trip_time > 0.0)
             .map(|p| p.current_round_trip_time * 1000.0)
             .next();
+        if let Some(rtt) = rtt_ms {
+            self.rtt_ms.store(rtt.round() as u32, Ordering::Relaxed);
+        }
         let mut jitter = 0f64;
         for stream in report.inbound_rtp_streams() {
             let r = &stream.received_rtp_stream_stats;
@@ -623,6 +639,8 @@ struct Handler {
     arrivals: Arrivals,
     /// The session's message counter (receipts are numbered from it too).
     next_seq: Arc<AtomicU32>,
+    /// The path's latest round trip (ms; 0 until known), as [`RtcSession::network_stats`] read it.
+    rtt_ms: Arc<AtomicU32>,
     /// The connection came up, failed or closed: no more nudges.
     settled: Arc<AtomicBool>,
 }
@@ -734,27 +752,88 @@ impl PeerConnectionEventHandler for Handler {
         let ssrc = track.ssrcs().await.first().copied().unwrap_or_default();
         let remote = Arc::new(RemoteVideo { track: Arc::clone(&track), ssrc, last_pli: Mutex::new(None) });
         *self.remote_video.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&remote));
-        let tx = self.tx.clone();
+        let (tx, rtt_ms) = (self.tx.clone(), self.rtt_ms.clone());
         tokio::spawn(async move {
             let mut assembler = FrameAssembler::default();
-            while let Some(event) = track.poll().await {
+            let mut clock = PlayoutClock::new(Instant::now());
+            // Whole frames waiting for their time to be shown.
+            let mut held: VecDeque<(Instant, VideoFrameIn)> = VecDeque::new();
+            // After a frame was dropped as stale, the next ones until a keyframe
+            // would be decoded from a picture that never was.
+            let mut awaiting_keyframe = false;
+            loop {
+                let due = held.front().map(|(at, _)| tokio::time::Instant::from_std(*at));
+                let event = tokio::select! {
+                    event = track.poll() => event,
+                    () = async { tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)).await },
+                        if due.is_some() => {
+                        show_due(&mut held, &tx);
+                        continue;
+                    }
+                };
+                let Some(event) = event else { break };
                 let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
                 let h = &packet.header;
                 count_arrival(&mut counter, &arrivals, h.sequence_number);
                 let now = Instant::now();
-                for assembled in assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload, now) {
-                    match assembled {
-                        Assembled::Frame { data, rtp_timestamp } => {
-                            let _ = tx.send(RtcEvent::Video(VideoFrameIn { data, rtp_timestamp }));
-                        }
+                clock.heard(h.timestamp, now);
+                assembler.set_max_wait(retransmission_wait(rtt_ms.load(Ordering::Relaxed)));
+                let repairs = assembler.repairs();
+                let completed = assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload, now);
+                if assembler.repairs() > repairs {
+                    clock.repaired(now);
+                }
+                for assembled in completed {
+                    let frame = match assembled {
+                        Assembled::Frame { data, rtp_timestamp } => VideoFrameIn { data, rtp_timestamp },
                         Assembled::Lost => {
+                            remote.request_keyframe().await;
+                            let _ = tx.send(RtcEvent::VideoLost);
+                            continue;
+                        }
+                    };
+                    let keyframe = is_keyframe(&frame.data);
+                    if awaiting_keyframe && !keyframe {
+                        remote.request_keyframe().await;
+                        continue;
+                    }
+                    match clock.frame(frame.rtp_timestamp, keyframe, now) {
+                        Playout::At(at) => {
+                            awaiting_keyframe = false;
+                            held.push_back((at, frame));
+                        }
+                        Playout::Stale => {
+                            awaiting_keyframe = true;
                             remote.request_keyframe().await;
                             let _ = tx.send(RtcEvent::VideoLost);
                         }
                     }
                 }
+                show_due(&mut held, &tx);
             }
         });
+    }
+}
+
+/// How long a frame with a hole waits for its retransmission on a path of
+/// `rtt_ms` (0: not known yet): the NACK goes out within `NACK_INTERVAL`, is
+/// asked again `NACKS_PER_PACKET` times at that pace, and the answer takes a
+/// round trip; with a margin for jitter. Never under the default (enough on
+/// any path under 120 ms), never over `MAX_RETRANSMISSION_WAIT`: a path that
+/// slow is better served by a keyframe.
+fn retransmission_wait(rtt_ms: u32) -> Duration {
+    let asked_for = NACK_INTERVAL * u32::from(NACKS_PER_PACKET);
+    let wait = Duration::from_millis(u64::from(rtt_ms)) + asked_for + RETRANSMISSION_MARGIN;
+    wait.clamp(assemble::DEFAULT_MAX_WAIT, MAX_RETRANSMISSION_WAIT)
+}
+
+/// Hands on the held frames whose time has come.
+fn show_due(held: &mut VecDeque<(Instant, VideoFrameIn)>, tx: &mpsc::UnboundedSender<RtcEvent>) {
+    let now = Instant::now();
+    while held.front().is_some_and(|(at, _)| *at <= now) {
+        if let Some((_, frame)) = held.pop_front() {
+            let _ = tx.send(RtcEvent::Video(frame));
+        }
     }
 }
 
@@ -834,4 +913,18 @@ fn candidates(report: &RTCStatsReport) -> Candidates {
     all.local.sort();
     all.remote.sort();
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_waits_for_its_retransmission_by_the_round_trip() {
+        assert_eq!(retransmission_wait(0), assemble::DEFAULT_MAX_WAIT, "not known yet");
+        assert_eq!(retransmission_wait(50), assemble::DEFAULT_MAX_WAIT, "a short path");
+        // 218 ms, as 100 ms each way measured: 218 + 3 NACKs 30 ms apart + 40 ms.
+        assert_eq!(retransmission_wait(218), Duration::from_millis(348));
+        assert_eq!(retransmission_wait(2_000), MAX_RETRANSMISSION_WAIT, "a keyframe serves better");
+    }
 }

@@ -27,6 +27,9 @@ pub struct Impairment {
     pub loss: f64,
     /// Added one-way delay.
     pub delay: Duration,
+    /// Each packet's delay varies by up to this either way (uniformly), without
+    /// reordering: a packet never leaves before the one ahead of it.
+    pub jitter: Duration,
     /// A bottleneck: packets leave at this rate (bits/s) through a queue that
     /// holds `QUEUE_LIMIT` of sending time; what does not fit is dropped.
     pub rate_bps: Option<u64>,
@@ -141,7 +144,9 @@ impl NetLab {
     }
 
     /// Moves packets from `from` to `to`, dropping, queueing and delaying them.
-    /// The drops follow a fixed pseudo-random sequence, so every run loses alike.
+    /// The drops and delays follow a fixed pseudo-random sequence, so every run
+    /// loses alike. One thread delivers them in order, each at its time or right
+    /// after the one ahead of it.
     fn forward(&self, mut from: File, mut to: File, impairment: Impairment, seed: u64) {
         let (tx, rx) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
         let (stop, forwarded, dropped) = (self.stop.clone(), self.forwarded.clone(), self.dropped.clone());
@@ -150,15 +155,17 @@ impl NetLab {
             // When the bottleneck finishes sending what it holds.
             let mut busy_until = Instant::now();
             let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed;
-            let mut buf = vec![0u8; 65_536];
-            while !stop.load(Ordering::Relaxed) {
-                let Ok(n) = from.read(&mut buf) else { break };
-                // xorshift64*: uniform enough for a loss rate.
+            // xorshift64*: uniform enough for a loss rate and a jitter, in [0, 1).
+            let mut roll = move || {
                 state ^= state >> 12;
                 state ^= state << 25;
                 state ^= state >> 27;
-                let roll = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64;
-                if roll < impairment.loss || blackout.load(Ordering::Relaxed) {
+                (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+            };
+            let mut buf = vec![0u8; 65_536];
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(n) = from.read(&mut buf) else { break };
+                if roll() < impairment.loss || blackout.load(Ordering::Relaxed) {
                     dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
@@ -172,7 +179,8 @@ impl NetLab {
                     busy_until = start + Duration::from_secs_f64((n * 8) as f64 / rate as f64);
                     leaves = busy_until;
                 }
-                if tx.send((leaves + impairment.delay, buf[..n].to_vec())).is_err() {
+                let delay = impairment.delay.as_secs_f64() + impairment.jitter.as_secs_f64() * (2.0 * roll() - 1.0);
+                if tx.send((leaves + Duration::from_secs_f64(delay.max(0.0)), buf[..n].to_vec())).is_err() {
                     break;
                 }
             }
