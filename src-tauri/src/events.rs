@@ -117,6 +117,13 @@ impl From<duet_call::MediaSent> for MediaSent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
 pub struct PeerMedia(pub MediaSent);
 
+/// The peer's connection to the server dropped (`online: false`; it has the
+/// server's watchdog, 30 s, to come back) or came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
+pub struct PeerConnection {
+    pub online: bool,
+}
+
 /// What this side sends changed (a device failed, the user turned one off).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, Event)]
 pub struct LocalMedia(pub MediaSent);

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::error::{AppError, capitalized};
 use crate::events::{
     CallChanged, CallDirection, CallKind, CallPhase, CallProblem, CallReason, CallStats, ChatDelivered, ChatFailed,
-    ChatReceived, LocalMedia, MediaChanged, PeerMedia, Verification,
+    ChatReceived, LocalMedia, MediaChanged, PeerConnection, PeerMedia, Verification,
 };
 use crate::session::{ConnectionChanged, PresenceChanged, SignedOut};
 use crate::state::AppState;
@@ -44,6 +44,7 @@ fn forward<R: Runtime>(app: &AppHandle<R>, event: EngineEvent) {
         }
         EngineEvent::Stats(stats) => Some(CallStats::from(&*stats).emit(app)),
         EngineEvent::PeerMedia(peer) => Some(PeerMedia(peer.media.into()).emit(app)),
+        EngineEvent::PeerConnection { online, .. } => Some(PeerConnection { online }.emit(app)),
         EngineEvent::LocalMedia(media) => Some(LocalMedia(media.into()).emit(app)),
         EngineEvent::Message { cmd, text, .. } if cmd == CHAT_COMMAND => Some(ChatReceived { text }.emit(app)),
         EngineEvent::MessageDelivered { id: Some(id), .. } => Some(ChatDelivered { id }.emit(app)),

@@ -76,6 +76,7 @@ pub fn bindings() -> tauri_specta::Builder<tauri::Wry> {
             crate::events::CallChanged,
             crate::events::CallStats,
             crate::events::PeerMedia,
+            crate::events::PeerConnection,
             crate::events::LocalMedia,
             crate::events::ChatReceived,
             crate::events::ChatDelivered,

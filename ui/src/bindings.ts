@@ -112,6 +112,7 @@ export const events = {
 	localMedia: makeEvent<LocalMedia, LocalMedia>("local-media"),
 	mediaChanged: makeEvent<MediaChanged, MediaChanged>("media-changed"),
 	micLevel: makeEvent<MicLevel, MicLevel>("mic-level"),
+	peerConnection: makeEvent<PeerConnection, PeerConnection>("peer-connection"),
 	peerMedia: makeEvent<PeerMedia, PeerMedia>("peer-media"),
 	presenceChanged: makeEvent<PresenceChanged, PresenceChanged>("presence-changed"),
 	signedOut: makeEvent<SignedOut, SignedOut>("signed-out"),
@@ -474,6 +475,14 @@ export type NetworkOutcome = {
 
 /**  How hard background noise is taken out of the microphone's sound. */
 export type NoiseSuppression = "off" | "moderate" | "high";
+
+/**
+ *  The peer's connection to the server dropped (`online: false`; it has the
+ *  server's watchdog, 30 s, to come back) or came back.
+ */
+export type PeerConnection = {
+	online: boolean,
+};
 
 /**  The peer turned its microphone or camera on or off, or has none that works. */
 export type PeerMedia = MediaSent;

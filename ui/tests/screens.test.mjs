@@ -591,7 +591,7 @@ describe("calls", () => {
     await page.close();
   });
 
-  test("media that stops says Reconnecting… until it is back, and a lost network says why the call ended", async () => {
+  test("media that stops says Reconnecting… (the peer's connection dropped, when the server says so) until it is back, and a lost network says why the call ended", async () => {
     const page = await open(signedIn());
     await page.waitForSelector("li.contact");
     await emit(page, "call-changed", change("calling"));
@@ -605,6 +605,13 @@ describe("calls", () => {
     await page.waitForTimeout(700);
     assert.equal(await page.textContent("#call-timer"), "Reconnecting…", "the timer's tick does not write over it");
     await shot(page, "call-reconnecting");
+    // The server lost Bob's connection too: the trouble is on his side.
+    await emit(page, "peer-connection", { online: false });
+    await page.waitForFunction(() => document.querySelector("#call-timer").textContent === "Bob's connection dropped — waiting…");
+    await page.waitForFunction(() => document.querySelector("#call-announce").textContent === "Bob's connection dropped — waiting…");
+    await shot(page, "call-peer-away");
+    await emit(page, "peer-connection", { online: true });
+    await page.waitForFunction(() => document.querySelector("#call-timer").textContent === "Reconnecting…");
     await emit(page, "media-changed", { connected: true, reconnecting: false });
     await page.waitForFunction(() => /^\d\d:\d\d$/.test(document.querySelector("#call-timer").textContent));
     await emit(page, "call-changed", change("ended", { reason: "network_lost", duration_ms: 65000 }));

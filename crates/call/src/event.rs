@@ -33,6 +33,9 @@ pub enum Event {
     LocalMedia(MediaSent),
     /// What the peer said it sends (`room.media`).
     PeerMedia(PeerMedia),
+    /// The peer's connection to the server dropped (`online: false`: it has the
+    /// watchdog's 30 s to come back) or came back.
+    PeerConnection { user: String, online: bool },
     /// A message went out on a data channel.
     MessageSent { cmd: u8, seq: u32, id: Option<u32> },
     /// The peer received the message `seq`.

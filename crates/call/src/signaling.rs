@@ -41,6 +41,7 @@ impl Engine {
                 }
                 self.peers.insert(user, theirs);
             }
+            CallEvent::PeerConnection { user, online } => self.emit(Event::PeerConnection { user, online }),
             CallEvent::Connection(ClientEvent::AuthFailed { code, message }) => {
                 self.emit(Event::AuthFailed { code, message });
                 return Flow::Stop;

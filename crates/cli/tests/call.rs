@@ -161,3 +161,29 @@ async fn a_call_goes_on_through_a_server_restart_and_ten_seconds_without_signali
     let talked = caller_ends[0]["duration_ms"].as_u64().unwrap();
     assert!(talked >= 10_000, "one call all along: {talked} ms");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_app_vanishes_is_shown_away_and_the_call_ends_as_lost_after_the_watchdog() {
+    const WATCHDOG: Duration = Duration::from_secs(3);
+    let server = common::server_with("127.0.0.1", |config| config.watchdog = WATCHDOG).await;
+    let mut callee = server.live("bob", &["answer", "--synthetic", "--audio-only"]);
+    callee.wait_for("bob online", |l| l["state"] == "prepared").await;
+    let mut caller = server.live("alice", &["call", "bob", "--synthetic", "--audio-only"]);
+    caller.wait_for("media", |l| l["event"] == "media" && l["state"] == "connected").await;
+
+    // Bob's computer goes away: his connection to the server and his media with it.
+    let killed = std::process::Command::new("kill").args(["-KILL", &callee.pid().to_string()]).status();
+    assert!(killed.as_ref().is_ok_and(|s| s.success()), "kill: {killed:?}");
+    let gone = std::time::Instant::now();
+    let away = caller.wait_for("bob away", |l| l["event"] == "peer_connection").await;
+    assert_eq!((&away["user"], &away["online"]), (&Value::from("bob"), &Value::from(false)), "{away}");
+    assert!(gone.elapsed() < Duration::from_secs(2), "shown at once: {:?}", gone.elapsed());
+
+    let (caller_out, caller_code) = caller.finish_within(Duration::from_secs(15)).await;
+    let took = gone.elapsed();
+    let ended: Vec<&Value> = caller_out.iter().filter(|l| l["state"] == "ended").collect();
+    assert_eq!(ended.len(), 1, "{caller_out:#?}");
+    assert_eq!(ended[0]["reason"], "network_lost", "the connection to Bob was lost: {}", ended[0]);
+    assert!(took >= WATCHDOG && took < WATCHDOG * 3, "ended by the server's watchdog, {took:?} after Bob went");
+    assert_eq!(caller_code, 0);
+}

@@ -54,7 +54,8 @@ impl LeaveReason {
     pub fn parse(reason: &str) -> LeaveReason {
         match reason {
             "media_failed" => LeaveReason::MediaFailed,
-            "network_lost" => LeaveReason::NetworkLost,
+            // The server's watchdog let a member go whose connection never came back.
+            "network_lost" | "timeout" => LeaveReason::NetworkLost,
             _ => LeaveReason::Hangup,
         }
     }

@@ -38,6 +38,10 @@ pub enum CallEvent {
     /// The peer's microphone/camera changed, with why it sends no audio or
     /// video when it said (`room.media`).
     PeerMedia { user: String, audio: bool, video: bool, audio_off: Option<p::MediaOff>, video_off: Option<p::MediaOff> },
+    /// A member of the call's room lost its connection to the server
+    /// (`online: false`, `room.member_away`) or came back on a new one in time
+    /// (`online: true`, a resumed `room.member_joined`).
+    PeerConnection { user: String, online: bool },
     /// A presence change of a watched user.
     Presence { user: String, status: p::Status },
     /// A request the driver made for the call failed.
@@ -205,7 +209,16 @@ impl Driver {
             ServerMessage::InvitationCancelled(c) => Input::InvitationCancelled { invite_id: c.invite_id },
             ServerMessage::InvitationTimeout(t) => Input::InvitationTimeout { invite_id: t.invite_id },
             ServerMessage::AnsweredElsewhere(a) => Input::AnsweredElsewhere { invite_id: a.invite_id },
-            ServerMessage::MemberJoined(m) => Input::MemberJoined { user: m.user },
+            ServerMessage::MemberJoined(m) => {
+                if m.resumed {
+                    let _ = self.events.send(CallEvent::PeerConnection { user: m.user.clone(), online: true });
+                }
+                Input::MemberJoined { user: m.user }
+            }
+            ServerMessage::MemberAway(m) => {
+                let _ = self.events.send(CallEvent::PeerConnection { user: m.user, online: false });
+                return;
+            }
             ServerMessage::MemberLeft(m) => Input::MemberLeft { user: m.user, reason: LeaveReason::parse(&m.reason) },
             ServerMessage::RoomSignal(s) => {
                 let _ = self.events.send(CallEvent::Signal { from: s.from, payload: s.payload });

@@ -47,6 +47,8 @@ pub enum ServerMessage {
     RoomSignal(RelayedSignal),
     #[serde(rename = "room.media")]
     RoomMedia(MemberMedia),
+    #[serde(rename = "room.member_away")]
+    MemberAway(MemberAway),
     #[serde(rename = "room.member_left")]
     MemberLeft(MemberLeft),
     #[serde(rename = "history.ok")]
@@ -79,6 +81,7 @@ pub const SERVER_TYPES: &[&str] = &[
     "room.member_joined",
     "room.signal",
     "room.media",
+    "room.member_away",
     "room.member_left",
     "history.ok",
     "pong",
@@ -328,6 +331,15 @@ pub struct MemberMedia {
     /// Why no video is sent, when none is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_off: Option<crate::MediaOff>,
+}
+
+/// `room.member_away`: a member's connection to the server dropped. It keeps
+/// its place for the watchdog window: back in time, the others hear
+/// `room.member_joined` with `resumed`; not, `room.member_left` (`timeout`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberAway {
+    pub room_id: String,
+    pub user: String,
 }
 
 /// `room.member_left`.

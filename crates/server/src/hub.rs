@@ -294,7 +294,17 @@ impl Hub {
             };
             member.gone = true;
             member.generation += 1;
-            self.schedule_watchdog(room_id, session.user.clone(), member.generation);
+            let generation = member.generation;
+            // The others can say so ("Bob's connection dropped — waiting…") until the
+            // member is back or the watchdog lets it go.
+            let away = frame(&ServerMessage::MemberAway(p::MemberAway {
+                room_id: room_id.clone(),
+                user: session.user.clone(),
+            }));
+            for other in room.members.iter().filter(|x| x.user != session.user && !x.gone) {
+                self.bus.send_conn(&other.user, other.conn, &away);
+            }
+            self.schedule_watchdog(room_id, session.user.clone(), generation);
         }
         // A line that goes while it rings hands its invitation to another free line.
         if let Some(Line::Ringing(invite_id)) = st.lines.remove(&session.conn)

@@ -1,6 +1,6 @@
-//! A member whose connection is gone is removed after the watchdog period; one
-//! who comes back in time stays, announced as resumed, and gets what was sent to it
-//! meanwhile.
+//! A member whose connection is gone is announced away at once and removed after
+//! the watchdog period; one who comes back in time stays, announced as resumed, and
+//! gets what was sent to it meanwhile.
 
 mod common;
 
@@ -30,6 +30,22 @@ async fn a_vanished_member_is_removed_after_the_watchdog_period() {
     let left = alice.expect("room.member_left").await;
     assert_eq!(left, json!({"type": "room.member_left", "room_id": room, "user": "bob", "reason": "timeout"}));
     assert!(dropped.elapsed() >= Duration::from_millis(550), "removed after {:?}", dropped.elapsed());
+}
+
+#[tokio::test]
+async fn the_others_hear_at_once_that_a_members_connection_dropped() {
+    let server = TestServer::start_with(|c| c.watchdog = Duration::from_secs(5)).await;
+    let (mut alice, bob, room, ticket) = in_call(&server).await;
+    let dropped = Instant::now();
+    drop(bob);
+    let away = alice.expect("room.member_away").await;
+    assert_eq!(away, json!({"type": "room.member_away", "room_id": room, "user": "bob"}));
+    assert!(dropped.elapsed() < Duration::from_secs(1), "at once, not after the watchdog: {:?}", dropped.elapsed());
+    // Back in time: resumed, and never left.
+    let mut bob = server.client("bob").await;
+    bob.request(json!({"type": "room.join", "room_id": room, "ticket": ticket})).await;
+    assert_eq!(alice.expect("room.member_joined").await["resumed"], true);
+    alice.expect_none("room.member_left", Duration::from_millis(300)).await;
 }
 
 #[tokio::test]

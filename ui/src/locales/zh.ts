@@ -17,6 +17,7 @@ export const ZH: Record<string, string> = {
   "Answered on another device.": "已在其他设备上接听。",
   "The connection to {name} was lost; the call ended{lasted}.": "与 {name} 的连接已断开，通话结束{lasted}。",
   "Reconnecting…": "正在重新连接…",
+  "{name}'s connection dropped — waiting…": "{name} 的连接已断开，正在等待…",
   "{name} hung up{lasted}.": "{name} 已挂断{lasted}。",
   "Call ended{lasted}.": "通话结束{lasted}。",
   "unknown": "未知",

@@ -165,6 +165,8 @@ function focusFirst(box: HTMLElement) {
 interface CallHandlers {
   stats: (stats: CallStats) => void;
   peerMedia: (media: MediaSent) => void;
+  /** The peer's connection to the server dropped (`false`) or came back. */
+  peerConnection: (online: boolean) => void;
   localMedia: (media: MediaSent) => void;
   chat: (text: string) => void;
   delivered: (id: number) => void;
@@ -186,6 +188,7 @@ export async function listenToCalls(): Promise<void> {
   await Promise.all([
     events.callStats.listen((e) => shownCall?.stats(e.payload)),
     events.peerMedia.listen((e) => shownCall?.peerMedia(e.payload)),
+    events.peerConnection.listen((e) => shownCall?.peerConnection(e.payload.online)),
     events.localMedia.listen((e) => shownCall?.localMedia(e.payload)),
     events.chatReceived.listen((e) => shownCall?.chat(e.payload.text)),
     events.chatDelivered.listen((e) => shownCall?.delivered(e.payload.id)),
@@ -521,6 +524,8 @@ export function callScreen(options: CallOptions): CallView {
   let mediaUp = false;
   // Media had flowed and stopped: the call is finding its way back.
   let reconnecting = false;
+  // The server lost the peer's connection: with media down too, the trouble is theirs.
+  let peerAway = false;
   const tick = setInterval(() => {
     if (connectedAt !== null && mediaUp) timer.textContent = formatDuration(Date.now() - connectedAt);
   }, 500);
@@ -557,7 +562,13 @@ export function callScreen(options: CallOptions): CallView {
         // "Connected" for the person only once media flows: until then ICE and DTLS are still at work.
         const talking = change.phase === "connected" && mediaUp;
         const waiting =
-          change.phase !== "connected" ? t("Connecting…") : reconnecting ? t("Reconnecting…") : t("Connecting media…");
+          change.phase !== "connected"
+            ? t("Connecting…")
+            : peerAway && !mediaUp
+              ? t("{name}'s connection dropped — waiting…", { name })
+              : reconnecting
+                ? t("Reconnecting…")
+                : t("Connecting media…");
         announce(talking ? t("In a call with {name}", { name }) : waiting);
         if (talking && connectedAt === null) connectedAt = Date.now();
         timer.textContent = talking ? formatDuration(Date.now() - (connectedAt ?? Date.now())) : waiting;
@@ -598,6 +609,11 @@ export function callScreen(options: CallOptions): CallView {
       const why = media.audio_off ?? "off";
       peerMuted.textContent = why === "off" ? t("{name} muted their microphone", { name }) : `${name}: ${t(AUDIO_OFF[why])}`;
       peerTile.set(media, video);
+    },
+    peerConnection: (online) => {
+      if (peerAway === !online) return;
+      peerAway = !online;
+      if (!mediaUp) render();
     },
     localMedia: (media) => localTile.set(media, video),
     chat: (text) => addChat("peer", text),
