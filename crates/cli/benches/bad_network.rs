@@ -43,13 +43,9 @@ async fn dial(server: &TestServer, lab: &NetLab, caller_args: &[&str]) -> (Live,
     let args = [&["call", "bob", "--synthetic"], caller_args].concat();
     let mut caller = server.live_at(tokio::process::Command::new(BIN), HOST_A, HOST_A, "alice", &args);
     for side in [&mut caller, &mut callee] {
-        media(side, "connected").await;
+        side.media("connected").await;
     }
     (caller, callee)
-}
-
-async fn media(side: &mut Live, state: &str) -> Value {
-    side.wait_for(&format!("media {state}"), |l| l["event"] == "media" && l["state"] == state).await
 }
 
 /// One impaired call of `seconds`, and the figures of each side.
@@ -120,7 +116,7 @@ fn wall_ms() -> f64 {
 /// was up again, and how old the frames it showed in each of the next
 /// `seconds` reports were.
 async fn after_resumption(who: &str, side: &mut Live, back_ms: f64, seconds: usize) {
-    let connected = media(side, "connected").await;
+    let connected = side.media("connected").await;
     let up = (connected["at_ms"].as_f64().unwrap_or_default() - back_ms) / 1000.0;
     let mut line = format!("  {who}: media up {up:.2} s after the path came back; oldest frame shown");
     let start = number(&side.stats().await, "frames_decoded");
@@ -166,7 +162,7 @@ async fn address_change() {
     callee.wait_for("bob online", |l| l["state"] == "prepared").await;
     let mut caller = server.live_at(lab.command_in_b(BIN), HOST_A, "0.0.0.0", "alice", &["call", "bob", "--synthetic"]);
     for side in [&mut caller, &mut callee] {
-        media(side, "connected").await;
+        side.media("connected").await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     lab.move_b(HOST_B, MOVED, Duration::from_secs(1)).expect("move");
@@ -196,7 +192,7 @@ async fn no_path() {
     let args = ["call", "bob", "--synthetic", "--audio-only"];
     let mut caller = server.live_at(tokio::process::Command::new(BIN), HOST_A, HOST_A, "alice", &args);
     for side in [&mut caller, &mut callee] {
-        media(side, "connected").await;
+        side.media("connected").await;
     }
     lab.set_blackout(true);
     let cut = Instant::now();

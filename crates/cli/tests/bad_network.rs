@@ -29,11 +29,6 @@ async fn decoded(side: &mut Live) -> u64 {
     side.stats().await["frames_decoded"].as_u64().expect("frames_decoded")
 }
 
-/// Waits for the media event `state` (`reconnecting`, `connected`).
-async fn media(side: &mut Live, state: &str) -> Value {
-    side.wait_for(&format!("media {state}"), |l| l["event"] == "media" && l["state"] == state).await
-}
-
 /// Video flows to the callee again, and what it shows is fresh; then the caller
 /// hangs up: one call all along, and the hang-up reaches the callee (through the
 /// signaling that came back).
@@ -67,19 +62,19 @@ async fn a_four_second_blackout_restarts_ice_and_the_call_goes_on() {
     callee.wait_for("bob online", |l| l["state"] == "prepared").await;
     let mut caller =
         server.live_at(tokio::process::Command::new(BIN), HOST_A, HOST_A, "alice", &["call", "bob", "--synthetic"]);
-    media(&mut caller, "connected").await;
-    media(&mut callee, "connected").await;
+    caller.media("connected").await;
+    callee.media("connected").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     lab.set_blackout(true);
     for side in [&mut caller, &mut callee] {
-        media(side, "reconnecting").await;
+        side.media("reconnecting").await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     lab.set_blackout(false);
     let restored = Instant::now();
     for side in [&mut caller, &mut callee] {
-        media(side, "connected").await;
+        side.media("connected").await;
     }
     println!("media resumed {:?} after the link came back", restored.elapsed());
     let stats = caller.stats().await;
@@ -99,13 +94,13 @@ async fn the_caller_moving_to_another_address_keeps_the_call() {
     callee.wait_for("bob online", |l| l["state"] == "prepared").await;
     // The caller binds its media to every address, as the app does, so a new one can be used.
     let mut caller = server.live_at(lab.command_in_b(BIN), HOST_A, "0.0.0.0", "alice", &["call", "bob", "--synthetic"]);
-    media(&mut caller, "connected").await;
-    media(&mut callee, "connected").await;
+    caller.media("connected").await;
+    callee.media("connected").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     lab.move_b(HOST_B, MOVED, Duration::from_secs(1)).expect("move");
     let moved = Instant::now();
-    media(&mut callee, "connected").await;
+    callee.media("connected").await;
     println!("media resumed {:?} after the new address came", moved.elapsed());
     let stats = callee.stats().await;
     let remote = stats["candidates_remote"].as_array().expect("candidates");
@@ -128,8 +123,8 @@ async fn thirty_seconds_without_any_path_ends_the_call_with_network_lost_on_both
         "alice",
         &["call", "bob", "--synthetic", "--audio-only"],
     );
-    media(&mut caller, "connected").await;
-    media(&mut callee, "connected").await;
+    caller.media("connected").await;
+    callee.media("connected").await;
 
     lab.set_blackout(true);
     let cut = Instant::now();

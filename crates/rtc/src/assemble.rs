@@ -31,6 +31,8 @@ pub enum Assembled {
     Frame {
         data: Vec<u8>,
         rtp_timestamp: u32,
+        /// It waited for a lost packet (a retransmission filled the hole).
+        repaired: bool,
     },
     /// A frame could not be completed: packets were lost for good.
     Lost,
@@ -50,8 +52,6 @@ pub struct FrameAssembler {
     max_wait: Duration,
     /// The frame at `next` has a hole: a packet after the missing one came.
     holed: bool,
-    /// Frames completed after a hole was filled (by a retransmission).
-    repairs: u64,
 }
 
 impl Default for FrameAssembler {
@@ -71,13 +71,7 @@ impl FrameAssembler {
             waiting_since: None,
             max_wait,
             holed: false,
-            repairs: 0,
         }
-    }
-
-    /// Frames completed so far after waiting for a lost packet.
-    pub fn repairs(&self) -> u64 {
-        self.repairs
     }
 
     /// How long a frame with a hole waits from now on.
@@ -114,8 +108,8 @@ impl FrameAssembler {
             };
             if let (Some(end), Some(timestamp)) = (end, timestamp) {
                 self.waiting_since = None;
-                self.repairs += u64::from(std::mem::take(&mut self.holed));
-                out.push(self.take_frame(start, end, timestamp));
+                let repaired = std::mem::take(&mut self.holed);
+                out.push(self.take_frame(start, end, timestamp, repaired));
                 self.next = Some(end + 1);
                 continue;
             }
@@ -157,7 +151,7 @@ impl FrameAssembler {
         Some(start)
     }
 
-    fn take_frame(&mut self, start: u64, end: u64, rtp_timestamp: u32) -> Assembled {
+    fn take_frame(&mut self, start: u64, end: u64, rtp_timestamp: u32, repaired: bool) -> Assembled {
         let mut data = Vec::new();
         let mut broken = false;
         for seq in start..=end {
@@ -167,7 +161,7 @@ impl FrameAssembler {
                 Err(_) => broken = true,
             }
         }
-        if broken || data.is_empty() { Assembled::Lost } else { Assembled::Frame { data, rtp_timestamp } }
+        if broken || data.is_empty() { Assembled::Lost } else { Assembled::Frame { data, rtp_timestamp, repaired } }
     }
 }
 
@@ -213,8 +207,9 @@ mod tests {
         let now = Instant::now();
         assert!(a.push(1, 90, false, &nal(0x67, &[1, 2]), now).is_empty());
         let out = a.push(2, 90, true, &nal(0x65, &[3, 4]), now);
-        let [Assembled::Frame { data, rtp_timestamp }] = &out[..] else { panic!("{out:?}") };
+        let [Assembled::Frame { data, rtp_timestamp, repaired }] = &out[..] else { panic!("{out:?}") };
         assert_eq!(*rtp_timestamp, 90);
+        assert!(!repaired, "a frame whose packets came in turn waited for nothing lost");
         assert_eq!(data, &[0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x65, 3, 4]);
     }
 
@@ -227,10 +222,10 @@ mod tests {
         assert!(a.push(12, 90, true, &fragment(false, true, 3), t).is_empty());
         assert!(a.push(13, 180, true, &nal(0x41, &[4, 4]), t).is_empty());
         // The retransmission of 11 arrives 120 ms later: both frames come out, in order.
-        assert_eq!(a.repairs(), 0, "a frame in progress is not a hole");
         let out = a.push(11, 90, false, &fragment(false, false, 2), t + Duration::from_millis(120));
         assert_eq!(frames(&out), [90, 180]);
-        assert_eq!(a.repairs(), 1, "the first frame waited for a lost packet");
+        let repaired: Vec<bool> = out.iter().map(|f| matches!(f, Assembled::Frame { repaired: true, .. })).collect();
+        assert_eq!(repaired, [true, false], "the first frame waited for a lost packet, the second only behind it");
         assert!(a.push(11, 90, false, &fragment(false, false, 2), t).is_empty(), "a duplicate is dropped");
     }
 

@@ -206,9 +206,9 @@ impl ReportedLoss {
     /// The mean of the fractions reported over the latest `window`, if any were.
     fn over(&self, now: Instant, window: Duration) -> Option<f64> {
         let reports = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let recent: Vec<f64> =
-            reports.iter().filter(|(at, _)| now.saturating_duration_since(*at) <= window).map(|(_, f)| *f).collect();
-        (!recent.is_empty()).then(|| recent.iter().sum::<f64>() / recent.len() as f64)
+        let recent = reports.iter().filter(|(at, _)| now.saturating_duration_since(*at) <= window);
+        let (sum, count) = recent.fold((0.0, 0u32), |(sum, count), (_, fraction)| (sum + fraction, count + 1));
+        (count > 0).then(|| sum / f64::from(count))
     }
 }
 

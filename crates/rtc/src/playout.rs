@@ -104,9 +104,9 @@ impl PlayoutClock {
         }
     }
 
-    /// The frame with this timestamp (a keyframe or not) is whole at `now`: when to show it.
+    /// The frame with this timestamp (a keyframe or not), whose packets were
+    /// [`heard`](Self::heard), is whole at `now`: when to show it.
     pub fn frame(&mut self, timestamp: u32, keyframe: bool, now: Instant) -> Playout {
-        self.heard(timestamp, now);
         let ticks = self.unwrap(timestamp);
         let newest = self.newest.map_or(ticks, |(_, newest)| newest);
         if newest - ticks > STALE_AFTER.as_micros() as i64 * CLOCK_HZ / 1_000_000 {
@@ -169,6 +169,12 @@ mod tests {
     use super::*;
 
     const FRAME_MS: u64 = 66;
+
+    /// The frame's packets arrive at `at`, the last completing it.
+    fn whole(clock: &mut PlayoutClock, timestamp: u32, keyframe: bool, at: Instant) -> Playout {
+        clock.heard(timestamp, at);
+        clock.frame(timestamp, keyframe, at)
+    }
     const TICKS_PER_FRAME: u32 = 6_000;
 
     /// Frames captured every 66 ms, the `n`th arriving `delay(n)` ms after its
@@ -188,7 +194,7 @@ mod tests {
                 if delay(n) > 0 {
                     clock.repaired(at);
                 }
-                (n, at, clock.frame(1_000 + n.wrapping_mul(TICKS_PER_FRAME), false, at))
+                (n, at, whole(&mut clock, 1_000 + n.wrapping_mul(TICKS_PER_FRAME), false, at))
             })
             .collect();
         (clock, shown)
@@ -233,7 +239,7 @@ mod tests {
         let mut clock = PlayoutClock::new(start);
         for n in 0..300u32 {
             let at = start + Duration::from_millis(u64::from(n) * FRAME_MS + if n % 8 == 5 { 40 } else { 0 });
-            assert_eq!(clock.frame(n * TICKS_PER_FRAME, false, at), Playout::At(at), "frame {n}");
+            assert_eq!(whole(&mut clock, n * TICKS_PER_FRAME, false, at), Playout::At(at), "frame {n}");
         }
     }
 
@@ -253,11 +259,11 @@ mod tests {
     fn a_frame_far_behind_the_newest_packet_is_stale() {
         let now = Instant::now();
         let mut clock = PlayoutClock::new(now);
-        assert!(matches!(clock.frame(90_000, false, now), Playout::At(_)));
+        assert!(matches!(whole(&mut clock, 90_000, false, now), Playout::At(_)));
         // Live packets 4 s on; then the retransmissions of a frame from 3.5 s before.
         clock.heard(90_000 * 5, now);
-        assert_eq!(clock.frame(90_000 + 45_000, false, now), Playout::Stale);
-        let shown = clock.frame(90_000 * 5 - 30_000, false, now);
+        assert_eq!(whole(&mut clock, 90_000 + 45_000, false, now), Playout::Stale);
+        let shown = whole(&mut clock, 90_000 * 5 - 30_000, false, now);
         assert!(matches!(shown, Playout::At(_)), "a third of a second behind: shown");
     }
 
@@ -269,10 +275,10 @@ mod tests {
         // 4 s later the path is back: the recovery's late frames are shown at once,
         // and do not count.
         let back = last + Duration::from_secs(4);
-        let late = clock.frame(1_000 + 170 * TICKS_PER_FRAME, false, back);
+        let late = whole(&mut clock, 1_000 + 170 * TICKS_PER_FRAME, false, back);
         assert_eq!(late, Playout::At(back));
         let keyframe = back + Duration::from_millis(150);
-        assert_eq!(clock.frame(1_000 + 180 * TICKS_PER_FRAME, true, keyframe), Playout::At(keyframe));
+        assert_eq!(whole(&mut clock, 1_000 + 180 * TICKS_PER_FRAME, true, keyframe), Playout::At(keyframe));
         assert_eq!(clock.target(), Duration::ZERO, "measured again from the keyframe");
     }
 
@@ -289,7 +295,7 @@ mod tests {
         let mut clock = PlayoutClock::new(now);
         clock.heard(u32::MAX - 1_000, now);
         clock.heard(5_000, now);
-        assert!(matches!(clock.frame(u32::MAX - 500, false, now), Playout::At(_)), "6.5 ms before the newest");
-        assert_eq!(clock.frame(u32::MAX - 90_000, false, now), Playout::Stale);
+        assert!(matches!(whole(&mut clock, u32::MAX - 500, false, now), Playout::At(_)), "6.5 ms before the newest");
+        assert_eq!(whole(&mut clock, u32::MAX - 90_000, false, now), Playout::Stale);
     }
 }

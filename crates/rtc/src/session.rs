@@ -778,14 +778,14 @@ impl PeerConnectionEventHandler for Handler {
                 let now = Instant::now();
                 clock.heard(h.timestamp, now);
                 assembler.set_max_wait(retransmission_wait(rtt_ms.load(Ordering::Relaxed)));
-                let repairs = assembler.repairs();
-                let completed = assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload, now);
-                if assembler.repairs() > repairs {
-                    clock.repaired(now);
-                }
-                for assembled in completed {
+                for assembled in assembler.push(h.sequence_number, h.timestamp, h.marker, &packet.payload, now) {
                     let frame = match assembled {
-                        Assembled::Frame { data, rtp_timestamp } => VideoFrameIn { data, rtp_timestamp },
+                        Assembled::Frame { data, rtp_timestamp, repaired } => {
+                            if repaired {
+                                clock.repaired(now);
+                            }
+                            VideoFrameIn { data, rtp_timestamp }
+                        }
                         Assembled::Lost => {
                             remote.request_keyframe().await;
                             let _ = tx.send(RtcEvent::VideoLost);

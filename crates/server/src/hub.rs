@@ -297,13 +297,8 @@ impl Hub {
             let generation = member.generation;
             // The others can say so ("Bob's connection dropped — waiting…") until the
             // member is back or the watchdog lets it go.
-            let away = frame(&ServerMessage::MemberAway(p::MemberAway {
-                room_id: room_id.clone(),
-                user: session.user.clone(),
-            }));
-            for other in room.members.iter().filter(|x| x.user != session.user && !x.gone) {
-                self.bus.send_conn(&other.user, other.conn, &away);
-            }
+            let away = p::MemberAway { room_id: room_id.clone(), user: session.user.clone() };
+            self.tell_others(room, &session.user, &ServerMessage::MemberAway(away));
             self.schedule_watchdog(room_id, session.user.clone(), generation);
         }
         // A line that goes while it rings hands its invitation to another free line.
@@ -1000,14 +995,8 @@ impl Hub {
             member.generation += 1;
             held = std::mem::take(&mut member.held);
             if resumed {
-                let event = frame(&ServerMessage::MemberJoined(p::MemberJoined {
-                    room_id: m.room_id.clone(),
-                    user: s.user.clone(),
-                    resumed: true,
-                }));
-                for other in room.members.iter().filter(|x| x.user != s.user && !x.gone) {
-                    self.bus.send_conn(&other.user, other.conn, &event);
-                }
+                let back = p::MemberJoined { room_id: m.room_id.clone(), user: s.user.clone(), resumed: true };
+                self.tell_others(room, &s.user, &ServerMessage::MemberJoined(back));
             }
         } else {
             if room.members.len() >= room.allowed.len().max(2) {
@@ -1189,6 +1178,14 @@ impl Hub {
         }
         self.announce(st, user);
         true
+    }
+
+    /// Sends `msg` to the members of `room` other than `user` whose connection is there.
+    fn tell_others(&self, room: &Room, user: &str, msg: &ServerMessage) {
+        let event = frame(msg);
+        for other in room.members.iter().filter(|x| x.user != user && !x.gone) {
+            self.bus.send_conn(&other.user, other.conn, &event);
+        }
     }
 
     fn schedule_watchdog(self: &Arc<Self>, room_id: String, user: String, generation: u64) {

@@ -187,6 +187,11 @@ impl Live {
         }
     }
 
+    /// Waits for the media event `state` (`connected`, `reconnecting`) and returns it.
+    pub async fn media(&mut self, state: &str) -> Value {
+        self.wait_for(&format!("media {state}"), |l| l["event"] == "media" && l["state"] == state).await
+    }
+
     /// The first stats line printed from now on (lines already printed are skipped).
     pub async fn stats(&mut self) -> Value {
         while let Ok(line) = self.lines.try_recv() {
